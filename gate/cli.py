@@ -1,0 +1,484 @@
+"""The command line: parse, build the parts, run, and turn the outcome into an exit code."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import traceback
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+from gate import __version__
+from gate.errors import (
+    EXIT_API,
+    EXIT_PASS,
+    EXIT_USAGE,
+    ApiError,
+    ConfigError,
+    GateError,
+    UsageError,
+)
+
+if TYPE_CHECKING:
+    from gate.model import Execution
+    from gate.verdict import Verdict
+
+PROG = "fi-gate"
+DEFAULT_POLICY = "fi-gate.yml"
+DEFAULT_TIMEOUT = 120.0
+EPILOG = """exit codes: 0 pass (warnings allowed), 1 gate failed, 2 usage or configuration error,
+3 API, network or response error, 4 not ready (no execution in a final state)
+
+environment: FI_API_KEY, FI_SECRET_KEY (credentials, never flags), FI_BASE_URL,
+FI_GATE_POLICY, FI_GATE_RUN_TEST, FI_GATE_EXECUTION_ID, NO_COLOR"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog=PROG,
+        description="Promotion gate for Future AGI simulation run tests.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    c = sub.add_parser(
+        "check",
+        help="judge the latest execution of a run test against a policy",
+        description="Judge an execution against a policy; the exit code is the verdict.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    c.add_argument("--policy", metavar="PATH", help=f"policy file (default {DEFAULT_POLICY})")
+    what = c.add_argument_group("what to judge (one of)")
+    what.add_argument(
+        "--run-test", metavar="NAME", help="run test name: judge its latest execution"
+    )
+    what.add_argument("--execution-id", metavar="UUID", help="judge this execution")
+    what.add_argument(
+        "--from-file",
+        metavar="PATH",
+        help="judge a saved execution-detail response (no network, no keys)",
+    )
+    c.add_argument(
+        "--base-url", metavar="URL", help="API base URL (default https://api.futureagi.com)"
+    )
+    c.add_argument(
+        "--select",
+        choices=("latest", "latest-completed"),
+        default=None,
+        help="with a run test: judge the newest execution (default) or the newest completed one",
+    )
+    c.add_argument("--format", choices=("text", "json"), default="text", help="stdout format")
+    c.add_argument("--report", metavar="PATH", help="write the JSON report here")
+    c.add_argument("--summary", metavar="PATH", help="write the markdown summary here")
+    c.add_argument("--junit", metavar="PATH", help="write a JUnit XML report here")
+    c.add_argument(
+        "--dotenv", metavar="PATH", help="write FI_GATE_* variables here (GitLab dotenv)"
+    )
+    c.add_argument(
+        "--timeout",
+        metavar="SECONDS",
+        type=float,
+        default=None,
+        help=f"deadline for the whole run, retries included (default {DEFAULT_TIMEOUT:g})",
+    )
+    c.add_argument(
+        "--on-api-error",
+        choices=("fail", "pass"),
+        default=None,
+        help="on API or network errors: fail (exit 3, default) or pass (exit 0, verdict error)",
+    )
+    c.add_argument(
+        "--allow-insecure-http",
+        action="store_true",
+        help="allow a plain http:// base URL that is not a loopback address",
+    )
+    c.add_argument("--verbose", action="store_true", help="show tracebacks and request details")
+    c.add_argument("--no-color", action="store_true", help="never colour the output")
+
+    v = sub.add_parser(
+        "validate",
+        help="validate policy files (exit 0 or 2)",
+        description="Validate policy files; prints one line per problem. Exit 0 or 2.",
+    )
+    v.add_argument("paths", nargs="+", metavar="PATH")
+
+    sub.add_parser(
+        "schema", help="print the policy JSON Schema", description="Print the policy JSON Schema."
+    )
+    return p
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a check needs, resolved from flags > environment > policy."""
+
+    policy_path: str
+    run_test: str | None
+    execution_id: str | None
+    from_file: str | None
+    base_url: str
+    select: str
+    timeout: float
+    on_api_error: str
+    api_key: str | None = None
+    secret_key: str | None = None
+
+
+def _env(environ: Mapping[str, str], name: str) -> str | None:
+    value = environ.get(name, "").strip()
+    return value or None
+
+
+def resolve(args: argparse.Namespace, environ: Mapping[str, str]) -> Settings:
+    from gate.client import DEFAULT_BASE_URL, check_base_url
+
+    if args.run_test is not None and args.execution_id is not None:
+        raise UsageError("--run-test and --execution-id are both given; pass only one")
+    if args.from_file and (args.run_test or args.execution_id):
+        raise UsageError(
+            "--from-file judges a saved execution; do not combine it with "
+            "--run-test or --execution-id"
+        )
+    for flag, value in (
+        ("--run-test", args.run_test),
+        ("--execution-id", args.execution_id),
+        ("--policy", args.policy),
+        ("--from-file", args.from_file),
+    ):
+        if value is not None and not value.strip():
+            raise UsageError(f"{flag} is empty; give a value or leave the flag out")
+    run_test = args.run_test or None
+    execution_id = args.execution_id or None
+    if run_test is None and execution_id is None:  # flags beat the environment
+        execution_id = _env(environ, "FI_GATE_EXECUTION_ID")
+        if execution_id is None:
+            run_test = _env(environ, "FI_GATE_RUN_TEST")
+    if execution_id is not None:
+        try:
+            execution_id = str(uuid.UUID(execution_id.strip()))
+        except ValueError:
+            raise UsageError(
+                f"execution id {execution_id.strip()[:60]!r} is not a UUID; copy it from the "
+                "run test's execution page"
+            ) from None
+    timeout = args.timeout if args.timeout is not None else DEFAULT_TIMEOUT
+    if not 0 < timeout <= 3600:
+        raise UsageError(f"--timeout {timeout:g} is out of range; give 1 to 3600 seconds")
+    on_api_error = args.on_api_error or _env(environ, "FI_GATE_ON_API_ERROR") or "fail"
+    if on_api_error not in ("fail", "pass"):
+        raise UsageError(f"FI_GATE_ON_API_ERROR={on_api_error!r}: use fail or pass")
+    base = args.base_url or _env(environ, "FI_BASE_URL") or DEFAULT_BASE_URL
+    allow_http = args.allow_insecure_http or _env(environ, "FI_GATE_ALLOW_INSECURE_HTTP") == "true"
+    return Settings(
+        policy_path=args.policy or _env(environ, "FI_GATE_POLICY") or DEFAULT_POLICY,
+        run_test=run_test,
+        execution_id=execution_id,
+        from_file=args.from_file,
+        base_url=check_base_url(base, allow_insecure_http=allow_http),
+        select=args.select or _env(environ, "FI_GATE_SELECT") or "latest",
+        timeout=timeout,
+        on_api_error=on_api_error,
+        api_key=_env(environ, "FI_API_KEY"),
+        secret_key=_env(environ, "FI_SECRET_KEY"),
+    )
+
+
+class Console:
+    """Where messages go: stderr for humans, with secrets masked and workflow commands disarmed."""
+
+    def __init__(self, err: TextIO, secrets: Sequence[str] = (), verbose: bool = False) -> None:
+        self.err = err
+        self.secrets = [s for s in secrets if s]
+        self.verbose = verbose
+
+    def scrub(self, text: str) -> str:
+        for s in self.secrets:
+            text = text.replace(s, "***")
+        return text
+
+    def error(self, text: str) -> None:
+        lines = self.scrub(text).splitlines() or [""]
+        for line in lines:
+            self.err.write(f"{PROG}: error: {_disarm(line)}\n")
+
+    def info(self, text: str) -> None:
+        self.err.write(f"{PROG}: {_disarm(self.scrub(text))}\n")
+
+    def debug(self, text: str) -> None:
+        if self.verbose:
+            self.err.write(f"{PROG}: debug: {_disarm(self.scrub(text))}\n")
+
+
+def _disarm(line: str) -> str:
+    """A log line that cannot be read as a GitHub workflow command."""
+    stripped = line.lstrip()
+    if stripped.startswith("::") or "##[" in line:
+        return line.replace("::", ":\u200c:").replace("##[", "#\u200c#[")
+    return line
+
+
+def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
+    environ = os.environ if environ is None else environ
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    if args.command == "schema":
+        from gate.policy import schema
+
+        sys.stdout.write(json.dumps(schema(), indent=2) + "\n")
+        return EXIT_PASS
+    if args.command == "validate":
+        return _validate(args.paths)
+    return _check(args, environ)
+
+
+def _validate(paths: Sequence[str]) -> int:
+    from gate.policy import load_policy
+
+    code = EXIT_PASS
+    for path in paths:
+        try:
+            policy = load_policy(path)
+        except ConfigError as exc:
+            for line in str(exc).splitlines():
+                sys.stderr.write(f"{line}\n")
+            code = EXIT_USAGE
+        else:
+            rules = len(policy.evals)
+            sys.stdout.write(
+                f"{path}: ok (version 1, {rules} eval rule{'s' if rules != 1 else ''})\n"
+            )
+    return code
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _check(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    console = Console(
+        sys.stderr,
+        secrets=[environ.get("FI_API_KEY", ""), environ.get("FI_SECRET_KEY", "")],
+        verbose=args.verbose,
+    )
+    in_actions = environ.get("GITHUB_ACTIONS") == "true"
+    if in_actions:
+        from gate.render import github
+
+        sys.stdout.write(github.mask_commands(console.secrets))
+    settings: Settings | None = None
+    run_test: str | None = args.run_test
+    try:
+        settings = resolve(args, environ)
+        run_test = settings.run_test
+        verdict = _judge(settings, console)
+    except GateError as exc:
+        if args.verbose:
+            console.err.write(console.scrub(traceback.format_exc()))
+        console.error(str(exc))
+        verdict = _error_verdict(exc, run_test, settings)
+    except KeyboardInterrupt:
+        console.error("interrupted")
+        return 130
+    except Exception as exc:  # a bug: say so plainly, never as a pass
+        if args.verbose:
+            console.err.write(console.scrub(traceback.format_exc()))
+        console.error(
+            f"internal error ({type(exc).__name__}); re-run with --verbose and report it "
+            "at https://github.com/future-agi/fi-gate/issues"
+        )
+        verdict = _error_verdict(
+            ApiError(f"internal error: {type(exc).__name__}"), run_test, settings
+        )
+    return _emit(verdict, args, environ, console, in_actions, settings)
+
+
+def _judge(settings: Settings, console: Console) -> Verdict:
+    from gate.evaluate import evaluate
+    from gate.policy import load_policy
+
+    policy = load_policy(settings.policy_path)
+    if settings.from_file:
+        execution = _read_execution_file(settings.from_file)
+        source = settings.from_file
+        run_test = settings.run_test or policy.run_test
+    else:
+        run_test = settings.run_test or (None if settings.execution_id else policy.run_test)
+        if settings.execution_id is None and run_test is None:
+            raise UsageError(
+                "nothing to judge: give --run-test NAME, --execution-id UUID or --from-file PATH, "
+                f"set FI_GATE_RUN_TEST, or add `run_test:` to {settings.policy_path}"
+            )
+        execution = _fetch(settings, run_test, console)
+        source = settings.base_url
+    return evaluate(policy, execution, _now(), run_test=run_test, source=source)
+
+
+def _fetch(settings: Settings, run_test: str | None, console: Console) -> Execution:
+    from gate.client import Client, Deadline, select_execution
+
+    missing = [
+        n
+        for n, v in (("FI_API_KEY", settings.api_key), ("FI_SECRET_KEY", settings.secret_key))
+        if not v
+    ]
+    if missing:
+        raise UsageError(
+            f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set; export the "
+            "Future AGI API key and secret key (in CI, from the secret store), or use --from-file"
+        )
+    assert settings.api_key is not None
+    assert settings.secret_key is not None
+    with Client(
+        settings.base_url,
+        settings.api_key,
+        settings.secret_key,
+        deadline=Deadline(settings.timeout),
+        on_retry=console.info,
+    ) as client:
+        execution_id = settings.execution_id
+        if execution_id is None:
+            assert run_test is not None
+            ref = select_execution(client, run_test, settings.select)
+            console.debug(f"selected execution {ref.execution_id} ({ref.status})")
+            execution_id = ref.execution_id
+        execution = client.execution(execution_id, run_test=run_test)
+        console.debug(f"{client.requests_made} request(s) to {client.host}")
+        return execution
+
+
+def _read_execution_file(path: str) -> Execution:
+    from gate.model import parse_execution
+
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise UsageError(f"{path}: file not found (--from-file)") from None
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read it: {exc.strerror}") from None
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:
+        raise UsageError(
+            f"{path}: not JSON ({exc.__class__.__name__} at byte {getattr(exc, 'pos', '?')}); "
+            "save the API's response body as it is"
+        ) from None
+    if isinstance(data, dict) and "result" in data and "status" in data:
+        if data["status"] is not True:
+            raise UsageError(f"{path}: the saved response is an API error, not an execution")
+        data = data["result"]
+    try:
+        return parse_execution(data)
+    except ApiError as exc:
+        raise UsageError(f"{path}: {exc}") from None
+
+
+def _error_verdict(exc: GateError, run_test: str | None, settings: Settings | None) -> Verdict:
+    from gate.verdict import Verdict
+
+    return Verdict(
+        verdict="not_ready" if exc.verdict == "not_ready" else "error",
+        exit_code=exc.exit_code,
+        run_test=run_test,
+        execution=None,
+        checks=(),
+        clusters=(),
+        generated_at=_now(),
+        message=str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
+        source=settings.from_file or settings.base_url if settings else None,
+    )
+
+
+def _colour(args: argparse.Namespace, environ: Mapping[str, str], stream: TextIO) -> bool:
+    if args.no_color or "NO_COLOR" in environ:
+        return False
+    if environ.get("FORCE_COLOR"):
+        return True
+    return stream.isatty()
+
+
+def _emit(
+    verdict: Verdict,
+    args: argparse.Namespace,
+    environ: Mapping[str, str],
+    console: Console,
+    in_actions: bool,
+    settings: Settings | None,
+) -> int:
+    from gate.render import markdown, report, text
+
+    if (
+        verdict.verdict == "error"
+        and verdict.exit_code == EXIT_API
+        and settings is not None
+        and settings.on_api_error == "pass"
+    ):
+        warning = (
+            "the API could not be read and --on-api-error pass is set: this deploy is NOT gated"
+        )
+        console.info(f"WARNING: {warning}")
+        verdict = replace(
+            verdict,
+            exit_code=EXIT_PASS,
+            warnings=(*verdict.warnings, warning),
+        )
+    writes: list[tuple[str, Callable[[], str], str]] = []
+    if args.report:
+        writes.append((args.report, lambda: report.render(verdict), "w"))
+    if args.summary:
+        writes.append((args.summary, lambda: markdown.render(verdict), "w"))
+    step_summary = environ.get("GITHUB_STEP_SUMMARY")
+    if step_summary:
+        writes.append((step_summary, lambda: markdown.render(verdict), "a"))
+    if args.junit:
+        from gate.render import junit
+
+        writes.append((args.junit, lambda: junit.render(verdict), "w"))
+    if args.dotenv:
+        from gate.render import dotenv
+
+        writes.append((args.dotenv, lambda: dotenv.render(verdict), "w"))
+    code = verdict.exit_code
+    for path, make, mode in writes:
+        try:
+            content = console.scrub(make())
+            with open(path, mode, encoding="utf-8") as f:
+                f.write(content)
+        except OSError as exc:
+            console.error(f"cannot write {path}: {exc.strerror}; check the path and permissions")
+            code = EXIT_USAGE
+    out = sys.stdout
+    if args.format == "json":
+        body = report.render(verdict)
+    elif verdict.execution is not None:
+        body = text.render(verdict, colour=_colour(args, environ, out))
+    else:  # an error or not-ready before any execution was read: the stderr line says it all
+        body = ""
+    body = console.scrub(body)
+    if in_actions:
+        from gate.render import github
+
+        body = github.quarantine(body) + github.annotation_commands(verdict)
+        outputs = environ.get("GITHUB_OUTPUT")
+        if outputs:
+            try:
+                with open(outputs, "a", encoding="utf-8") as f:
+                    f.write(console.scrub(github.outputs(verdict, report_path=args.report)))
+            except OSError as exc:
+                console.error(f"cannot write GITHUB_OUTPUT: {exc.strerror}")
+                code = EXIT_USAGE
+    out.write(body)
+    out.flush()
+    return code

@@ -1,0 +1,462 @@
+"""The Future AGI API client: one session, an explicit deadline, careful retries.
+
+- Only GETs, and only retried on 429, 5xx and connection failures, with exponential backoff and
+  jitter; `Retry-After` (seconds or an HTTP date) is honoured but capped.
+- One deadline bounds the whole run, retries and slow bodies included.
+- The keys go only to the base URL's origin: redirects are followed only within it, and no
+  `Authorization` header is ever sent (a `~/.netrc` entry cannot add one).
+- Nothing the server says reaches a message unclipped; the keys never appear in one.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import requests
+
+from gate import __version__
+from gate.errors import ApiError, ConfigError, NotReadyError, UsageError
+from gate.model import Execution, ExecutionRef, parse_execution, parse_execution_list, validate
+
+DEFAULT_BASE_URL = "https://api.futureagi.com"
+RUNS_PATH = "/sdk/api/v1/simulation/runs/"
+USER_AGENT = f"fi-gate/{__version__} (+https://github.com/future-agi/fi-gate)"
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+MAX_BODY_BYTES = 64 * 1024 * 1024
+LIST_PAGE_SIZE = 5
+MAX_LIST_PAGES = 20
+MAX_RETRY_AFTER = 60.0
+CONNECT_TIMEOUT = 10.0
+READ_TIMEOUT = 60.0
+MAX_REDIRECTS = 3
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 5
+    backoff_base: float = 0.5
+    backoff_max: float = 20.0
+
+
+def check_base_url(url: str, *, allow_insecure_http: bool = False) -> str:
+    """Validate a base URL; plain http only for loopback hosts unless explicitly allowed."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise UsageError(
+            f"base URL {url!r} is not an http(s) URL; use e.g. https://api.futureagi.com"
+        )
+    if parts.username or parts.password:
+        raise UsageError(
+            "the base URL must not carry credentials; use FI_API_KEY and FI_SECRET_KEY"
+        )
+    if parts.scheme == "http" and not allow_insecure_http and not _is_loopback(parts.hostname):
+        raise UsageError(
+            f"refusing to send the API keys over plain http to {parts.hostname}; use https, "
+            "or pass --allow-insecure-http if this really is a trusted network"
+        )
+    return url.strip().rstrip("/")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    p = urlsplit(url)
+    port = p.port or {"http": 80, "https": 443}.get(p.scheme)
+    return p.scheme, (p.hostname or "").lower(), port
+
+
+class _NoAuth(requests.auth.AuthBase):
+    """Set as the session's auth so requests never consults ~/.netrc; drops any Authorization."""
+
+    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+        r.headers.pop("Authorization", None)
+        return r
+
+
+class Deadline:
+    """The time left for the whole run."""
+
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self.seconds = seconds
+        self.end = clock() + seconds
+
+    def remaining(self) -> float:
+        return self.end - self.clock()
+
+
+def _clip(text: str, limit: int = 200) -> str:
+    flat = " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def _server_message(body: bytes) -> str:
+    """The useful sentence of an error body: the JSON envelope's message, or a hint at HTML."""
+    text = body[:65536].decode("utf-8", "replace")
+    try:
+        data = json.loads(text)
+    except ValueError:
+        if "<html" in text[:1000].lower() or "<!doctype" in text[:1000].lower():
+            return "an HTML page, not the API's JSON (a proxy or load balancer answered)"
+        return _clip(text, 120) or "an empty body"
+    if isinstance(data, Mapping):
+        result = data.get("result")
+        for source in (data, result if isinstance(result, Mapping) else {}):
+            for key in ("message", "detail", "error"):
+                value = source.get(key)
+                if isinstance(value, str) and value:
+                    return _clip(value, 160)
+        details = data.get("details")
+        if details:
+            return _clip(json.dumps(details), 160)
+    return _clip(text, 120)
+
+
+class Client:
+    """The few GETs fi-gate needs, with the behaviour described at the top of this module."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        secret_key: str,
+        *,
+        deadline: Deadline,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+        on_retry: Callable[[str], None] | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.url = self.base_url + RUNS_PATH
+        self.host = urlsplit(self.base_url).netloc
+        self.deadline = deadline
+        self.retry = retry or RetryPolicy()
+        self.sleep = sleep
+        self.rng = rng or random.Random()
+        self.on_retry = on_retry
+        self.requests_made = 0
+        self.session = requests.Session()
+        self.session.auth = _NoAuth()
+        self.session.headers.update(
+            {
+                "User-Agent": USER_AGENT,
+                "Accept": "application/json",
+                "X-Api-Key": api_key,
+                "X-Secret-Key": secret_key,
+            }
+        )
+
+    def close(self) -> None:
+        self.session.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- the endpoints -------------------------------------------------------------------
+
+    def list_executions(
+        self, run_test: str, page: int = 1, limit: int = LIST_PAGE_SIZE
+    ) -> tuple[list[ExecutionRef], int]:
+        result = self.get(
+            {"run_test_name": run_test, "page": str(page), "limit": str(limit)},
+            what=f"the execution list of run test '{_clip(run_test, 80)}'",
+        )
+        return parse_execution_list(result)
+
+    def execution(
+        self, execution_id: str, *, summary: bool = True, run_test: str | None = None
+    ) -> Execution:
+        params = {"execution_id": execution_id, "limit": "1"}
+        if summary:
+            params["summary"] = "true"
+        result = self.get(params, what=f"execution {_clip(execution_id, 64)}")
+        return parse_execution(result, run_test=run_test)
+
+    def call_page(self, execution_id: str, page: int, limit: int) -> dict[str, Any]:
+        """One page of an execution's calls: the `call_results` envelope, validated."""
+        result = self.get(
+            {"execution_id": execution_id, "page": str(page), "limit": str(limit)},
+            what=f"page {page} of the calls of execution {_clip(execution_id, 64)}",
+        )
+        validate(result, "call_page", "a call page")
+        page_data: dict[str, Any] = result["call_results"]
+        return page_data
+
+    # --- transport -----------------------------------------------------------------------
+
+    def get(self, params: Mapping[str, str], *, what: str) -> Any:
+        """GET the runs endpoint; the envelope's `result`, or an error that says what to do."""
+        params = {k: v for k, v in params.items() if v not in ("", None)}
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                status, headers, body = self._send(params)
+            except _Retryable as exc:
+                self._pause(attempt, None, f"{exc.reason} ({what})")
+                continue
+            if status in RETRY_STATUSES and attempt < self.retry.attempts:
+                retry_after = _retry_after(headers.get("Retry-After"))
+                self._pause(attempt, retry_after, f"HTTP {status} ({what})")
+                continue
+            return self._result(status, body, what)
+
+    def _pause(self, attempt: int, retry_after: float | None, reason: str) -> None:
+        if attempt >= self.retry.attempts:
+            raise ApiError(
+                f"{reason} from {self.host}, {attempt} attempts in a row; the API or the network "
+                "is failing: check the base URL and the service status, then retry"
+            )
+        if retry_after is not None:
+            delay = min(retry_after, MAX_RETRY_AFTER)
+        else:
+            ceiling = min(self.retry.backoff_max, self.retry.backoff_base * 2 ** (attempt - 1))
+            delay = self.rng.uniform(ceiling / 2, ceiling)
+        left = self.deadline.remaining()
+        if delay >= left:
+            raise ApiError(
+                f"{reason} from {self.host}, and the next retry would pass the "
+                f"{self.deadline.seconds:g}s deadline; retry later or raise --timeout"
+            )
+        if self.on_retry:
+            self.on_retry(f"{reason}; retrying in {delay:.1f}s (attempt {attempt + 1})")
+        self.sleep(delay)
+
+    def _send(self, params: Mapping[str, str]) -> tuple[int, Mapping[str, str], bytes]:
+        url = self.url
+        for _ in range(MAX_REDIRECTS + 1):
+            left = self.deadline.remaining()
+            if left <= 0:
+                raise ApiError(
+                    f"no answer from {self.host} within the {self.deadline.seconds:g}s deadline; "
+                    "check the network or raise --timeout"
+                )
+            timeout = (min(CONNECT_TIMEOUT, left), min(READ_TIMEOUT, left))
+            self.requests_made += 1
+            try:
+                response = self.session.get(
+                    url, params=params, timeout=timeout, allow_redirects=False, stream=True
+                )
+            except requests.exceptions.SSLError as exc:
+                raise ApiError(
+                    f"TLS verification failed for {self.host}: {_tls_reason(exc)}; if a proxy "
+                    "re-signs traffic, point REQUESTS_CA_BUNDLE at its CA bundle"
+                ) from None
+            except requests.exceptions.ConnectionError as exc:
+                if _is_dns_failure(exc):
+                    raise ApiError(
+                        f"cannot resolve the host {urlsplit(url).hostname}: check --base-url "
+                        "or FI_BASE_URL and the runner's DNS"
+                    ) from None
+                reason = "timed out" if isinstance(exc, requests.ConnectTimeout) else "refused"
+                raise _Retryable(f"connection {reason}") from None
+            except requests.exceptions.Timeout:
+                raise _Retryable("no answer (read timed out)") from None
+            except requests.exceptions.RequestException as exc:
+                raise ApiError(
+                    f"the request to {self.host} failed: {type(exc).__name__}; check --base-url"
+                ) from None
+            with response:
+                if response.is_redirect:
+                    target = urljoin(url, response.headers.get("Location", ""))
+                    if _origin(target) != _origin(self.url):
+                        raise ApiError(
+                            f"{self.host} redirected to another origin "
+                            f"({urlsplit(target).netloc}); not following it with the API keys: "
+                            "set --base-url to the API's real address"
+                        )
+                    url, params = target, {}
+                    continue
+                body = self._read(response)
+                return response.status_code, response.headers, body
+        raise ApiError(f"{self.host} redirected more than {MAX_REDIRECTS} times; check --base-url")
+
+    def _read(self, response: requests.Response) -> bytes:
+        declared = response.headers.get("Content-Length")
+        if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+            raise ApiError(
+                f"{self.host} sent a {int(declared):,}-byte answer; fi-gate reads at most "
+                f"{MAX_BODY_BYTES:,}: check --base-url"
+            )
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            for chunk in response.iter_content(chunk_size=256 * 1024):
+                size += len(chunk)
+                if size > MAX_BODY_BYTES:
+                    raise ApiError(
+                        f"{self.host} sent more than {MAX_BODY_BYTES:,} bytes; fi-gate stopped "
+                        "reading: check --base-url"
+                    )
+                if self.deadline.remaining() <= 0:
+                    raise ApiError(
+                        f"{self.host} was still sending after the {self.deadline.seconds:g}s "
+                        "deadline; retry later or raise --timeout"
+                    )
+                chunks.append(chunk)
+        except requests.exceptions.ConnectionError:
+            raise _Retryable("connection reset while reading the answer") from None
+        except requests.exceptions.Timeout:
+            raise _Retryable("the answer stalled (read timed out)") from None
+        except requests.exceptions.ChunkedEncodingError:
+            raise _Retryable("the answer was cut off") from None
+        return b"".join(chunks)
+
+    def _result(self, status: int, body: bytes, what: str) -> Any:
+        if 200 <= status < 300:
+            try:
+                data = json.loads(body)
+            except ValueError:
+                raise ApiError(
+                    f"{self.host} answered {what} with something that is not JSON "
+                    f"({_server_message(body)}); check --base-url"
+                ) from None
+            if not isinstance(data, Mapping) or "status" not in data:
+                raise ApiError(
+                    f"{self.host} answered {what} without the API's envelope "
+                    "({status, result}); check --base-url"
+                )
+            if data.get("status") is not True:
+                raise ApiError(
+                    f"{self.host} reported a failure for {what}: {_server_message(body)}"
+                )
+            if "result" not in data:
+                raise ApiError(f"{self.host} answered {what} with no result; retry later")
+            return data["result"]
+        message = _server_message(body)
+        if status == 401:
+            raise ApiError(
+                f"401 from {self.host}: the API key or secret key was rejected ({message}); "
+                "check FI_API_KEY and FI_SECRET_KEY"
+            )
+        if status == 402:
+            raise ApiError(
+                f"402 from {self.host}: the workspace's usage limit is reached ({message}); "
+                "check the plan"
+            )
+        if status == 403:
+            raise ApiError(
+                f"403 from {self.host}: these keys may not read {what} ({message}); "
+                "use keys of the workspace that owns the run test"
+            )
+        if status == 404:
+            # A wrong name or id is the caller's mistake, not an outage: exit 2, never
+            # softened by --on-api-error pass.
+            raise ConfigError(
+                f"404 from {self.host}: {what} was not found ({message}); check the name or id "
+                "(names are exact and case-sensitive) and that the keys belong to its workspace"
+            )
+        if status == 400:
+            raise ApiError(
+                f"400 from {self.host}: the API refused the request for {what}: {message}"
+            )
+        if 300 <= status < 400:
+            raise ApiError(f"{status} from {self.host} without a usable Location; check --base-url")
+        raise ApiError(f"{status} from {self.host} for {what}: {message}; retry later")
+
+
+class _Retryable(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Retry-After in seconds, from either form (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _is_dns_failure(exc: BaseException) -> bool:
+    seen: set[int] = set()
+    node: BaseException | None = exc
+    while node is not None and id(node) not in seen:
+        seen.add(id(node))
+        name = type(node).__name__
+        text = str(node)
+        if (
+            name == "NameResolutionError"
+            or "Name or service not known" in text
+            or (
+                "getaddrinfo failed" in text
+                or "nodename nor servname" in text
+                or "Temporary failure in name resolution" in text
+            )
+        ):
+            return True
+        node = (
+            node.__cause__
+            or node.__context__
+            or (node.args[0] if node.args and isinstance(node.args[0], BaseException) else None)
+        )
+    return False
+
+
+def _tls_reason(exc: BaseException) -> str:
+    text = str(exc)
+    for marker in ("CERTIFICATE_VERIFY_FAILED", "hostname mismatch", "self-signed", "expired"):
+        if marker.lower() in text.lower():
+            return marker.lower().replace("_", " ")
+    return "the certificate could not be verified"
+
+
+def select_execution(client: Client, run_test: str, select: str) -> ExecutionRef:
+    """The execution to judge: the newest by started_at (latest) or the newest completed one.
+
+    Listing pages are small (the server computes an eval summary for every execution on a
+    listing page) and bounded; pages past `total_pages` are never asked for (the server answers
+    them with a 500).
+    """
+    page = 1
+    while page <= MAX_LIST_PAGES:
+        refs, total_pages = client.list_executions(run_test, page)
+        candidates = refs if select == "latest" else [r for r in refs if r.status == "completed"]
+        if candidates:
+            return newest(candidates)
+        if not refs or page >= total_pages or select == "latest":
+            break
+        page += 1
+    if select == "latest":
+        raise NotReadyError(f"run test '{_clip(run_test, 80)}' has no executions yet; run it first")
+    raise NotReadyError(
+        f"run test '{_clip(run_test, 80)}' has no completed execution among its newest "
+        f"{min(page, MAX_LIST_PAGES) * LIST_PAGE_SIZE}; wait for one to finish"
+    )
+
+
+def newest(refs: list[ExecutionRef]) -> ExecutionRef:
+    """The newest by started_at; one not started yet counts as newest; ties keep server order."""
+    best = refs[0]
+    for ref in refs[1:]:
+        if best.started_at is not None and (
+            ref.started_at is None or ref.started_at > best.started_at
+        ):
+            best = ref
+    return best

@@ -1,0 +1,41 @@
+"""The error hierarchy: one base class, a few meaningful kinds, each with its exit code.
+
+Every message says what happened and what to do; the CLI prints it as one line and turns it into
+the exit code in one place.
+"""
+
+from __future__ import annotations
+
+EXIT_PASS = 0
+EXIT_FAIL = 1
+EXIT_USAGE = 2
+EXIT_API = 3
+EXIT_NOT_READY = 4
+
+
+class GateError(Exception):
+    """Base class of every error fi-gate reports to the user."""
+
+    exit_code = EXIT_USAGE
+    verdict = "error"
+
+
+class UsageError(GateError):
+    """The command line or the environment is wrong (exit 2)."""
+
+
+class ConfigError(GateError):
+    """The policy file is missing, unreadable or invalid (exit 2)."""
+
+
+class ApiError(GateError):
+    """The API could not be reached, refused the request or answered something unusable (exit 3)."""
+
+    exit_code = EXIT_API
+
+
+class NotReadyError(GateError):
+    """No execution is in a final state yet (exit 4)."""
+
+    exit_code = EXIT_NOT_READY
+    verdict = "not_ready"

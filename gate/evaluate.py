@@ -1,0 +1,467 @@
+"""The gate's judgement: a pure function from (policy, execution, now) to a Verdict.
+
+No I/O, no clock, no network: everything it needs is passed in, so it is tested directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from datetime import datetime
+
+from gate.model import CHOICES, PASS_FAIL, SCORE, EvalResult, Execution
+from gate.policy import CHOICE_KEYS, ConfigRule, EvalRule, Level, Policy, Thresholds
+from gate.verdict import EXIT_BY_VERDICT, Check, ExecutionFacts, Status, Verdict, VerdictName
+
+KIND_OF_METRIC = {"min_pass_rate": PASS_FAIL, "min_avg_score": SCORE}
+METRIC_OF_KEY = {"min_pass_rate": "pass_rate", "min_avg_score": "avg_score"}
+FIX_FOR_TYPE = {PASS_FAIL: "min_pass_rate", SCORE: "min_avg_score", CHOICES: "min_choice_rate"}
+
+
+def facts(execution: Execution) -> ExecutionFacts:
+    return ExecutionFacts(
+        execution_id=execution.execution_id,
+        status=execution.status,
+        started_at=execution.started_at,
+        completed_at=execution.completed_at,
+        total_calls=execution.total_calls,
+        completed_calls=execution.completed_calls,
+        failed_calls=execution.failed_calls,
+        summary_status=execution.summary_status,
+    )
+
+
+def evaluate(
+    policy: Policy,
+    execution: Execution,
+    now: datetime,
+    *,
+    run_test: str | None = None,
+    source: str | None = None,
+) -> Verdict:
+    """Judge `execution` against `policy` as of `now`."""
+    run_test = run_test or execution.run_test or policy.run_test
+    if not execution.is_final:
+        return Verdict(
+            verdict="not_ready",
+            exit_code=EXIT_BY_VERDICT["not_ready"],
+            run_test=run_test,
+            execution=facts(execution),
+            checks=(_status_check(execution),),
+            clusters=execution.clusters,
+            generated_at=now,
+            message=(
+                f"execution {execution.execution_id} is still {execution.status}: "
+                "nothing to judge yet; re-run when it has finished"
+                + (" or use --select latest-completed" if run_test else "")
+            ),
+            source=source,
+        )
+    checks = [_status_check(execution), *_execution_checks(policy, execution, now)]
+    warnings: list[str] = []
+    not_gated: list[str] = []
+    used_rules: set[str] = set()
+    for ev in execution.evals:
+        rule = policy.rule_for(ev.name)
+        if rule is not None:
+            used_rules.add(rule.pattern)
+            checks.extend(_rule_checks(rule, ev))
+        elif not policy.defaults.empty and _applies(policy.defaults, ev):
+            checks.extend(_total_checks(ev, policy.defaults, policy.default_level))
+        else:
+            not_gated.append(ev.name)
+    present = {ev.name for ev in execution.evals}
+    for rule in policy.evals:
+        if rule.is_glob:
+            if rule.pattern not in used_rules:
+                warnings.append(f"the rule '{rule.pattern}' matched no eval of this execution")
+        elif rule.pattern not in present:
+            checks.append(
+                _check(
+                    name=rule.pattern,
+                    metric="present",
+                    level=rule.level,
+                    status="missing",
+                    message="no eval of this name in the execution; check its spelling "
+                    "(names are case-sensitive) or the run test's eval configs",
+                )
+            )
+    verdict = _overall(checks, warnings)
+    return Verdict(
+        verdict=verdict,
+        exit_code=EXIT_BY_VERDICT[verdict],
+        run_test=run_test,
+        execution=facts(execution),
+        checks=tuple(checks),
+        clusters=execution.clusters,
+        generated_at=now,
+        not_gated=tuple(not_gated),
+        warnings=tuple(warnings),
+        message=_headline(verdict, checks, execution),
+        source=source,
+    )
+
+
+def _overall(checks: list[Check], warnings: list[str]) -> VerdictName:
+    if any(c.blocks for c in checks):
+        return "fail"
+    if warnings or any(c.warns for c in checks):
+        return "warn"
+    return "pass"
+
+
+def _headline(verdict: str, checks: list[Check], execution: Execution) -> str:
+    failing = [c for c in checks if c.blocks]
+    if verdict == "fail":
+        names = ", ".join(_label(c) for c in failing[:3])
+        more = f" and {len(failing) - 3} more" if len(failing) > 3 else ""
+        return f"{len(failing)} check(s) failed: {names}{more}"
+    warned = [c for c in checks if c.warns]
+    gated = sum(1 for c in checks if c.kind == "eval" and c.status != "skipped")
+    if verdict == "warn":
+        return f"passed with {len(warned)} warning(s); {gated} eval check(s) met"
+    return f"all {gated} eval check(s) met on execution {execution.execution_id}"
+
+
+def _label(c: Check) -> str:
+    return f"{c.name} / {c.config}" if c.config else c.name
+
+
+def _check(
+    *,
+    name: str,
+    metric: str,
+    level: Level,
+    status: Status,
+    message: str,
+    kind: str = "eval",
+    observed: float | str | None = None,
+    threshold: float | str | None = None,
+    op: str = "",
+    config: str | None = None,
+    n: int | None = None,
+    output_type: str | None = None,
+) -> Check:
+    if level == "off":
+        status, message = "skipped", "level: off"
+    elif status == "fail" and level == "warn":
+        status = "warn"
+    return Check(
+        name=name,
+        kind="execution" if kind == "execution" else "eval",
+        metric=metric,
+        observed=observed,
+        threshold=threshold,
+        op=op,
+        level=level,
+        status=status,
+        message=message,
+        config=config,
+        n=n,
+        output_type=output_type,
+    )
+
+
+def _status_check(ex: Execution) -> Check:
+    if ex.status == "completed":
+        status: Status = "pass"
+        message = "the execution completed"
+    elif ex.is_final:
+        status = "fail"
+        message = f"the execution ended {ex.status}"
+        if ex.status == "failed":
+            message += f" ({ex.failed_calls} of {ex.total_calls} calls failed, none completed)"
+    else:
+        status = "fail"
+        message = f"the execution is still {ex.status}"
+    return _check(
+        name="execution status",
+        kind="execution",
+        metric="status",
+        observed=ex.status,
+        threshold="completed",
+        op="==",
+        level="error",
+        status=status,
+        message=message,
+    )
+
+
+def _execution_checks(policy: Policy, ex: Execution, now: datetime) -> Iterator[Check]:
+    rules = policy.execution
+    total = ex.total_calls
+    if rules.max_failed_calls_percent is not None:
+        pct = 100.0 * ex.failed_calls / total if total else 0.0
+        ok = pct <= rules.max_failed_calls_percent
+        yield _check(
+            name="failed calls",
+            kind="execution",
+            metric="failed_calls_percent",
+            observed=round(pct, 2),
+            threshold=rules.max_failed_calls_percent,
+            op="<=",
+            level="error",
+            status="pass" if ok else "fail",
+            n=total,
+            message=f"{ex.failed_calls} of {total} calls failed ({pct:.1f}%)",
+        )
+    elif rules.max_failed_calls is not None:
+        ok = ex.failed_calls <= rules.max_failed_calls
+        yield _check(
+            name="failed calls",
+            kind="execution",
+            metric="failed_calls",
+            observed=ex.failed_calls,
+            threshold=rules.max_failed_calls,
+            op="<=",
+            level="error",
+            status="pass" if ok else "fail",
+            n=total,
+            message=f"{ex.failed_calls} of {total} calls failed",
+        )
+    elif ex.failed_calls:
+        # Failed calls never lower a pass rate: never let them pass silently.
+        yield _check(
+            name="failed calls",
+            kind="execution",
+            metric="failed_calls",
+            observed=ex.failed_calls,
+            threshold=None,
+            op="",
+            level="warn",
+            status="warn",
+            n=total,
+            message=f"{ex.failed_calls} of {total} calls failed and are not counted in any pass "
+            "rate; set execution.max_failed_calls to gate on them",
+        )
+    if rules.min_completed_calls is not None:
+        ok = ex.completed_calls >= rules.min_completed_calls
+        yield _check(
+            name="completed calls",
+            kind="execution",
+            metric="completed_calls",
+            observed=ex.completed_calls,
+            threshold=rules.min_completed_calls,
+            op=">=",
+            level="error",
+            status="pass" if ok else "fail",
+            n=total,
+            message=f"{ex.completed_calls} of {total} calls completed",
+        )
+    if rules.max_age_seconds is not None:
+        stamp = ex.completed_at or ex.started_at
+        if stamp is None:
+            yield _check(
+                name="age",
+                kind="execution",
+                metric="age_seconds",
+                threshold=rules.max_age_seconds,
+                op="<=",
+                level="error",
+                status="fail",
+                message="the execution has neither completed_at nor started_at; its age is unknown",
+            )
+        else:
+            age = max(0.0, (now - stamp).total_seconds())
+            which = "completed" if ex.completed_at else "started"
+            yield _check(
+                name="age",
+                kind="execution",
+                metric="age_seconds",
+                observed=round(age),
+                threshold=rules.max_age_seconds,
+                op="<=",
+                level="error",
+                status="pass" if age <= rules.max_age_seconds else "fail",
+                message=f"{which} {format_duration(age)} ago (limit {rules.max_age_text})",
+            )
+
+
+def format_duration(seconds: float) -> str:
+    s = int(seconds)
+    if s < 120:
+        return f"{s}s"
+    if s < 7200:
+        return f"{s // 60}m"
+    if s < 172800:
+        return f"{s // 3600}h {s % 3600 // 60}m"
+    return f"{s // 86400}d {s % 86400 // 3600}h"
+
+
+def _applies(t: Thresholds, ev: EvalResult) -> bool:
+    """Whether `defaults` say anything about an eval of this output type."""
+    return (ev.output_type == PASS_FAIL and t.min_pass_rate is not None) or (
+        ev.output_type == SCORE and t.min_avg_score is not None
+    )
+
+
+def _rule_checks(rule: EvalRule, ev: EvalResult) -> Iterator[Check]:
+    if not rule.thresholds.empty or (rule.level == "off" and not rule.configs):
+        yield from _total_checks(ev, rule.thresholds, rule.level)
+    for crule in rule.configs:
+        config = next((c for c in ev.configs if c.name == crule.name), None)
+        if config is None:
+            yield _check(
+                name=ev.name,
+                config=crule.name,
+                metric="present",
+                level=crule.level,
+                status="missing",
+                output_type=ev.output_type,
+                message="no eval config of this name in the execution; configs are "
+                f"{_names([c.name for c in ev.configs])}",
+            )
+            continue
+        yield from _measure(
+            ev,
+            crule.thresholds,
+            crule.level,
+            config=crule.name,
+            cells=config.total_cells,
+            pass_rate=config.output.get("pass"),
+            avg=config.avg_score,
+            choices=config.output,
+        )
+
+
+def _names(names: list[str]) -> str:
+    if not names:
+        return "none"
+    shown = ", ".join(f"'{n}'" for n in names[:5])
+    return shown + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+
+
+def _total_checks(ev: EvalResult, t: Thresholds, level: Level) -> Iterator[Check]:
+    yield from _measure(
+        ev,
+        t,
+        level,
+        config=None,
+        cells=ev.cells,
+        pass_rate=ev.total_pass_rate,
+        avg=ev.total_avg,
+        choices=_choice_totals(ev),
+    )
+
+
+def _choice_totals(ev: EvalResult) -> dict[str, float | None]:
+    """Choice shares over all configs, weighted by cells.
+
+    The API's total_choices_avg covers only the choices seen in the first config; where a choice
+    is missing from it, it is computed here from the configs (a config that never saw a choice
+    counts 0 % for it).
+    """
+    out: dict[str, float | None] = dict(ev.total_choices_avg)
+    cells = ev.cells
+    if not cells:
+        return out
+    seen = {k for c in ev.configs for k in c.output}
+    for choice in seen - set(out):
+        total = sum((c.output.get(choice) or 0.0) * c.total_cells for c in ev.configs)
+        out[choice] = round(total / cells, 2)
+    return out
+
+
+def _measure(
+    ev: EvalResult,
+    t: Thresholds,
+    level: Level,
+    *,
+    config: str | None,
+    cells: int,
+    pass_rate: float | None,
+    avg: float | None,
+    choices: Mapping[str, float | None],
+) -> Iterator[Check]:
+    if level == "off":
+        yield _check(
+            name=ev.name,
+            config=config,
+            n=cells,
+            output_type=ev.output_type,
+            metric="level",
+            level=level,
+            status="skipped",
+            message="",
+        )
+        return
+    wanted: list[tuple[str, str, float]] = []
+    if t.min_pass_rate is not None:
+        wanted.append(("min_pass_rate", "", t.min_pass_rate))
+    if t.min_avg_score is not None:
+        wanted.append(("min_avg_score", "", t.min_avg_score))
+    wanted += [("min_choice_rate", k, v) for k, v in t.min_choice_rate]
+    wanted += [("max_choice_rate", k, v) for k, v in t.max_choice_rate]
+    observed_by_key = {"min_pass_rate": pass_rate, "min_avg_score": avg}
+    for key, choice, threshold in wanted:
+        yield _one(
+            ev, key, choice, threshold, level, config, cells, observed_by_key.get(key), choices
+        )
+
+
+def _one(
+    ev: EvalResult,
+    key: str,
+    choice: str,
+    threshold: float,
+    level: Level,
+    config: str | None,
+    cells: int,
+    value: float | None,
+    choices: Mapping[str, float | None],
+) -> Check:
+    """One threshold against one measured value (a total or a config's)."""
+    metric = METRIC_OF_KEY.get(key, f"choice_rate[{choice}]")
+    op = "<=" if key == "max_choice_rate" else ">="
+
+    def make(status: Status, message: str, observed: float | None = None) -> Check:
+        return _check(
+            name=ev.name,
+            config=config,
+            n=cells,
+            output_type=ev.output_type,
+            metric=metric,
+            threshold=threshold,
+            op=op,
+            level=level,
+            status=status,
+            message=message,
+            observed=observed,
+        )
+
+    expected_type = KIND_OF_METRIC.get(key, CHOICES)
+    if ev.output_type != expected_type:
+        if ev.output_type in FIX_FOR_TYPE:
+            hint = f"use {FIX_FOR_TYPE[ev.output_type]} for a {ev.output_type} eval"
+        else:
+            hint = f"the API reports its output type as '{ev.output_type}'; it cannot be gated"
+        return make("fail", f"{key} does not apply to a {ev.output_type} eval; {hint}")
+    if cells == 0:
+        return make(
+            "no_data", "no completed call has a result for this eval (0 cells): no data, not 0 %"
+        )
+    observed = value
+    if key in CHOICE_KEYS:
+        observed = choices.get(choice)
+        if observed is None and choice not in choices:
+            if key == "min_choice_rate":
+                seen = sorted(choices)
+                return make(
+                    "fail",
+                    f"the choice '{choice}' was never returned (choices seen: {_names(seen)}); "
+                    "check its spelling",
+                    0.0,
+                )
+            observed = 0.0
+    if observed is None:
+        return make("no_data", f"the API reported no {metric} for this eval")
+    ok = observed <= threshold if op == "<=" else observed >= threshold
+    unit = "" if key == "min_avg_score" else "%"
+    word = "at most" if op == "<=" else "at least"
+    return make(
+        "pass" if ok else "fail",
+        f"{observed:g}{unit} over {cells} cells; needs {word} {threshold:g}{unit}",
+        observed,
+    )
+
+
+__all__ = ["ConfigRule", "evaluate", "facts", "format_duration"]

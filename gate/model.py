@@ -1,0 +1,266 @@
+"""Typed, immutable views of what the Future AGI API returns.
+
+Every response is checked against the shipped response schemas before it is read, so a malformed
+answer becomes an ApiError that names the field (exit 3), never a traceback or a wrong verdict.
+FMA clusters are read leniently: they are late, model-written and never decide the verdict.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from gate.errors import ApiError
+
+FINAL_STATUSES = frozenset({"completed", "failed", "cancelled"})
+NOT_READY_STATUSES = frozenset({"pending", "running", "evaluating", "cancelling"})
+PASS_FAIL, SCORE, CHOICES = "Pass/Fail", "score", "choices"
+
+
+@dataclass(frozen=True)
+class ConfigResult:
+    name: str
+    total_cells: int
+    output: Mapping[str, float | None]
+    avg_score: float | None = None
+    id: str | None = None
+
+
+@dataclass(frozen=True)
+class EvalResult:
+    name: str
+    output_type: str
+    configs: tuple[ConfigResult, ...]
+    total_pass_rate: float | None = None
+    total_avg: float | None = None
+    total_choices_avg: Mapping[str, float | None] = field(default_factory=dict)
+    id: str | None = None
+
+    @property
+    def cells(self) -> int:
+        return sum(c.total_cells for c in self.configs)
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """One FMA ("Fix My Agent") cluster, from either the documented or the server's shape."""
+
+    eval_name: str
+    name: str
+    kind: str = "failure"
+    size: int | None = None
+    description: str = ""
+    issues: tuple[str, ...] = ()
+    guidance: str = ""
+    confidence: str | None = None
+    call_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Execution:
+    execution_id: str
+    status: str
+    started_at: datetime | None
+    completed_at: datetime | None
+    total_calls: int
+    completed_calls: int
+    failed_calls: int
+    evals: tuple[EvalResult, ...]
+    summary_status: str | None = None
+    clusters: tuple[Cluster, ...] = ()
+    run_test: str | None = None
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in FINAL_STATUSES
+
+
+@dataclass(frozen=True)
+class ExecutionRef:
+    """An entry of a run test's execution list: enough to choose one."""
+
+    execution_id: str
+    status: str
+    started_at: datetime | None
+    completed_at: datetime | None
+
+
+@cache
+def _schemas() -> dict[str, Any]:
+    text = resources.files("gate.schemas").joinpath("api-responses.schema.json").read_text("utf-8")
+    data: dict[str, Any] = json.loads(text)
+    return data
+
+
+def validate(data: Any, shape: str, what: str) -> None:
+    """Check `data` against the response shape `shape`; ApiError naming the field if it fails."""
+    import jsonschema
+
+    root = _schemas()
+    schema = {"$ref": f"#/$defs/{shape}", "$defs": root["$defs"]}
+    validator = jsonschema.Draft202012Validator(schema)
+    error = jsonschema.exceptions.best_match(validator.iter_errors(data))
+    if error is None:
+        return
+    path = "result" + "".join(
+        f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path
+    )
+    if error.validator == "required":
+        detail = error.message.split(" is a required")[0] + " is missing"
+    elif error.validator == "type":
+        detail = f"expected {error.validator_value}, got {type(error.instance).__name__}"
+    else:
+        detail = error.message
+    raise ApiError(
+        f"the API answered {what} with an unexpected shape at {_clip(path)}: {_clip(detail)}; "
+        "is --base-url pointing at the Future AGI API? (re-run with --verbose for details)"
+    )
+
+
+def _clip(text: str, limit: int = 160) -> str:
+    """Shorten and flatten text that came from the API before it goes into a message."""
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def parse_time(value: str | None) -> datetime | None:
+    """ISO 8601 to an aware UTC datetime; None stays None. Raises ValueError on nonsense."""
+    if value is None:
+        return None
+    dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt.astimezone(timezone.utc)
+
+
+def _time(data: Mapping[str, Any], key: str, what: str) -> datetime | None:
+    try:
+        return parse_time(data.get(key))
+    except ValueError:
+        raise ApiError(
+            f"the API answered {what} with an unreadable timestamp at result.{key}: "
+            f"{_clip(repr(data.get(key)))}"
+        ) from None
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def parse_execution(result: Any, *, run_test: str | None = None) -> Execution:
+    """The execution-detail `result` (or a list entry with its fields) as an Execution."""
+    what = "the execution detail"
+    validate(result, "execution_detail", what)
+    evals = tuple(
+        EvalResult(
+            name=e["name"],
+            id=e.get("id"),
+            output_type=e["output_type"],
+            total_pass_rate=_number(e.get("total_pass_rate")),
+            total_avg=_number(e.get("total_avg")),
+            total_choices_avg={
+                str(k): _number(v) for k, v in (e.get("total_choices_avg") or {}).items()
+            },
+            configs=tuple(
+                ConfigResult(
+                    name=c["name"],
+                    id=c.get("id"),
+                    total_cells=c["total_cells"],
+                    output={str(k): _number(v) for k, v in (c.get("output") or {}).items()},
+                    avg_score=_number(c.get("avg_score")),
+                )
+                for c in e["result"]
+            ),
+        )
+        for e in result["eval_results"] or ()
+    )
+    return Execution(
+        execution_id=result["execution_id"],
+        status=result["status"],
+        started_at=_time(result, "started_at", what),
+        completed_at=_time(result, "completed_at", what),
+        total_calls=result["total_calls"],
+        completed_calls=result["completed_calls"],
+        failed_calls=result["failed_calls"],
+        evals=evals,
+        summary_status=result.get("eval_explanation_summary_status"),
+        clusters=parse_clusters(result.get("eval_explanation_summary")),
+        run_test=run_test,
+    )
+
+
+def parse_execution_list(result: Any) -> tuple[list[ExecutionRef], int]:
+    """A listing page: its executions and `total_pages`."""
+    what = "the execution list"
+    validate(result, "execution_list", what)
+    refs = [
+        ExecutionRef(
+            execution_id=r["execution_id"],
+            status=r["status"],
+            started_at=_time(r, "started_at", what),
+            completed_at=_time(r, "completed_at", what),
+        )
+        for r in result["results"]
+    ]
+    return refs, result["total_pages"]
+
+
+def _texts(value: Any, limit: int = 20) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        return ()
+    out = []
+    for item in value[:limit]:
+        if isinstance(item, str):
+            out.append(item)
+        elif isinstance(item, Mapping):  # issues may be objects; keep their readable part
+            text = item.get("title") or item.get("description") or item.get("text")
+            if isinstance(text, str):
+                out.append(text)
+    return tuple(out)
+
+
+def _str(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def parse_clusters(summary: Any) -> tuple[Cluster, ...]:
+    """Both FMA shapes, leniently: malformed entries are skipped, never fatal.
+
+    Documented: ``{eval: [{cluster_name, call_execution_ids, description}]}``.
+    Server: ``{config name: [{theme, kind, issues, guidance, size, member_ids, ...}]}``.
+    """
+    if not isinstance(summary, Mapping):
+        return ()
+    clusters: list[Cluster] = []
+    for key, items in summary.items():
+        if not isinstance(items, list):
+            continue
+        for item in items:
+            if not isinstance(item, Mapping):
+                continue
+            ids = item.get("member_ids") or item.get("call_execution_ids") or []
+            ids = [i for i in ids if isinstance(i, str)] if isinstance(ids, list) else []
+            reps = item.get("representative_ids")
+            if isinstance(reps, list):  # representatives first: the best examples
+                reps = [i for i in reps if isinstance(i, str)]
+                ids = reps + [i for i in ids if i not in reps]
+            size = item.get("size")
+            clusters.append(
+                Cluster(
+                    eval_name=str(key),
+                    name=_str(item.get("theme")) or _str(item.get("cluster_name")) or "(unnamed)",
+                    kind=_str(item.get("kind")) or "failure",
+                    size=size if isinstance(size, int) and not isinstance(size, bool) else len(ids),
+                    description=_str(item.get("description")) or _str(item.get("evidence_summary")),
+                    issues=_texts(item.get("issues")),
+                    guidance=_str(item.get("guidance")),
+                    confidence=_str(item.get("confidence")) or None,
+                    call_ids=tuple(ids[:50]),
+                )
+            )
+    return tuple(clusters)

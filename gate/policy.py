@@ -1,0 +1,433 @@
+"""The policy: load a YAML file, validate it against the shipped JSON Schema, build typed rules.
+
+Every problem becomes a ConfigError whose message names the file, the line and the path, e.g.
+``fi-gate.yml:12: evals.Coherence.min_pass_rate: 150 is greater than the maximum of 100``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+import json
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+from gate import yamldoc
+from gate.errors import ConfigError
+
+Level = Literal["error", "warn", "off"]
+GLOB_CHARS = frozenset("*?[")
+MAX_ERRORS = 20
+RATE_KEYS = ("min_pass_rate", "min_avg_score")
+CHOICE_KEYS = ("min_choice_rate", "max_choice_rate")
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """What one check compares against; all in the API's units (0-100)."""
+
+    min_pass_rate: float | None = None
+    min_avg_score: float | None = None
+    min_choice_rate: tuple[tuple[str, float], ...] = ()
+    max_choice_rate: tuple[tuple[str, float], ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return (
+            self.min_pass_rate is None
+            and self.min_avg_score is None
+            and not self.min_choice_rate
+            and not self.max_choice_rate
+        )
+
+
+@dataclass(frozen=True)
+class ConfigRule:
+    name: str
+    thresholds: Thresholds
+    level: Level
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class EvalRule:
+    pattern: str
+    thresholds: Thresholds
+    level: Level
+    configs: tuple[ConfigRule, ...] = ()
+    line: int | None = None
+
+    @property
+    def is_glob(self) -> bool:
+        return any(c in GLOB_CHARS for c in self.pattern)
+
+    def matches(self, name: str) -> bool:
+        if self.is_glob:
+            return fnmatch.fnmatchcase(name, self.pattern)
+        return name == self.pattern
+
+
+@dataclass(frozen=True)
+class ExecutionRules:
+    max_failed_calls: int | None = None
+    max_failed_calls_percent: float | None = None
+    min_completed_calls: int | None = None
+    max_age_seconds: float | None = None
+    max_age_text: str | None = None
+
+
+@dataclass(frozen=True)
+class Policy:
+    version: int = 1
+    run_test: str | None = None
+    execution: ExecutionRules = ExecutionRules()
+    defaults: Thresholds = Thresholds()
+    default_level: Level = "error"
+    evals: tuple[EvalRule, ...] = ()
+    source: str = "<policy>"
+
+    def rule_for(self, eval_name: str) -> EvalRule | None:
+        """The rule of the exact name, else the first glob that matches in file order."""
+        for rule in self.evals:
+            if not rule.is_glob and rule.pattern == eval_name:
+                return rule
+        for rule in self.evals:
+            if rule.is_glob and rule.matches(eval_name):
+                return rule
+        return None
+
+
+@cache
+def schema() -> dict[str, Any]:
+    """The policy JSON Schema shipped with the package."""
+    text = resources.files("gate.schemas").joinpath("policy.schema.json").read_text("utf-8")
+    data: dict[str, Any] = json.loads(text)
+    return data
+
+
+def load_policy(path: str | Path) -> Policy:
+    """Read, validate and build the policy at `path`."""
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{p}: policy file not found; create it (see policies/starter.yml) "
+            "or point to one with --policy or FI_GATE_POLICY"
+        ) from None
+    except IsADirectoryError:
+        raise ConfigError(f"{p}: is a directory, not a policy file") from None
+    except OSError as exc:
+        raise ConfigError(f"{p}: cannot read the policy file: {exc.strerror}") from None
+    return parse_policy(raw, str(p))
+
+
+def parse_policy(raw: bytes | str, source: str = "<policy>") -> Policy:
+    """Validate and build a policy from its text; `source` names it in messages."""
+    try:
+        text = yamldoc.decode(raw) if isinstance(raw, bytes) else raw
+        doc = yamldoc.load(text)
+    except yamldoc.YamlError as exc:
+        where = source if exc.line is None else f"{source}:{exc.line}"
+        if exc.column is not None:
+            where += f":{exc.column}"
+        raise ConfigError(f"{where}: {exc.message}") from None
+    if doc.data is None:
+        raise ConfigError(
+            f"{source}: the policy is empty; it needs at least `version: 1` "
+            "(see policies/starter.yml)"
+        )
+    if not isinstance(doc.data, dict):
+        raise ConfigError(
+            f"{source}:1: the policy must be a mapping of keys (version, evals, ...), "
+            f"not a {_type_name(doc.data)}"
+        )
+    problems = sorted(_problems(doc), key=lambda lp: (lp[0] or 0, lp[1]))
+    if problems:
+        lines = [
+            f"{source}:{line}: {msg}" if line else f"{source}: {msg}" for line, msg in problems
+        ]
+        if len(lines) > MAX_ERRORS:
+            lines = [*lines[:MAX_ERRORS], f"{source}: ... and {len(lines) - MAX_ERRORS} more"]
+        raise ConfigError("\n".join(lines))
+    return _build(doc, source)
+
+
+def _problems(doc: yamldoc.Document) -> Iterator[tuple[int | None, str]]:
+    import jsonschema  # imported here: `fi-gate --version` should not pay for it
+
+    validator = jsonschema.Draft202012Validator(schema())
+    seen: set[tuple[Any, ...]] = set()
+    for error in validator.iter_errors(doc.data):
+        for leaf in _leaves(error):
+            path = tuple(leaf.absolute_path)
+            line, msg = _describe(leaf, path, doc)
+            key = (path, msg)
+            if key not in seen:
+                seen.add(key)
+                yield line, msg
+    yield from _semantic_problems(doc)
+
+
+def _json_types(value: Any) -> set[str]:
+    if isinstance(value, bool):
+        return {"boolean"}
+    if isinstance(value, int):
+        return {"integer", "number"}
+    if isinstance(value, float):
+        return {"number", "integer"} if value.is_integer() else {"number"}
+    if isinstance(value, str):
+        return {"string"}
+    if isinstance(value, dict):
+        return {"object"}
+    if isinstance(value, list):
+        return {"array"}
+    return {"null"}
+
+
+def _branch_types(branch: Mapping[str, Any]) -> set[str]:
+    if "type" in branch:
+        t = branch["type"]
+        return set(t) if isinstance(t, list) else {t}
+    values = branch.get("enum", [branch["const"]] if "const" in branch else [])
+    return set().union(*(_json_types(v) for v in values)) if values else set()
+
+
+def _leaves(error: Any) -> Iterator[Any]:
+    """The errors that say something: for anyOf, those of the branch that fits the value's type."""
+    if error.validator in ("anyOf", "oneOf") and error.context:
+        kinds = _json_types(error.instance)
+        fitting = {i for i, b in enumerate(error.validator_value) if _branch_types(b) & kinds}
+        chosen = [e for e in error.context if e.relative_schema_path[0] in fitting]
+        if chosen:
+            for e in chosen:
+                yield from _leaves(e)
+            return
+    yield error
+
+
+def _dotted(path: tuple[Any, ...]) -> str:
+    return ".".join(str(p) for p in path) or "(top level)"
+
+
+def _describe(error: Any, path: tuple[Any, ...], doc: yamldoc.Document) -> tuple[int | None, str]:
+    where = _dotted(path)
+    line = doc.line_of(path)
+    v = error.validator
+    if v == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        extra = [k for k in error.instance if k not in error.schema.get("properties", {})]
+        key = extra[0] if extra else "?"
+        line = doc.line_of((*path, key), key=True)
+        hint = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+        tail = f"; did you mean '{hint[0]}'?" if hint else f" (allowed: {', '.join(allowed)})"
+        return line, f"{_dotted((*path, key))}: unknown key '{key}'{tail}"
+    if v == "required":
+        missing = re.findall(r"'([^']+)' is a required property", error.message)
+        name = missing[0] if missing else "?"
+        fix = " (add `version: 1` at the top)" if name == "version" else ""
+        return line or 1, f"{_dotted((*path, name))}: required key is missing{fix}"
+    if v == "const" and path == ("version",):
+        return line, f"version: {error.instance!r} is not supported; this fi-gate reads version 1"
+    if v == "enum":
+        options = ", ".join(str(o) for o in error.validator_value if isinstance(o, str))
+        return line, f"{where}: {error.instance!r} is not one of {options}"
+    if v == "pattern" and path and path[-1] == "max_age":
+        return line, f"{where}: {error.instance!r} is not a duration like 90s, 30m, 24h or 7d"
+    if v == "pattern" and path and path[-1] == "max_failed_calls":
+        return line, f'{where}: {error.instance!r} is not a count (3) or a percent ("10%")'
+    if v == "type":
+        expected = error.validator_value
+        return line, f"{where}: expected {_an(expected)}, got {_type_name(error.instance)}"
+    if v == "minProperties":
+        return line, f"{where}: must name at least one choice, e.g. {{Positive: 60}}"
+    if v in ("anyOf", "oneOf") and path and path[-1] == "max_failed_calls":
+        return line, f'{where}: {error.instance!r} is not a count (3) or a percent ("10%")'
+    if v in ("anyOf", "oneOf"):
+        words = []
+        for branch in error.validator_value:
+            if branch.get("type") == "object":
+                words.append("a mapping of thresholds")
+            elif "enum" in branch:
+                words.append(" or ".join(repr(o) for o in branch["enum"] if isinstance(o, str)))
+            elif "type" in branch:
+                words.append(_an(branch["type"]))
+        return line, f"{where}: expected {' or '.join(words)}, got {_type_name(error.instance)}"
+    return line, f"{where}: {error.message}"
+
+
+def _an(expected: Any) -> str:
+    names = expected if isinstance(expected, list) else [expected]
+    words = {
+        "object": "a mapping",
+        "array": "a list",
+        "string": "text",
+        "number": "a number",
+        "integer": "a whole number",
+        "boolean": "true or false",
+        "null": "nothing",
+    }
+    return " or ".join(words.get(str(n), str(n)) for n in names)
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return f"a boolean ({str(value).lower()})"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, (int, float)):
+        return f"a number ({value})"
+    return f"text ({value!r})"
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _rate_places(data: Mapping[str, Any]) -> Iterator[tuple[tuple[Any, ...], Any]]:
+    """Every percentage in the policy, with its path."""
+    defaults = data.get("defaults")
+    if isinstance(defaults, dict):
+        for k in RATE_KEYS:
+            if k in defaults:
+                yield ("defaults", k), defaults[k]
+    evals = data.get("evals")
+    if not isinstance(evals, dict):
+        return
+    for name, rule in evals.items():
+        if not isinstance(rule, dict):
+            continue
+        yield from _threshold_places(("evals", name), rule)
+        configs = rule.get("configs")
+        if isinstance(configs, dict):
+            for cname, crule in configs.items():
+                if isinstance(crule, dict):
+                    yield from _threshold_places(("evals", name, "configs", cname), crule)
+
+
+def _threshold_places(
+    base: tuple[Any, ...], rule: Mapping[str, Any]
+) -> Iterator[tuple[tuple[Any, ...], Any]]:
+    for k in RATE_KEYS:
+        if k in rule:
+            yield (*base, k), rule[k]
+    for k in CHOICE_KEYS:
+        choices = rule.get(k)
+        if isinstance(choices, dict):
+            for choice, v in choices.items():
+                yield (*base, k, choice), v
+
+
+def _semantic_problems(doc: yamldoc.Document) -> Iterator[tuple[int | None, str]]:
+    """What a schema cannot say well: rates written as fractions."""
+    data = doc.data
+    for path, value in _rate_places(data):
+        if _is_number(value) and 0 < value < 1:
+            guess = round(value * 100, 2)
+            guess_text = f"{guess:g}"
+            yield (
+                doc.line_of(path),
+                f"{_dotted(path)}: {value} looks like a fraction; rates are percentages "
+                f"from 0 to 100 (did you mean {guess_text}?)",
+            )
+    execution = data.get("execution")
+    if isinstance(execution, dict):
+        mfc = execution.get("max_failed_calls")
+        if isinstance(mfc, str) and re.fullmatch(r"\s*[0-9.]+\s*%\s*", mfc):
+            pct = float(mfc.strip().rstrip("%"))
+            if pct > 100:
+                yield (
+                    doc.line_of(("execution", "max_failed_calls")),
+                    f"execution.max_failed_calls: {mfc!r} is more than 100%",
+                )
+
+
+def _level(value: Any, inherited: Level) -> Level:
+    if value is None:
+        return inherited
+    if value is False or value == "off":
+        return "off"
+    return "warn" if value == "warn" else "error"
+
+
+def _thresholds(rule: Mapping[str, Any]) -> Thresholds:
+    def rates(key: str) -> tuple[tuple[str, float], ...]:
+        return tuple((str(k), float(v)) for k, v in (rule.get(key) or {}).items())
+
+    def num(key: str) -> float | None:
+        v = rule.get(key)
+        return None if v is None else float(v)
+
+    return Thresholds(
+        min_pass_rate=num("min_pass_rate"),
+        min_avg_score=num("min_avg_score"),
+        min_choice_rate=rates("min_choice_rate"),
+        max_choice_rate=rates("max_choice_rate"),
+    )
+
+
+_DURATION = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str) -> float:
+    """'90s', '30m', '24h', '7d' to seconds."""
+    m = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([smhd])\s*", text)
+    if not m:
+        raise ValueError(f"not a duration: {text!r}")
+    return float(m.group(1)) * _DURATION[m.group(2)]
+
+
+def _build(doc: yamldoc.Document, source: str) -> Policy:
+    data = doc.data
+    ex = data.get("execution") or {}
+    mfc = ex.get("max_failed_calls")
+    max_age = ex.get("max_age")
+    execution = ExecutionRules(
+        max_failed_calls=mfc if isinstance(mfc, int) else None,
+        max_failed_calls_percent=float(mfc.strip().rstrip("%")) if isinstance(mfc, str) else None,
+        min_completed_calls=ex.get("min_completed_calls"),
+        max_age_seconds=parse_duration(max_age) if max_age else None,
+        max_age_text=max_age.strip() if max_age else None,
+    )
+    defaults = data.get("defaults") or {}
+    default_level = _level(defaults.get("level"), "error")
+    rules = []
+    for name, raw_rule in (data.get("evals") or {}).items():
+        rule: Mapping[str, Any] = raw_rule if isinstance(raw_rule, dict) else {"level": "off"}
+        level = _level(rule.get("level"), default_level)
+        configs = tuple(
+            ConfigRule(
+                name=cname,
+                thresholds=_thresholds(crule),
+                level=_level(crule.get("level"), level),
+                line=doc.line_of(("evals", name, "configs", cname), key=True),
+            )
+            for cname, crule in (rule.get("configs") or {}).items()
+        )
+        rules.append(
+            EvalRule(
+                pattern=name,
+                thresholds=_thresholds(rule),
+                level=level,
+                configs=configs,
+                line=doc.line_of(("evals", name), key=True),
+            )
+        )
+    return Policy(
+        version=1,
+        run_test=data.get("run_test"),
+        execution=execution,
+        defaults=_thresholds(defaults),
+        default_level=default_level,
+        evals=tuple(rules),
+        source=source,
+    )

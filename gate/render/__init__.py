@@ -1,0 +1,1 @@
+"""Renderers: each turns a Verdict into a string; only the CLI writes."""

@@ -1,0 +1,87 @@
+"""Formatting shared by the renderers, and the one place untrusted text is made safe."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from gate.evaluate import format_duration
+from gate.verdict import Check, Verdict
+
+_CONTROL = re.compile(
+    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]"
+)
+
+OP_SYMBOL = {">=": "≥", "<=": "≤", "==": "="}
+STATUS_ORDER = {"fail": 0, "missing": 1, "no_data": 2, "warn": 3, "pass": 4, "skipped": 5}
+VERDICT_WORD = {
+    "pass": "PASS",
+    "warn": "PASS with warnings",
+    "fail": "FAIL",
+    "error": "ERROR",
+    "not_ready": "NOT READY",
+}
+
+
+def plain(text: object, limit: int = 200) -> str:
+    """One line of printable text: control and bidi characters removed, whitespace folded."""
+    flat = " ".join(_CONTROL.sub(" ", str(text)).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def number(value: float) -> str:
+    return f"{value:.2f}".rstrip("0").rstrip(".") if isinstance(value, float) else str(value)
+
+
+def observed(c: Check) -> str:
+    return _value(c, c.observed)
+
+
+def threshold(c: Check) -> str:
+    if c.threshold is None:
+        return ""
+    return f"{OP_SYMBOL.get(c.op, c.op)} {_value(c, c.threshold)}".strip()
+
+
+def _value(c: Check, value: float | str | None) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, str):
+        return plain(value, 40)
+    if c.metric == "age_seconds":
+        return format_duration(value)
+    if c.metric in ("pass_rate", "failed_calls_percent") or c.metric.startswith("choice_rate"):
+        return f"{number(value)}%"
+    return number(value)
+
+
+def metric(c: Check) -> str:
+    return plain(c.metric.replace("_", " "), 60)
+
+
+def ordered(checks: tuple[Check, ...]) -> list[Check]:
+    """Failures first (blocking before warnings), then the rest in policy order."""
+
+    def rank(c: Check) -> int:
+        if c.blocks:
+            return 0
+        if c.warns:
+            return 1
+        return 2 + STATUS_ORDER.get(c.status, 9)
+
+    return sorted(checks, key=rank)
+
+
+def when(dt: datetime | None) -> str:
+    return dt.strftime("%Y-%m-%d %H:%M UTC") if dt else "—"
+
+
+def status_label(c: Check) -> str:
+    if c.status in ("missing", "no_data") and c.level == "warn":
+        return f"{c.status} (warn)"
+    return c.status
+
+
+def headline(v: Verdict) -> str:
+    subject = f" · {plain(v.run_test, 120)}" if v.run_test else ""
+    return f"fi-gate: {VERDICT_WORD[v.verdict]}{subject}"

@@ -1,0 +1,92 @@
+"""GitHub Actions: annotations, outputs and masks, written so that API text cannot forge any.
+
+Workflow commands are parsed from the start of a log line (`::cmd::`) and, in the old syntax,
+from `##[` anywhere; the report printed to the log is wrapped in `::stop-commands::` with a
+random token so nothing inside it is read as a command. Outputs use a random heredoc delimiter.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+
+from gate.render.common import plain
+from gate.verdict import Check, Verdict
+
+MAX_ANNOTATIONS_PER_LEVEL = 10
+
+
+def escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(text: str) -> str:
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def mask_commands(values: Sequence[str]) -> str:
+    """`::add-mask::` for each secret value (each line of a multi-line one)."""
+    out = []
+    for value in values:
+        for line in value.splitlines():
+            if line.strip():
+                out.append(f"::add-mask::{escape_data(line)}\n")
+    return "".join(out)
+
+
+def quarantine(body: str) -> str:
+    """`body` with workflow commands switched off around it."""
+    if not body:
+        return ""
+    token = secrets.token_hex(16)
+    if not body.endswith("\n"):
+        body += "\n"
+    return f"::stop-commands::{token}\n{body}::{token}::\n"
+
+
+def _label(c: Check) -> str:
+    return f"{c.name} / {c.config}" if c.config else c.name
+
+
+def _annotation(level: str, title: str, message: str) -> str:
+    title_text = escape_property(plain(title, 120))
+    return f"::{level} title={title_text}::{escape_data(plain(message, 600))}\n"
+
+
+def annotation_commands(v: Verdict) -> str:
+    out: list[str] = []
+    if v.verdict in ("error", "not_ready"):
+        level = "error" if v.exit_code else "warning"
+        out.append(_annotation(level, f"fi-gate: {v.verdict.replace('_', ' ')}", v.message))
+    for w in v.warnings:
+        if "NOT gated" in w:
+            out.append(_annotation("warning", "fi-gate: deploy not gated", w))
+    for level, checks in (("error", v.failed_checks), ("warning", v.warning_checks)):
+        for c in checks[:MAX_ANNOTATIONS_PER_LEVEL]:
+            out.append(_annotation(level, f"fi-gate: {_label(c)}", f"{c.status}: {c.message}"))
+        extra = len(checks) - MAX_ANNOTATIONS_PER_LEVEL
+        if extra > 0:
+            word = "failing" if level == "error" else "warning"
+            out.append(
+                f"::notice title=fi-gate::{extra} more {word} check(s); see the job summary\n"
+            )
+    return "".join(out)
+
+
+def _heredoc(name: str, value: str) -> str:
+    delimiter = f"ghadelimiter_{secrets.token_hex(16)}"
+    while delimiter in value:  # pragma: no cover - 128 random bits
+        delimiter = f"ghadelimiter_{secrets.token_hex(16)}"
+    return f"{name}<<{delimiter}\n{value}\n{delimiter}\n"
+
+
+def outputs(v: Verdict, *, report_path: str | None) -> str:
+    values = {
+        "verdict": v.verdict,
+        "passed": "true" if v.passed and v.verdict in ("pass", "warn") else "false",
+        "execution-id": v.execution.execution_id if v.execution else "",
+        "report": report_path or "",
+        "failed-checks": str(len(v.failed_checks)),
+        "exit-code": str(v.exit_code),
+    }
+    return "".join(_heredoc(k, val) for k, val in values.items())

@@ -1,0 +1,61 @@
+"""JUnit XML: one test case per check, for GitLab's and others' test report views."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+
+from gate.render.common import observed, threshold
+from gate.verdict import Check, Verdict
+
+# Characters XML 1.0 cannot carry at all.
+_INVALID_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_text(text: object, limit: int = 2000) -> str:
+    clean = _INVALID_XML.sub("", str(text))
+    return clean if len(clean) <= limit else clean[: limit - 1] + "…"
+
+
+def _name(c: Check) -> str:
+    base = f"{c.name} / {c.config}" if c.config else c.name
+    extra = f" {c.metric}" if c.metric not in ("present", "level", "status") else ""
+    return xml_text(base + extra, 300)
+
+
+def render(v: Verdict) -> str:
+    classname = xml_text(v.run_test or "fi-gate", 200)
+    suite = ET.Element("testsuite", name=xml_text(f"fi-gate: {v.run_test or 'gate'}", 300))
+    failures = errors = skipped = 0
+    cases = list(v.checks)
+    for c in cases:
+        case = ET.SubElement(suite, "testcase", classname=classname, name=_name(c), time="0")
+        detail = f"observed {observed(c)}, threshold {threshold(c) or '—'}, n={c.n}"
+        if c.status == "skipped":
+            skipped += 1
+            ET.SubElement(case, "skipped", message=xml_text(c.message or "level: off", 500))
+        elif c.blocks:
+            failures += 1
+            node = ET.SubElement(case, "failure", message=xml_text(c.message, 500), type=c.status)
+            node.text = xml_text(f"{c.message}\n{detail}")
+        elif c.warns:
+            out = ET.SubElement(case, "system-out")
+            out.text = xml_text(f"warning ({c.status}): {c.message}\n{detail}")
+    if not cases:
+        case = ET.SubElement(suite, "testcase", classname=classname, name="fi-gate", time="0")
+        if v.exit_code:
+            errors += 1
+            node = ET.SubElement(case, "error", message=xml_text(v.message, 500), type=v.verdict)
+            node.text = xml_text(v.message)
+    suite.set("tests", str(max(len(cases), 1)))
+    suite.set("failures", str(failures))
+    suite.set("errors", str(errors))
+    suite.set("skipped", str(skipped))
+    suite.set("time", "0")
+    suite.set("timestamp", v.generated_at.strftime("%Y-%m-%dT%H:%M:%S"))
+    root = ET.Element("testsuites", name="fi-gate")
+    root.append(suite)
+    for attr in ("tests", "failures", "errors", "skipped"):
+        root.set(attr, suite.get(attr, "0"))
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

@@ -1,0 +1,183 @@
+"""The markdown job summary: verdict first, then the execution, the checks and the FMA clusters.
+
+Everything that came from the API goes through `md()`: it cannot open HTML, break a table, make
+a link or a heading, or mention anyone. GitHub renders this with cmark-gfm.
+"""
+
+from __future__ import annotations
+
+import string
+
+from gate import __version__
+from gate.model import Cluster
+from gate.render.common import (
+    VERDICT_WORD,
+    metric,
+    observed,
+    ordered,
+    plain,
+    status_label,
+    threshold,
+    when,
+)
+from gate.verdict import Check, Verdict
+
+GITHUB_SUMMARY_LIMIT = 1024 * 1024  # GitHub refuses a step summary over 1 MiB
+ICON = {"pass": "✅", "warn": "⚠️", "fail": "❌", "error": "🛑", "not_ready": "⏳"}
+STATUS_ICON = {
+    "pass": "✅",
+    "fail": "❌",
+    "warn": "⚠️",
+    "missing": "❓",
+    "no_data": "∅",
+    "skipped": "➖",
+}
+MAX_CLUSTERS_PER_EVAL = 3
+MAX_EXAMPLE_IDS = 3
+_PUNCT = frozenset(string.punctuation)
+
+
+def md(text: object, limit: int = 200) -> str:
+    """Untrusted text as inert markdown: one line, every ASCII punctuation mark escaped."""
+    return "".join("\\" + ch if ch in _PUNCT else ch for ch in plain(text, limit))
+
+
+def _check_row(c: Check) -> str:
+    icon = STATUS_ICON["warn"] if c.warns and c.status != "warn" else STATUS_ICON.get(c.status, "")
+    cells = [
+        f"{icon} {md(status_label(c))}",
+        md(c.name, 80),
+        md(c.config, 60) if c.config else "",
+        md(metric(c)),
+        md(observed(c)),
+        md(threshold(c)),
+        "" if c.n is None else str(c.n),
+        md(c.message, 240) if c.status not in ("pass", "skipped") else "",
+    ]
+    return "| " + " | ".join(cells) + " |"
+
+
+CHECKS_HEADER = (
+    "| Status | Eval | Config | Metric | Observed | Threshold | n | Why |\n"
+    "|---|---|---|---|---|---|--:|---|"
+)
+
+
+def _facts(v: Verdict) -> list[str]:
+    e = v.execution
+    if e is None:
+        return []
+    rows = [
+        ("Execution", md(e.execution_id, 64)),
+        ("Status", md(e.status, 20)),
+        ("Started", when(e.started_at)),
+        ("Completed", when(e.completed_at)),
+        (
+            "Calls",
+            f"{e.total_calls} total · {e.completed_calls} completed · {e.failed_calls} failed",
+        ),
+    ]
+    if e.summary_status:
+        rows.append(("Fix My Agent summary", md(e.summary_status, 20)))
+    return ["| | |", "|---|---|", *(f"| **{k}** | {val} |" for k, val in rows)]
+
+
+def _cluster_block(cl: Cluster) -> list[str]:
+    size = f" · {cl.size} call{'s' if cl.size != 1 else ''}" if cl.size is not None else ""
+    conf = f" · confidence {md(cl.confidence, 10)}" if cl.confidence else ""
+    out = [f"- **{md(cl.name, 120)}**{size}{conf}"]
+    if cl.description:
+        out.append(f"  {md(cl.description, 500)}")
+    for issue in cl.issues[:3]:
+        out.append(f"  - {md(issue, 240)}")
+    if cl.guidance:
+        out.append(f"  - *Guidance:* {md(cl.guidance, 400)}")
+    if cl.call_ids:
+        ids = ", ".join(md(i, 64) for i in cl.call_ids[:MAX_EXAMPLE_IDS])
+        out.append(f"  - *Example calls:* {ids}")
+    return out
+
+
+def _clusters(v: Verdict) -> list[str]:
+    clusters = v.clusters_for_failures()
+    if not clusters:
+        return []
+    out = ["### Why: Fix My Agent failure clusters", ""]
+    by_eval: dict[str, list[Cluster]] = {}
+    for cl in clusters:
+        by_eval.setdefault(cl.eval_name, []).append(cl)
+    for name, items in by_eval.items():
+        items.sort(key=lambda c: -(c.size or 0))
+        out.append(f"**{md(name, 80)}**")
+        out.append("")
+        for cl in items[:MAX_CLUSTERS_PER_EVAL]:
+            out.extend(_cluster_block(cl))
+        if len(items) > MAX_CLUSTERS_PER_EVAL:
+            out.append(f"- …and {len(items) - MAX_CLUSTERS_PER_EVAL} more cluster(s)")
+        out.append("")
+    return out
+
+
+def render(v: Verdict, *, limit: int = GITHUB_SUMMARY_LIMIT) -> str:
+    """The summary; if it would pass `limit` bytes, the least important parts are cut, and said."""
+    title = f"## {ICON[v.verdict]} fi-gate: {VERDICT_WORD[v.verdict]}"
+    if v.run_test:
+        title += f" · {md(v.run_test, 120)}"
+    head = [title, ""]
+    if v.message:
+        head += [md(v.message, 600), ""]
+    facts = _facts(v)
+    if facts:
+        head += [*facts, ""]
+    checks = ordered(v.checks)
+    important = [c for c in checks if c.blocks or c.warns]
+    rest = [c for c in checks if not (c.blocks or c.warns)]
+    tail: list[str] = []
+    if v.warnings:
+        tail += ["### Warnings", "", *(f"- {md(w, 300)}" for w in v.warnings), ""]
+    if v.not_gated:
+        names = ", ".join(md(n, 60) for n in v.not_gated)
+        tail += [f"**Not gated** (no rule and no default applies): {names}", ""]
+    footer = [f"<sub>fi-gate {__version__} · {when(v.generated_at)}</sub>", ""]
+
+    def assemble(rows: list[Check], with_clusters: bool, with_tail: bool, note: str) -> str:
+        parts = list(head)
+        if rows:
+            parts += ["### Checks", "", CHECKS_HEADER, *(_check_row(c) for c in rows), ""]
+        if note:
+            parts += [f"> [!NOTE]\n> {note}", ""]
+        if with_clusters:
+            parts += _clusters(v)
+        if with_tail:
+            parts += tail
+        return "\n".join(parts + footer)
+
+    text = assemble(checks, True, True, "")
+    if len(text.encode()) <= limit:
+        return text
+    # Too big: keep the verdict, the execution facts and the failing checks; say what was cut.
+    text = assemble(important, True, False, _cut_note(len(rest), clusters=False))
+    if len(text.encode()) <= limit:
+        return text
+    shown = list(important)
+    while shown:
+        note = _cut_note(len(checks) - len(shown), clusters=True)
+        text = assemble(shown, False, False, note)
+        if len(text.encode()) <= limit:
+            return text
+        shown = shown[: max(0, len(shown) * 3 // 4)]
+    return assemble([], False, False, _cut_note(len(checks), clusters=True))
+
+
+def _cut_note(checks_cut: int, *, clusters: bool) -> str:
+    parts = []
+    if checks_cut:
+        parts.append(f"{checks_cut} check(s)")
+    if clusters:
+        parts.append("the failure clusters")
+    parts.append("warnings and not-gated evals")
+    return (
+        "This summary was cut to stay under GitHub's 1 MiB step-summary limit: "
+        + ", ".join(parts)
+        + " are left out. The JSON report (--report) has everything."
+    )

@@ -1,0 +1,83 @@
+"""The JSON report (schema_version 1), for machines. Its JSON Schema ships in gate/schemas."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from gate import __version__
+from gate.model import Cluster
+from gate.verdict import Check, Verdict
+
+SCHEMA_VERSION = 1
+
+
+def _time(dt: datetime | None) -> str | None:
+    return dt.isoformat().replace("+00:00", "Z") if dt else None
+
+
+def _check(c: Check) -> dict[str, Any]:
+    return {
+        "name": c.name,
+        "config": c.config,
+        "kind": c.kind,
+        "metric": c.metric,
+        "op": c.op or None,
+        "observed": c.observed,
+        "threshold": c.threshold,
+        "level": c.level,
+        "status": c.status,
+        "n": c.n,
+        "output_type": c.output_type,
+        "message": c.message,
+    }
+
+
+def _cluster(cl: Cluster) -> dict[str, Any]:
+    return {
+        "eval": cl.eval_name,
+        "name": cl.name,
+        "kind": cl.kind,
+        "size": cl.size,
+        "description": cl.description,
+        "issues": list(cl.issues),
+        "guidance": cl.guidance,
+        "confidence": cl.confidence,
+        "call_ids": list(cl.call_ids),
+    }
+
+
+def as_dict(v: Verdict) -> dict[str, Any]:
+    e = v.execution
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "verdict": v.verdict,
+        "exit_code": v.exit_code,
+        "message": v.message,
+        "run_test": v.run_test,
+        "execution": None
+        if e is None
+        else {
+            "execution_id": e.execution_id,
+            "status": e.status,
+            "started_at": _time(e.started_at),
+            "completed_at": _time(e.completed_at),
+            "total_calls": e.total_calls,
+            "completed_calls": e.completed_calls,
+            "failed_calls": e.failed_calls,
+            "summary_status": e.summary_status,
+        },
+        "checks": [_check(c) for c in v.checks],
+        "failed_checks": len(v.failed_checks),
+        "warnings": list(v.warnings),
+        "not_gated": list(v.not_gated),
+        "clusters": [_cluster(cl) for cl in v.clusters],
+        "source": v.source,
+        "generated_at": _time(v.generated_at),
+        "tool_version": __version__,
+    }
+
+
+def render(v: Verdict) -> str:
+    return json.dumps(as_dict(v), indent=2, ensure_ascii=False) + "\n"

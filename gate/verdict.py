@@ -1,0 +1,106 @@
+"""The verdict: plain, immutable data that every renderer reads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from gate.errors import EXIT_API, EXIT_FAIL, EXIT_NOT_READY, EXIT_PASS, EXIT_USAGE
+from gate.model import Cluster
+
+Status = Literal["pass", "fail", "warn", "missing", "no_data", "skipped"]
+VerdictName = Literal["pass", "warn", "fail", "error", "not_ready"]
+VIOLATIONS = frozenset({"fail", "missing", "no_data"})
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    kind: Literal["eval", "execution"]
+    metric: str
+    observed: float | str | None
+    threshold: float | str | None
+    op: str
+    level: Literal["error", "warn", "off"]
+    status: Status
+    message: str
+    config: str | None = None
+    n: int | None = None
+    output_type: str | None = None
+
+    @property
+    def blocks(self) -> bool:
+        """A violation at level error: this check fails the gate."""
+        return self.level == "error" and self.status in VIOLATIONS
+
+    @property
+    def warns(self) -> bool:
+        return self.status == "warn" or (self.level == "warn" and self.status in VIOLATIONS)
+
+
+@dataclass(frozen=True)
+class ExecutionFacts:
+    execution_id: str
+    status: str
+    started_at: datetime | None
+    completed_at: datetime | None
+    total_calls: int
+    completed_calls: int
+    failed_calls: int
+    summary_status: str | None = None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    verdict: VerdictName
+    exit_code: int
+    run_test: str | None
+    execution: ExecutionFacts | None
+    checks: tuple[Check, ...]
+    clusters: tuple[Cluster, ...]
+    generated_at: datetime
+    not_gated: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    message: str = ""
+    source: str | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.exit_code == EXIT_PASS
+
+    @property
+    def failed_checks(self) -> tuple[Check, ...]:
+        return tuple(c for c in self.checks if c.blocks)
+
+    @property
+    def warning_checks(self) -> tuple[Check, ...]:
+        return tuple(c for c in self.checks if c.warns)
+
+    def clusters_for_failures(self) -> tuple[Cluster, ...]:
+        """Failure clusters of the evals (or configs) whose checks failed or warned."""
+        names: set[str] = set()
+        for c in self.checks:
+            if c.kind == "eval" and (c.blocks or c.warns):
+                names.add(c.name)
+                if c.config:
+                    names.add(c.config)
+        return tuple(cl for cl in self.clusters if cl.kind != "success" and cl.eval_name in names)
+
+
+EXIT_BY_VERDICT: dict[str, int] = {
+    "pass": EXIT_PASS,
+    "warn": EXIT_PASS,
+    "fail": EXIT_FAIL,
+    "not_ready": EXIT_NOT_READY,
+    "error": EXIT_API,
+}
+
+__all__ = [
+    "EXIT_API",
+    "EXIT_BY_VERDICT",
+    "EXIT_USAGE",
+    "Check",
+    "ExecutionFacts",
+    "Verdict",
+]
