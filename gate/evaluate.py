@@ -6,9 +6,10 @@ No I/O, no clock, no network: everything it needs is passed in, so it is tested 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from datetime import datetime
 
-from gate.model import CHOICES, PASS_FAIL, SCORE, EvalResult, Execution
+from gate.model import CHOICES, PASS_FAIL, SCORE, Cluster, EvalResult, Execution
 from gate.policy import CHOICE_KEYS, ConfigRule, EvalRule, Level, Policy, Thresholds
 from gate.verdict import EXIT_BY_VERDICT, Check, ExecutionFacts, Status, Verdict, VerdictName
 
@@ -46,7 +47,7 @@ def evaluate(
             exit_code=EXIT_BY_VERDICT["not_ready"],
             run_test=run_test,
             execution=facts(execution),
-            checks=(_status_check(execution),),
+            checks=(),
             clusters=execution.clusters,
             generated_at=now,
             message=(
@@ -56,6 +57,7 @@ def evaluate(
             ),
             source=source,
         )
+    clusters = _resolve_clusters(execution)
     checks = [_status_check(execution), *_execution_checks(policy, execution, now)]
     warnings: list[str] = []
     not_gated: list[str] = []
@@ -65,8 +67,8 @@ def evaluate(
         if rule is not None:
             used_rules.add(rule.pattern)
             checks.extend(_rule_checks(rule, ev))
-        elif not policy.defaults.empty and _applies(policy.defaults, ev):
-            checks.extend(_total_checks(ev, policy.defaults, policy.default_level))
+        elif (default := _default_for(policy.defaults, ev)) is not None:
+            checks.extend(_total_checks(ev, default, policy.default_level))
         else:
             not_gated.append(ev.name)
     present = {ev.name for ev in execution.evals}
@@ -92,13 +94,23 @@ def evaluate(
         run_test=run_test,
         execution=facts(execution),
         checks=tuple(checks),
-        clusters=execution.clusters,
+        clusters=clusters,
         generated_at=now,
         not_gated=tuple(not_gated),
         warnings=tuple(warnings),
         message=_headline(verdict, checks, execution),
         source=source,
     )
+
+
+def _resolve_clusters(execution: Execution) -> tuple[Cluster, ...]:
+    """Tie each FMA cluster to its eval template: the server keys them by config name."""
+    owner: dict[str, str] = {}
+    for ev in execution.evals:
+        for cfg in ev.configs:
+            owner.setdefault(cfg.name, ev.name)
+        owner[ev.name] = ev.name
+    return tuple(replace(cl, template=owner.get(cl.eval_name)) for cl in execution.clusters)
 
 
 def _overall(checks: list[Check], warnings: list[str]) -> VerdictName:
@@ -283,15 +295,17 @@ def format_duration(seconds: float) -> str:
     if s < 7200:
         return f"{s // 60}m"
     if s < 172800:
-        return f"{s // 3600}h {s % 3600 // 60}m"
-    return f"{s // 86400}d {s % 86400 // 3600}h"
+        return f"{s // 3600}h" + (f" {s % 3600 // 60}m" if s % 3600 >= 60 else "")
+    return f"{s // 86400}d" + (f" {s % 86400 // 3600}h" if s % 86400 >= 3600 else "")
 
 
-def _applies(t: Thresholds, ev: EvalResult) -> bool:
-    """Whether `defaults` say anything about an eval of this output type."""
-    return (ev.output_type == PASS_FAIL and t.min_pass_rate is not None) or (
-        ev.output_type == SCORE and t.min_avg_score is not None
-    )
+def _default_for(t: Thresholds, ev: EvalResult) -> Thresholds | None:
+    """The part of `defaults` that speaks to an eval of this output type, if any."""
+    if ev.output_type == PASS_FAIL and t.min_pass_rate is not None:
+        return Thresholds(min_pass_rate=t.min_pass_rate)
+    if ev.output_type == SCORE and t.min_avg_score is not None:
+        return Thresholds(min_avg_score=t.min_avg_score)
+    return None
 
 
 def _rule_checks(rule: EvalRule, ev: EvalResult) -> Iterator[Check]:

@@ -59,6 +59,7 @@ class Cluster:
     guidance: str = ""
     confidence: str | None = None
     call_ids: tuple[str, ...] = ()
+    template: str | None = None  # the eval (template) its key belongs to, once resolved
 
 
 @dataclass(frozen=True)

@@ -145,7 +145,7 @@ def parse_policy(raw: bytes | str, source: str = "<policy>") -> Policy:
     if not isinstance(doc.data, dict):
         raise ConfigError(
             f"{source}:1: the policy must be a mapping of keys (version, evals, ...), "
-            f"not a {_type_name(doc.data)}"
+            f"not {_type_name(doc.data)}"
         )
     problems = sorted(_problems(doc), key=lambda lp: (lp[0] or 0, lp[1]))
     if problems:

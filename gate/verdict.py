@@ -85,7 +85,11 @@ class Verdict:
                 names.add(c.name)
                 if c.config:
                     names.add(c.config)
-        return tuple(cl for cl in self.clusters if cl.kind != "success" and cl.eval_name in names)
+        return tuple(
+            cl
+            for cl in self.clusters
+            if cl.kind != "success" and (cl.eval_name in names or cl.template in names)
+        )
 
 
 EXIT_BY_VERDICT: dict[str, int] = {

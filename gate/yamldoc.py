@@ -78,6 +78,9 @@ def load(text: str) -> Document:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"
+        ctx = exc.context_mark
+        if exc.context and ctx and exc.problem_mark and ctx.line != exc.problem_mark.line:
+            problem += f" ({exc.context} that starts on line {ctx.line + 1})"
         raise YamlError(
             f"YAML syntax error: {problem}",
             mark.line + 1 if mark else None,

@@ -1,0 +1,64 @@
+"""Shared fixtures: the fake Future AGI API on loopback, and the CLI run in-process."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gate.cli import main
+from tests.fakeapi import API_KEY, SECRET_KEY, FakeApi, load_dir
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO_DATA = ROOT / "tests" / "fakeapi" / "data"
+SEED = ROOT / "examples" / "seed-execution.json"
+SUPPORT = "Support Agent Regression"
+NEWEST = "6f1c2a8e-3b7d-4e59-9a41-2c8d5e7f9b10"
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+
+@pytest.fixture
+def fake_api() -> Iterator[FakeApi]:
+    with FakeApi(load_dir(DEMO_DATA)) as api:
+        yield api
+
+
+@pytest.fixture
+def api_env(fake_api: FakeApi) -> dict[str, str]:
+    return {"FI_BASE_URL": fake_api.url, "FI_API_KEY": API_KEY, "FI_SECRET_KEY": SECRET_KEY}
+
+
+def run(argv: list[str], env: Mapping[str, str] | None = None) -> Result:
+    """The real CLI, in this process, with its own stdout/stderr and environment."""
+    out, err = io.StringIO(), io.StringIO()
+    old = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = out, err
+    try:
+        try:
+            code = main(argv, dict(env or {}))
+        except SystemExit as exc:  # argparse usage errors and --version
+            code = int(exc.code or 0)
+    finally:
+        sys.stdout, sys.stderr = old
+    return Result(code, out.getvalue(), err.getvalue())
+
+
+def write_policy(tmp_path: Path, text: str, name: str = "fi-gate.yml") -> str:
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)

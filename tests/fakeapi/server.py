@@ -1,0 +1,425 @@
+"""A fake Future AGI API on 127.0.0.1 that behaves like the real server (../shared/API-NOTES.md).
+
+Used by the tests (started and stopped per test) and runnable by hand:
+``python -m tests.fakeapi tests/fakeapi/data``.
+
+Fault modes (for the hardening tests) are queued with `FakeApi.fail(...)`: each entry answers one
+request in a chosen wrong way before normal service resumes.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import socket
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from tests.fakeapi.store import ServerError, Store, _iso
+
+RUNS_PATH = "/sdk/api/v1/simulation/runs/"
+ALLOWED_PARAMS = frozenset(
+    {"run_test_name", "execution_id", "call_execution_id", "eval_name", "summary", "page", "limit"}
+)
+API_KEY = "fake-api-key"
+SECRET_KEY = "fake-secret-key"
+
+
+@dataclass
+class Seen:
+    """One request as the fake received it."""
+
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    at: float
+
+
+@dataclass
+class Fault:
+    """One scripted misbehaviour. `mode` is one of:
+
+    status   answer `status` with `body` (bytes or JSON-able) and `headers`
+    reset    close the connection mid-body
+    hang     accept the request and never answer (until the server stops)
+    trickle  send a valid head, then the body one byte every `delay` seconds
+    huge     a 200 whose body is `size` bytes
+    """
+
+    mode: str = "status"
+    status: int = 500
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.5
+    size: int = 0
+    match: Callable[[dict[str, str]], bool] | None = None
+
+
+def _error(status: int, code: str, message: str, **extra: Any) -> tuple[int, dict[str, Any]]:
+    kind = {400: "validation_error", 401: "authentication_error", 404: "client_error"}.get(
+        status, "server_error"
+    )
+    body = {
+        "status": False,
+        "type": kind,
+        "code": code,
+        "detail": message,
+        "message": message,
+        "error": message,
+        "result": None,
+        **extra,
+    }
+    return status, body
+
+
+class FakeApi:
+    """The fake server: start(), .url, stop(); or use it as a context manager."""
+
+    def __init__(
+        self,
+        store: Store | None = None,
+        *,
+        api_key: str = API_KEY,
+        secret_key: str = SECRET_KEY,
+        latency: float = 0.0,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        self.store = store or Store()
+        self.api_key = api_key
+        self.secret_key = secret_key
+        self.latency = latency
+        self.faults: deque[Fault] = deque()
+        self.seen: list[Seen] = []
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._server = ThreadingHTTPServer((host, port), self._handler())
+        self._server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+        self.in_flight = 0
+        self.max_in_flight = 0
+
+    # --- lifecycle -----------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> FakeApi:
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> FakeApi:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def fail(self, *faults: Fault) -> None:
+        """Queue faults; each answers one (matching) request."""
+        self.faults.extend(faults)
+
+    @property
+    def runs_requests(self) -> list[Seen]:
+        return [s for s in self.seen if s.path == RUNS_PATH]
+
+    # --- request handling ----------------------------------------------------------------
+
+    def _take_fault(self, query: dict[str, str]) -> Fault | None:
+        with self._lock:
+            for i, f in enumerate(self.faults):
+                if f.match is None or f.match(query):
+                    del self.faults[i]
+                    return f
+        return None
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            server_version = "fake-futureagi/1"
+
+            def log_message(self, format: str, *args: Any) -> None:  # quiet
+                return
+
+            def do_GET(self) -> None:
+                with api._lock:
+                    api.in_flight += 1
+                    api.max_in_flight = max(api.max_in_flight, api.in_flight)
+                try:
+                    self._serve()
+                finally:
+                    with api._lock:
+                        api.in_flight -= 1
+
+            def _serve(self) -> None:
+                parts = urlsplit(self.path)
+                multi = parse_qs(parts.query, keep_blank_values=True)
+                query = {k: v[-1] for k, v in multi.items()}
+                with api._lock:
+                    api.seen.append(
+                        Seen(
+                            parts.path,
+                            query,
+                            {k.lower(): v for k, v in self.headers.items()},
+                            time.monotonic(),
+                        )
+                    )
+                if api.latency:
+                    time.sleep(api.latency)
+                fault = api._take_fault(query)
+                if fault is not None:
+                    self._fault(fault)
+                    return
+                status, body, headers = api.respond(parts.path, query, self.headers)
+                self._send(status, body, headers)
+
+            def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+                if isinstance(body, bytes):
+                    raw = body
+                    ctype = "text/html; charset=utf-8"
+                else:
+                    raw = json.dumps(body).encode()
+                    ctype = "application/json"
+                self.send_response(status)
+                headers = dict(headers or {})
+                headers.setdefault("Content-Type", ctype)
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(raw)))
+                self.end_headers()
+                self.wfile.write(raw)
+
+            def _fault(self, f: Fault) -> None:
+                if f.mode == "status":
+                    self._send(f.status, f.body if f.body is not None else {}, f.headers)
+                elif f.mode == "reset":
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", "100000")
+                    self.end_headers()
+                    self.wfile.write(b'{"status": true, "result": {"execu')
+                    self.wfile.flush()
+                    self.connection.setsockopt(
+                        socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00"
+                    )
+                    self.close_connection = True
+                    self.connection.close()
+                elif f.mode == "hang":
+                    api._stopping.wait(f.delay if f.delay > 1 else 120)
+                    self.close_connection = True
+                elif f.mode == "trickle":
+                    body = json.dumps({"status": True, "result": {}}).encode() + b" " * 10000
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    for byte in body:
+                        if api._stopping.wait(f.delay):
+                            break
+                        try:
+                            self.wfile.write(bytes([byte]))
+                            self.wfile.flush()
+                        except OSError:
+                            break
+                    self.close_connection = True
+                elif f.mode == "huge":
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(f.size))
+                    self.end_headers()
+                    chunk = b" " * 65536
+                    sent = 0
+                    try:
+                        while sent < f.size:
+                            n = min(len(chunk), f.size - sent)
+                            self.wfile.write(chunk[:n])
+                            sent += n
+                    except OSError:
+                        pass
+                    self.close_connection = True
+
+        return Handler
+
+    def respond(
+        self, path: str, query: dict[str, str], headers: Any
+    ) -> tuple[int, Any, dict[str, str]]:
+        """The real server's answer to a GET: (status, body, headers)."""
+        if path == RUNS_PATH.rstrip("/"):
+            return 301, b"", {"Location": RUNS_PATH}
+        if path != RUNS_PATH:
+            return 404, b"<html><body><h1>Not Found</h1></body></html>", {}
+        if headers.get("Authorization"):
+            # The server tries a bearer token first and answers 401 when it is not valid.
+            status, body = _error(401, "authentication_failed", "Invalid token.")
+            return status, body, {}
+        key, secret = headers.get("X-Api-Key"), headers.get("X-Secret-Key")
+        if not key or not secret:
+            status, body = _error(
+                401, "not_authenticated", "Authentication credentials were not provided."
+            )
+            return status, body, {}
+        if key != self.api_key or secret != self.secret_key:
+            status, body = _error(401, "authentication_failed", "Invalid API key or secret key")
+            return status, body, {}
+        try:
+            status, body = self._runs(query)
+        except ServerError:
+            status, body = _error(500, "server_error", "Unable to fetch simulation runs.")
+        return status, body, {}
+
+    def _runs(self, query: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        unknown = sorted(set(query) - ALLOWED_PARAMS)
+        if unknown:
+            return _error(
+                400, "invalid", "Unknown field.", details={k: ["Unknown field."] for k in unknown}
+            )
+        q = {
+            k: v for k, v in query.items() if not (k in ("run_test_name", "eval_name") and v == "")
+        }
+        for key in ("execution_id", "call_execution_id"):
+            if key in q:
+                try:
+                    uuid.UUID(q[key])
+                except ValueError:
+                    return _error(
+                        400,
+                        "invalid",
+                        "Must be a valid UUID.",
+                        details={key: ["Must be a valid UUID."]},
+                    )
+        eval_names = set(q["eval_name"].split(",")) if q.get("eval_name") else None
+        page, limit = q.get("page", "1"), _limit(q.get("limit"))
+        if "call_execution_id" in q:
+            return self._call(q["call_execution_id"], eval_names)
+        if "execution_id" in q:
+            return self._execution(
+                q["execution_id"], page, limit, eval_names, q.get("summary", "").lower() == "true"
+            )
+        if "run_test_name" in q:
+            return self._listing(q["run_test_name"], page, limit, eval_names)
+        return _error(
+            400,
+            "invalid",
+            "Invalid input.",
+            details={
+                "non_field_errors": [
+                    "At least one of run_test_name, execution_id or call_execution_id is required."
+                ]
+            },
+        )
+
+    def _summary(self, rt: Any, ex: Any, eval_names: set[str] | None) -> dict[str, Any]:
+        return {
+            "execution_id": ex.execution_id,
+            "status": ex.status,
+            "started_at": _iso(ex.started_at),
+            "completed_at": _iso(ex.completed_at),
+            **Store.counts(ex),
+            "eval_results": Store.eval_results(rt, ex, eval_names),
+        }
+
+    def _listing(
+        self, name: str, page: str, limit: int, eval_names: set[str] | None
+    ) -> tuple[int, dict[str, Any]]:
+        pairs = self.store.executions_named(name)
+        if pairs is None:
+            return _error(404, "not_found", "Run test not found.")
+        items, total_pages, current = _paginate(pairs, page, limit)
+        return 200, {
+            "status": True,
+            "result": {
+                "total_pages": total_pages,
+                "current_page": current,
+                "count": len(pairs),
+                "results": [self._summary(rt, ex, eval_names) for rt, ex in items],
+            },
+        }
+
+    def _execution(
+        self, execution_id: str, page: str, limit: int, eval_names: set[str] | None, summary: bool
+    ) -> tuple[int, dict[str, Any]]:
+        found = self.store.execution(execution_id)
+        if found is None:
+            return _error(404, "not_found", "Test execution not found.")
+        rt, ex = found
+        calls = sorted(ex.calls, key=lambda c: c.updated_at, reverse=True)
+        items, total_pages, current = _paginate(calls, page, limit)
+        result = self._summary(rt, ex, eval_names)
+        result["call_results"] = {
+            "total_pages": total_pages,
+            "current_page": current,
+            "count": len(calls),
+            "results": [c.summary() for c in items],
+        }
+        if summary:
+            result["eval_explanation_summary"] = ex.fma
+            result["eval_explanation_summary_status"] = ex.fma_status
+        return 200, {"status": True, "result": result}
+
+    def _call(self, call_id: str, eval_names: set[str] | None) -> tuple[int, dict[str, Any]]:
+        found = self.store.call(call_id)
+        if found is None:
+            return _error(404, "not_found", "Call execution not found.")
+        _, ex, call = found
+        outputs = {
+            k: v
+            for k, v in call.eval_outputs.items()
+            if eval_names is None or v["name"] in eval_names
+        }
+        return 200, {
+            "status": True,
+            "result": {
+                **call.summary(),
+                "eval_outputs": outputs,
+                "execution_id": ex.execution_id,
+                "started_at": _iso(ex.started_at),
+                "completed_at": _iso(call.updated_at),
+                "ended_reason": "customer-ended-call",
+                "call_summary": None,
+                "latency": {"avg_agent_latency_ms": None, "response_time_ms": None},
+                "cost": {
+                    "total_cost_cents": None,
+                    "stt_cost_cents": None,
+                    "llm_cost_cents": None,
+                    "tts_cost_cents": None,
+                },
+            },
+        }
+
+
+def _limit(raw: str | None) -> int:
+    try:
+        value = int(raw) if raw is not None else 10
+    except ValueError:
+        return 10
+    return value if value > 0 else 10
+
+
+def _paginate(items: list[Any], page: str, limit: int) -> tuple[list[Any], int, int]:
+    total_pages = max(1, math.ceil(len(items) / limit))
+    try:
+        number = int(page)
+    except ValueError:
+        raise ServerError("non-numeric page") from None
+    if number < 1 or number > total_pages:
+        raise ServerError("page out of range")
+    start = (number - 1) * limit
+    return items[start : start + limit], total_pages, number

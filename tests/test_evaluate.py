@@ -1,0 +1,345 @@
+"""The evaluation is pure: policy + execution + clock in, verdict out. No server, file or clock."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+
+from gate.evaluate import evaluate
+from gate.model import parse_clusters, parse_execution
+from gate.policy import parse_policy
+from gate.verdict import Check, Verdict
+from tests.conftest import SEED
+
+NOW = datetime(2026, 11, 28, 12, 0, tzinfo=timezone.utc)
+
+
+def pf(
+    name: str, rate: float, cells: int = 20, configs: list[tuple[str, float, int]] | None = None
+) -> dict[str, Any]:
+    configs = configs or [(name.lower(), rate, cells)]
+    return {
+        "name": name,
+        "output_type": "Pass/Fail",
+        "total_pass_rate": rate,
+        "result": [
+            {
+                "name": c,
+                "total_cells": n,
+                "output": {
+                    "pass": r,
+                    "fail": 100 - r,
+                    "pass_count": round(r * n / 100),
+                    "fail_count": n - round(r * n / 100),
+                }
+                if n
+                else {},
+            }
+            for c, r, n in configs
+        ],
+    }
+
+
+def score(name: str, avg: float, cells: int = 20) -> dict[str, Any]:
+    return {
+        "name": name,
+        "output_type": "score",
+        "total_avg": avg,
+        "result": [
+            {"name": name.lower(), "total_cells": cells, "avg_score": avg, "output": {"p50": avg}}
+        ],
+    }
+
+
+def choices(
+    name: str, configs: list[tuple[str, dict[str, float], int]], total: dict[str, float]
+) -> dict[str, Any]:
+    return {
+        "name": name,
+        "output_type": "choices",
+        "total_choices_avg": total,
+        "result": [{"name": c, "total_cells": n, "output": out} for c, out, n in configs],
+    }
+
+
+def execution(*evals: dict[str, Any], **fields: Any) -> Any:
+    data = {
+        "execution_id": "6f1c2a8e-3b7d-4e59-9a41-2c8d5e7f9b10",
+        "status": "completed",
+        "started_at": "2026-11-28T08:00:00Z",
+        "completed_at": "2026-11-28T08:30:00Z",
+        "total_calls": 20,
+        "completed_calls": 20,
+        "failed_calls": 0,
+        "eval_results": list(evals),
+    }
+    data.update(fields)
+    return parse_execution(data)
+
+
+def judge(policy: str, ex: Any, now: datetime = NOW) -> Verdict:
+    return evaluate(parse_policy("version: 1\n" + policy), ex, now)
+
+
+def only(v: Verdict, name: str, metric: str | None = None) -> Check:
+    found = [c for c in v.checks if c.name == name and (metric is None or c.metric == metric)]
+    assert len(found) == 1, found
+    return found[0]
+
+
+def seed() -> Any:
+    return parse_execution(json.loads(SEED.read_text())["result"])
+
+
+@pytest.mark.parametrize(("threshold", "verdict", "code"), [(80, "warn", 0), (81, "fail", 1)])
+def test_seed_example(threshold: int, verdict: str, code: int) -> None:
+    v = judge(f"evals:\n  is_helpful: {{min_pass_rate: {threshold}}}\n", seed())
+    assert (v.verdict, v.exit_code) == (verdict, code)
+    check = only(v, "is_helpful")
+    assert check.observed == 80.77
+    assert check.n == 26
+    # the seed has 4 failed calls and no execution rule: a warning, never silence
+    assert only(v, "failed calls").status == "warn"
+
+
+def test_exact_name_beats_glob_beats_defaults() -> None:
+    ex = execution(pf("Tone", 70), pf("Tone of voice", 70), pf("Coherence", 70))
+    v = judge(
+        "defaults: {min_pass_rate: 60}\n"
+        "evals:\n  'Tone*': {min_pass_rate: 75}\n  Tone: {min_pass_rate: 65}\n",
+        ex,
+    )
+    assert only(v, "Tone").threshold == 65
+    assert only(v, "Tone of voice").threshold == 75
+    assert only(v, "Coherence").threshold == 60
+    assert v.verdict == "fail"
+    assert [c.name for c in v.failed_checks] == ["Tone of voice"]
+
+
+def test_warn_level_reports_but_never_fails() -> None:
+    v = judge("evals:\n  Tone: {min_pass_rate: 90, level: warn}\n", execution(pf("Tone", 70)))
+    assert only(v, "Tone").status == "warn"
+    assert (v.verdict, v.exit_code) == ("warn", 0)
+
+
+@pytest.mark.parametrize("rule", ["off", "{level: off, min_pass_rate: 99}", "{level: 'off'}"])
+def test_off_is_skipped(rule: str) -> None:
+    v = judge(f"evals:\n  Tone: {rule}\n", execution(pf("Tone", 10)))
+    assert only(v, "Tone").status == "skipped"
+    assert v.verdict == "pass"
+
+
+def test_default_level_off_skips_defaults() -> None:
+    v = judge("defaults: {min_pass_rate: 99, level: off}\n", execution(pf("Tone", 10)))
+    assert only(v, "Tone").status == "skipped"
+    assert v.exit_code == 0
+
+
+def test_missing_exact_eval_is_a_violation_at_its_level() -> None:
+    v = judge("evals:\n  Coherense: {min_pass_rate: 90}\n", execution(pf("Coherence", 95)))
+    check = only(v, "Coherense")
+    assert check.status == "missing"
+    assert v.verdict == "fail"
+    warned = judge(
+        "evals:\n  Coherense: {min_pass_rate: 90, level: warn}\n", execution(pf("Coherence", 95))
+    )
+    assert (warned.verdict, warned.exit_code) == ("warn", 0)
+
+
+def test_glob_matching_nothing_is_a_warning() -> None:
+    v = judge("evals:\n  'Tox*': {min_pass_rate: 90}\n", execution(pf("Coherence", 95)))
+    assert v.warnings == ("the rule 'Tox*' matched no eval of this execution",)
+    assert (v.verdict, v.exit_code) == ("warn", 0)
+    assert v.not_gated == ("Coherence",)
+
+
+def test_zero_cells_is_no_data_never_zero_or_full() -> None:
+    ex = execution(
+        {
+            "name": "Coherence",
+            "output_type": "Pass/Fail",
+            "total_pass_rate": 0,
+            "result": [{"name": "c", "total_cells": 0, "output": {}}],
+        }
+    )
+    v = judge("evals:\n  Coherence: {min_pass_rate: 0}\n", ex)
+    check = only(v, "Coherence")
+    assert check.status == "no_data"
+    assert check.observed is None
+    assert v.verdict == "fail"  # even a 0 % threshold does not pass on no data
+
+
+def test_threshold_of_the_wrong_type_is_a_failed_check_that_says_so() -> None:
+    v = judge("evals:\n  CSAT: {min_pass_rate: 80}\n", execution(score("CSAT", 90)))
+    check = only(v, "CSAT")
+    assert check.status == "fail"
+    assert "min_pass_rate does not apply to a score eval; use min_avg_score" in check.message
+
+
+def test_unknown_output_type_cannot_pass() -> None:
+    ex = execution(
+        {
+            "name": "Odd",
+            "output_type": "unknown",
+            "result": [{"name": "o", "total_cells": 5, "output": {}}],
+        }
+    )
+    check = only(judge("evals:\n  Odd: {min_pass_rate: 1}\n", ex), "Odd")
+    assert check.status == "fail"
+    assert "'unknown'" in check.message
+
+
+def test_defaults_apply_only_to_matching_output_types() -> None:
+    ex = execution(
+        pf("Coherence", 85),
+        score("CSAT", 65),
+        choices("Mood", [("m", {"Happy": 100}, 20)], {"Happy": 100}),
+    )
+    v = judge("defaults: {min_pass_rate: 80}\n", ex)
+    assert only(v, "Coherence").status == "pass"
+    assert v.not_gated == ("CSAT", "Mood")
+    both = judge("defaults: {min_pass_rate: 80, min_avg_score: 70}\n", ex)
+    assert only(both, "CSAT").status == "fail"
+    assert both.not_gated == ("Mood",)
+
+
+def test_score_and_choices() -> None:
+    ex = execution(
+        score("CSAT", 72.5),
+        choices(
+            "Sentiment",
+            [("a", {"Positive": 70, "Negative": 5}, 10), ("b", {"Negative": 25}, 10)],
+            {"Positive": 35.0},
+        ),
+    )
+    v = judge(
+        "evals:\n  CSAT: {min_avg_score: 70}\n"
+        "  Sentiment:\n    min_choice_rate: {Positive: 30, Neutral: 5}\n"
+        "    max_choice_rate: {Negative: 10}\n",
+        ex,
+    )
+    assert only(v, "CSAT").status == "pass"
+    assert only(v, "Sentiment", "choice_rate[Positive]").observed == 35.0
+    # Negative is not in total_choices_avg (the API covers only the first config's choices):
+    # computed from the configs, weighted by cells: (5*10 + 25*10) / 20 = 15
+    negative = only(v, "Sentiment", "choice_rate[Negative]")
+    assert (negative.observed, negative.status) == (15.0, "fail")
+    neutral = only(v, "Sentiment", "choice_rate[Neutral]")
+    assert neutral.status == "fail"
+    assert "never returned" in neutral.message
+
+
+def test_config_rules_judge_configs() -> None:
+    ex = execution(
+        pf("is_helpful", 80, configs=[("helpful_or_no", 90.0, 10), ("strict", 70.0, 10)])
+    )
+    v = judge(
+        "evals:\n  is_helpful:\n    configs:\n      helpful_or_no: {min_pass_rate: 85}\n"
+        "      strict: {min_pass_rate: 75, level: warn}\n      gone: {min_pass_rate: 1}\n",
+        ex,
+    )
+    by_config = {c.config: c for c in v.checks if c.name == "is_helpful"}
+    assert set(by_config) == {"helpful_or_no", "strict", "gone"}  # no total check: no threshold
+    assert by_config["helpful_or_no"].status == "pass"
+    assert by_config["helpful_or_no"].n == 10
+    assert by_config["strict"].status == "warn"
+    assert by_config["gone"].status == "missing"
+    assert v.verdict == "fail"
+
+
+@pytest.mark.parametrize("status", ["failed", "cancelled"])
+def test_failed_or_cancelled_execution_fails(status: str) -> None:
+    v = judge("evals:\n  Tone: {min_pass_rate: 1}\n", execution(pf("Tone", 100), status=status))
+    assert (v.verdict, v.exit_code) == ("fail", 1)
+    assert only(v, "execution status").status == "fail"
+
+
+@pytest.mark.parametrize("status", ["pending", "running", "evaluating", "cancelling"])
+def test_unfinished_execution_is_not_ready(status: str) -> None:
+    v = judge("evals:\n  Tone: {min_pass_rate: 1}\n", execution(pf("Tone", 100), status=status))
+    assert (v.verdict, v.exit_code) == ("not_ready", 4)
+    assert status in v.message
+    assert "6f1c2a8e-3b7d-4e59-9a41-2c8d5e7f9b10" in v.message
+
+
+def test_half_failed_execution_cannot_pass_silently() -> None:
+    # Failed calls never lower a pass rate: 100 % over the 10 calls that completed.
+    ex = execution(pf("Tone", 100, cells=10), total_calls=20, completed_calls=10, failed_calls=10)
+    plain = judge("evals:\n  Tone: {min_pass_rate: 90}\n", ex)
+    assert only(plain, "failed calls").status == "warn"
+    gated = judge("execution: {max_failed_calls: 10%}\nevals:\n  Tone: {min_pass_rate: 90}\n", ex)
+    check = only(gated, "failed calls")
+    assert (check.observed, check.status) == (50.0, "fail")
+    counted = judge("execution: {max_failed_calls: 10, min_completed_calls: 11}\n", ex)
+    assert only(counted, "failed calls").status == "pass"
+    assert only(counted, "completed calls").status == "fail"
+
+
+def test_max_age_from_completed_else_started() -> None:
+    policy = "execution: {max_age: 24h}\n"
+    fresh = judge(policy, execution(), now=NOW)
+    assert only(fresh, "age").status == "pass"
+    stale = judge(policy, execution(), now=NOW + timedelta(days=2))
+    assert only(stale, "age").status == "fail"
+    started_only = execution(completed_at=None, started_at="2026-11-20T00:00:00Z")
+    assert "started" in only(judge(policy, started_only), "age").message
+    unknown = execution(completed_at=None, started_at=None)
+    assert only(judge(policy, unknown), "age").status == "fail"
+
+
+def test_clusters_of_failing_evals_in_both_shapes() -> None:
+    server_shape = {
+        "helpful_or_no": [
+            {
+                "theme": "Refunds",
+                "kind": "failure",
+                "size": 4,
+                "issues": ["wrong window"],
+                "guidance": "use the tool",
+                "member_ids": ["a", "b"],
+                "representative_ids": ["b"],
+            },
+            {"theme": "Greeting", "kind": "success", "size": 30},
+        ]
+    }
+    docs_shape = {
+        "Coherence": [
+            {"cluster_name": "Loops", "call_execution_ids": ["c"], "description": "repeats itself"}
+        ]
+    }
+    ex = execution(
+        pf("is_helpful", 70, configs=[("helpful_or_no", 70.0, 20)]),
+        pf("Coherence", 95),
+        eval_explanation_summary={**server_shape, **docs_shape},
+    )
+    v = judge("evals:\n  is_helpful: {min_pass_rate: 80}\n  Coherence: {min_pass_rate: 90}\n", ex)
+    # is_helpful fails: its failure cluster (keyed by its config's name, as the server does) is
+    # shown; the success cluster is not, and Coherence passed, so its cluster is not either.
+    shown = v.clusters_for_failures()
+    assert [(c.name, c.size, c.call_ids) for c in shown] == [("Refunds", 4, ("b", "a"))]
+    assert shown[0].template == "is_helpful"
+    v2 = judge("evals:\n  is_helpful:\n    configs: {helpful_or_no: {min_pass_rate: 80}}\n", ex)
+    shown = v2.clusters_for_failures()
+    assert [(c.name, c.size, c.call_ids) for c in shown] == [("Refunds", 4, ("b", "a"))]
+    docs = parse_clusters(docs_shape)
+    assert (docs[0].name, docs[0].description, docs[0].call_ids) == (
+        "Loops",
+        "repeats itself",
+        ("c",),
+    )
+
+
+def test_clusters_never_decide_the_verdict() -> None:
+    ex = execution(
+        pf("Tone", 95), eval_explanation_summary={"Tone": [{"theme": "bad", "size": 99}]}
+    )
+    assert judge("evals:\n  Tone: {min_pass_rate: 90}\n", ex).verdict == "pass"
+
+
+def test_malformed_clusters_are_skipped_not_fatal() -> None:
+    assert parse_clusters({"a": "nope", "b": [1, None, {"theme": 3}], 5: None}) == (
+        parse_clusters({"b": [{}]})[0].__class__(eval_name="b", name="(unnamed)", size=0),
+    )
