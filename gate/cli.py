@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from gate.verdict import Verdict
 
 PROG = "fi-gate"
+MIN_SECRET_LENGTH = 6
 DEFAULT_POLICY = "fi-gate.yml"
 DEFAULT_TIMEOUT = 120.0
 EPILOG = """exit codes: 0 pass (warnings allowed), 1 gate failed, 2 usage or configuration error,
@@ -197,7 +198,8 @@ class Console:
 
     def __init__(self, err: TextIO, secrets: Sequence[str] = (), verbose: bool = False) -> None:
         self.err = err
-        self.secrets = [s for s in secrets if s]
+        # Very short values would mangle every message and cannot be real keys.
+        self.secrets = [s for s in secrets if len(s) >= MIN_SECRET_LENGTH]
         self.verbose = verbose
 
     def scrub(self, text: str) -> str:

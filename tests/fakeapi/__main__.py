@@ -41,7 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     print("run tests: " + ", ".join(repr(n) for n in names))
     print("try:")
     print(f"  export FI_BASE_URL={api.url} FI_API_KEY={a.api_key} FI_SECRET_KEY={a.secret_key}")
-    print(f"  fi-gate check --policy policies/starter.yml --run-test {names[0]!r}")
+    for name in names:
+        print(f"  fi-gate check --policy policies/starter.yml --run-test {name!r}")
     sys.stdout.flush()
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())

@@ -114,7 +114,9 @@ class FakeApi:
         return f"http://{host!s}:{port}"
 
     def start(self) -> FakeApi:
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
         return self
 

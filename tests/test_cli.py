@@ -1,0 +1,342 @@
+"""The command line end to end: real HTTP to the fake API on loopback, real files."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from gate import __version__
+from tests.conftest import NEWEST, ROOT, SEED, SUPPORT, run, write_policy
+from tests.fakeapi import API_KEY, SECRET_KEY, FakeApi, Store, build_run_test
+
+REPORT_SCHEMA = json.loads((ROOT / "gate" / "schemas" / "report.schema.json").read_text())
+STARTER = str(ROOT / "policies" / "starter.yml")
+STRICT = str(ROOT / "policies" / "strict.yml")
+
+
+def valid_report(path: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(path.read_text())
+    jsonschema.Draft202012Validator(
+        REPORT_SCHEMA, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+    ).validate(data)
+    return data
+
+
+# --- the seed example, with no network and no keys ---------------------------------------
+
+
+@pytest.mark.parametrize(("threshold", "code"), [(80, 0), (81, 1)])
+def test_from_file_on_the_seed(tmp_path: Path, threshold: int, code: int) -> None:
+    policy = write_policy(
+        tmp_path, f"version: 1\nevals:\n  is_helpful: {{min_pass_rate: {threshold}}}\n"
+    )
+    result = run(["check", "--policy", policy, "--from-file", str(SEED)], env={})
+    assert result.code == code, result.err
+    assert "80.77%" in result.out
+    assert f"≥ {threshold}%" in result.out
+
+
+def test_from_file_accepts_the_result_object_alone(tmp_path: Path) -> None:
+    body = json.loads(SEED.read_text())["result"]
+    saved = tmp_path / "result.json"
+    saved.write_text(json.dumps(body))
+    policy = write_policy(tmp_path, "version: 1\nevals:\n  is_helpful: {min_pass_rate: 80}\n")
+    assert run(["check", "--policy", policy, "--from-file", str(saved)]).code == 0
+
+
+def test_installed_command_runs_without_traceback(tmp_path: Path) -> None:
+    policy = write_policy(tmp_path, "version: 1\nevals:\n  is_helpful: {min_pass_rate: 81}\n")
+    exe = Path(sys.executable).with_name("fi-gate")
+    done = subprocess.run(
+        [str(exe), "check", "--policy", policy, "--from-file", str(SEED)],
+        capture_output=True,
+        text=True,
+        env={"PATH": os.environ["PATH"]},
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "FAIL" in done.stdout
+    version = subprocess.run([str(exe), "--version"], capture_output=True, text=True, check=False)
+    assert version.stdout.strip() == f"fi-gate {__version__}"
+    module = subprocess.run(
+        [sys.executable, "-m", "gate", "--version"], capture_output=True, text=True, check=False
+    )
+    assert module.stdout.strip() == f"fi-gate {__version__}"
+
+
+# --- against the fake API ------------------------------------------------------------------
+
+
+def test_run_test_latest_passes_with_two_requests(
+    fake_api: FakeApi, api_env: dict[str, str]
+) -> None:
+    result = run(["check", "--policy", STARTER], env=api_env)
+    assert result.code == 0, result.err
+    assert NEWEST in result.out
+    seen = fake_api.runs_requests
+    assert len(seen) == 2  # list, then the detail
+    assert seen[0].query == {"run_test_name": SUPPORT, "page": "1", "limit": "5"}
+    assert seen[1].query == {"execution_id": NEWEST, "limit": "1", "summary": "true"}
+    for s in seen:
+        assert "authorization" not in s.headers
+        assert s.headers["user-agent"].startswith(f"fi-gate/{__version__}")
+
+
+def test_execution_id_needs_one_request(fake_api: FakeApi, api_env: dict[str, str]) -> None:
+    result = run(["check", "--policy", STARTER, "--execution-id", NEWEST], env=api_env)
+    assert result.code == 0, result.err
+    assert len(fake_api.runs_requests) == 1
+
+
+def test_strict_policy_fails_and_explains(
+    fake_api: FakeApi, api_env: dict[str, str], tmp_path: Path
+) -> None:
+    summary = tmp_path / "summary.md"
+    report = tmp_path / "report.json"
+    result = run(
+        ["check", "--policy", STRICT, "--summary", str(summary), "--report", str(report)],
+        env=api_env,
+    )
+    assert result.code == 1
+    data = valid_report(report)
+    assert data["verdict"] == "fail"
+    assert data["exit_code"] == 1
+    failing = [c for c in data["checks"] if c["status"] == "fail"]
+    assert {c["name"] for c in failing} == {"is_helpful"}
+    text = summary.read_text()
+    assert text.startswith("## ❌ fi-gate: FAIL")
+    assert "Refund policy answered from memory" in text  # the FMA cluster of the failing eval
+    assert "Warm greeting" not in text  # a success cluster is not a reason
+
+
+def test_not_ready_is_exit_4_and_latest_completed_skips_it(
+    fake_api: FakeApi, api_env: dict[str, str], tmp_path: Path
+) -> None:
+    report = tmp_path / "r.json"
+    waiting = run(
+        ["check", "--policy", STARTER, "--run-test", "Checkout Bot", "--report", str(report)],
+        env=api_env,
+    )
+    assert waiting.code == 4
+    assert "still running" in waiting.out
+    assert valid_report(report)["verdict"] == "not_ready"
+    done = run(
+        [
+            "check",
+            "--policy",
+            STARTER,
+            "--run-test",
+            "Checkout Bot",
+            "--select",
+            "latest-completed",
+        ],
+        env=api_env,
+    )
+    assert done.code == 0, done.err
+    assert "c0ffee00-7777-4888-9999-aaaabbbbcccc" in done.out
+
+
+def test_newest_is_chosen_by_started_at_not_list_order(tmp_path: Path) -> None:
+    now = datetime(2026, 11, 28, tzinfo=timezone.utc)
+    spec = {
+        "name": "Reordered",
+        "evals": [{"name": "Tone", "configs": [{"name": "tone"}]}],
+        "executions": [
+            # created later (listed first) but started earlier, e.g. a re-queued run
+            {
+                "execution_id": "11111111-1111-4111-8111-111111111111",
+                "status": "completed",
+                "created_at": now.isoformat(),
+                "started_at": (now - timedelta(hours=5)).isoformat(),
+                "completed_at": (now - timedelta(hours=4)).isoformat(),
+                "generate": {"calls": 10, "rates": {"tone": 10}},
+            },
+            {
+                "execution_id": "22222222-2222-4222-8222-222222222222",
+                "status": "completed",
+                "created_at": (now - timedelta(hours=1)).isoformat(),
+                "started_at": (now - timedelta(minutes=30)).isoformat(),
+                "completed_at": (now - timedelta(minutes=10)).isoformat(),
+                "generate": {"calls": 10, "rates": {"tone": 100}},
+            },
+        ],
+    }
+    policy = write_policy(tmp_path, "version: 1\nevals:\n  Tone: {min_pass_rate: 90}\n")
+    with FakeApi(Store([build_run_test(spec)])) as api:
+        env = {"FI_BASE_URL": api.url, "FI_API_KEY": API_KEY, "FI_SECRET_KEY": SECRET_KEY}
+        result = run(["check", "--policy", policy, "--run-test", "Reordered"], env=env)
+    assert result.code == 0, result.out
+    assert "22222222-2222-4222-8222-222222222222" in result.out
+
+
+def test_environment_wiring_and_precedence(
+    fake_api: FakeApi, api_env: dict[str, str], tmp_path: Path
+) -> None:
+    policy = write_policy(tmp_path, "version: 1\nrun_test: Nope\ndefaults: {min_pass_rate: 50}\n")
+    env = {**api_env, "FI_GATE_POLICY": policy}
+    # the policy's run test does not exist: 404 is the user's mistake, exit 2
+    missing = run(["check"], env=env)
+    assert missing.code == 2
+    assert "was not found" in missing.err
+    # FI_GATE_RUN_TEST overrides the policy
+    assert run(["check"], env={**env, "FI_GATE_RUN_TEST": SUPPORT}).code == 0
+    # an execution id (environment) wins over any run test name
+    by_id = run(["check"], env={**env, "FI_GATE_RUN_TEST": "Nope", "FI_GATE_EXECUTION_ID": NEWEST})
+    assert by_id.code == 0, by_id.err
+    assert fake_api.runs_requests[-1].query["execution_id"] == NEWEST
+    # a flag beats the environment
+    flag = run(["check", "--run-test", "Checkout Bot"], env={**env, "FI_GATE_EXECUTION_ID": NEWEST})
+    assert flag.code == 4
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "message"),
+    [
+        (["check", "--run-test", "a", "--execution-id", NEWEST], {}, "pass only one"),
+        (["check", "--from-file", "x.json", "--run-test", "a"], {}, "do not combine"),
+        (["check", "--execution-id", "1234"], {}, "is not a UUID"),
+        (["check", "--run-test", ""], {}, "--run-test is empty"),
+        (["check", "--run-test", SUPPORT], {"FI_API_KEY": "k"}, "FI_SECRET_KEY is not set"),
+        (["check", "--run-test", SUPPORT], {}, "FI_API_KEY and FI_SECRET_KEY are not set"),
+        (
+            ["check", "--run-test", SUPPORT, "--base-url", "http://api.example.com"],
+            {"FI_API_KEY": "k", "FI_SECRET_KEY": "s"},
+            "refusing to send the API keys over plain http",
+        ),
+        (["check", "--base-url", "ftp://x"], {}, "is not an http(s) URL"),
+        (["check", "--timeout", "0"], {}, "--timeout 0 is out of range"),
+        (["check"], {}, "nothing to judge"),
+        (["check", "--from-file", "/nonexistent.json"], {}, "file not found (--from-file)"),
+    ],
+)
+def test_usage_errors_are_one_line_and_exit_2(
+    tmp_path: Path, argv: list[str], env: dict[str, str], message: str
+) -> None:
+    policy = write_policy(tmp_path, "version: 1\n")
+    result = run([*argv, "--policy", policy], env=env)
+    assert result.code == 2, result
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1, result.err
+    assert lines[0].startswith("fi-gate: error: ")
+    assert message in lines[0]
+    assert "Traceback" not in result.err
+    assert result.out == ""
+
+
+def test_argparse_errors_exit_2() -> None:
+    assert run(["check", "--select", "oldest"]).code == 2
+    assert run(["bogus"]).code == 2
+    assert run([]).code == 2
+
+
+def test_bad_from_file(tmp_path: Path) -> None:
+    policy = write_policy(tmp_path, "version: 1\n")
+    junk = tmp_path / "junk.json"
+    junk.write_text("{not json")
+    assert "not JSON" in run(["check", "--policy", policy, "--from-file", str(junk)]).err
+    shape = tmp_path / "shape.json"
+    shape.write_text(json.dumps({"execution_id": "x", "status": "completed"}))
+    result = run(["check", "--policy", policy, "--from-file", str(shape)])
+    assert result.code == 2
+    assert "total_calls" in result.err
+
+
+def test_wrong_keys_are_exit_3_and_name_the_variables(
+    fake_api: FakeApi, api_env: dict[str, str], tmp_path: Path
+) -> None:
+    report = tmp_path / "r.json"
+    result = run(
+        ["check", "--policy", STARTER, "--report", str(report)],
+        env={**api_env, "FI_SECRET_KEY": "wrong"},
+    )
+    assert result.code == 3
+    assert "check FI_API_KEY and FI_SECRET_KEY" in result.err
+    data = valid_report(report)
+    assert (data["verdict"], data["exit_code"], data["execution"]) == ("error", 3, None)
+
+
+def test_config_error_still_writes_report_and_summary(tmp_path: Path) -> None:
+    policy = write_policy(tmp_path, "version: 1\nevals: {A: {min_pass_rate: 101}}\n")
+    report, summary = tmp_path / "r.json", tmp_path / "s.md"
+    result = run(
+        [
+            "check",
+            "--policy",
+            policy,
+            "--from-file",
+            str(SEED),
+            "--report",
+            str(report),
+            "--summary",
+            str(summary),
+        ]
+    )
+    assert result.code == 2
+    assert "101 is greater than the maximum of 100" in result.err
+    assert valid_report(report)["exit_code"] == 2
+    assert summary.read_text().startswith("## 🛑 fi-gate: ERROR")
+
+
+def test_json_format_on_stdout_messages_on_stderr(tmp_path: Path) -> None:
+    policy = write_policy(tmp_path, "version: 1\nevals:\n  is_helpful: {min_pass_rate: 81}\n")
+    result = run(["check", "--policy", policy, "--from-file", str(SEED), "--format", "json"])
+    assert result.code == 1
+    data = result.json()
+    assert data["schema_version"] == 1
+    assert data["execution"]["failed_calls"] == 4
+    check = next(c for c in data["checks"] if c["name"] == "is_helpful")
+    assert (check["observed"], check["threshold"], check["n"]) == (80.77, 81.0, 26)
+    jsonschema.validate(data, REPORT_SCHEMA)
+
+
+def test_step_summary_is_appended(tmp_path: Path) -> None:
+    policy = write_policy(tmp_path, "version: 1\nevals:\n  is_helpful: {min_pass_rate: 80}\n")
+    step = tmp_path / "step.md"
+    step.write_text("earlier step\n")
+    result = run(
+        ["check", "--policy", policy, "--from-file", str(SEED)],
+        env={"GITHUB_STEP_SUMMARY": str(step)},
+    )
+    assert result.code == 0
+    text = step.read_text()
+    assert text.startswith("earlier step\n## ⚠️ fi-gate: PASS with warnings")
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "coloured"),
+    [
+        ([], {}, False),
+        (["--no-color"], {"FORCE_COLOR": "1"}, False),
+        ([], {"FORCE_COLOR": "1", "NO_COLOR": ""}, False),
+        ([], {"FORCE_COLOR": "1"}, True),
+    ],
+)
+def test_colour(tmp_path: Path, argv: list[str], env: dict[str, str], coloured: bool) -> None:
+    policy = write_policy(tmp_path, "version: 1\nevals:\n  is_helpful: {min_pass_rate: 81}\n")
+    result = run(["check", "--policy", policy, "--from-file", str(SEED), *argv], env=env)
+    assert ("\x1b[" in result.out) is coloured
+
+
+def test_unwritable_report_is_a_clear_error(tmp_path: Path) -> None:
+    policy = write_policy(tmp_path, "version: 1\n")
+    result = run(
+        [
+            "check",
+            "--policy",
+            policy,
+            "--from-file",
+            str(SEED),
+            "--report",
+            str(tmp_path / "no" / "such" / "dir.json"),
+        ]
+    )
+    assert result.code == 2
+    assert "cannot write" in result.err

@@ -1,0 +1,161 @@
+"""Every example in the README is exercised here, as a new user would run it."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gate.policy import parse_policy
+from tests.conftest import ROOT
+from tests.fakeapi import API_KEY, SECRET_KEY, FakeApi, load_dir
+
+README = (ROOT / "README.md").read_text()
+BLOCK = re.compile(r"<!-- example: ([\w-]+) -->\n```(\w+)\n(.*?)```", re.S)
+EXAMPLES = {m.group(1): m.group(3) for m in BLOCK.finditer(README)}
+BIN = Path(sys.executable).parent
+
+
+def test_every_code_block_is_a_tagged_example() -> None:
+    fences = README.count("\n```") // 2
+    assert fences == len(EXAMPLES) == len(BLOCK.findall(README)), "tag every README example"
+
+
+def bash(
+    script: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run a README snippet with this checkout's environment: `.venv` is the one running us."""
+    venv = cwd / ".venv"
+    if not venv.exists():
+        venv.symlink_to(BIN.parent)
+    full_env = {"PATH": f"{BIN}:{os.environ['PATH']}", "HOME": str(cwd), **(env or {})}
+    return subprocess.run(
+        ["bash", "-c", script],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.fixture
+def checkout(tmp_path: Path) -> Path:
+    """A copy of the files the README's examples use, so they run from the 'repository root'."""
+    for name in ("examples", "policies", "tests"):
+        shutil.copytree(ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
+    return tmp_path
+
+
+def test_setup_commands_are_the_ones_ci_runs() -> None:
+    ci = (ROOT / ".ci" / "run").read_text()
+    for line in EXAMPLES["setup"].strip().splitlines():
+        assert line in ci
+
+
+def test_seed_example_passes_then_fails_at_81(checkout: Path) -> None:
+    script = EXAMPLES["seed"]
+    done = bash(script, checkout)
+    assert done.returncode == 0, done.stderr
+    assert "80.77%" in done.stdout
+    assert "4 of 30 calls failed" in done.stdout
+    stricter = bash(script.replace("min_pass_rate: 80", "min_pass_rate: 81"), checkout)
+    assert stricter.returncode == 1
+
+
+def test_fake_api_runs_by_hand(checkout: Path) -> None:
+    command = EXAMPLES["fakeapi"].strip()
+    assert command == ".venv/bin/python -m tests.fakeapi"
+    bash("true", checkout)  # creates .venv
+    proc = subprocess.Popen(
+        [*command.split(), "--port", "0"],
+        cwd=checkout,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        url = re.search(r"(http://127\.0\.0\.1:\d+)", first)
+        assert url, first
+        env = {"FI_BASE_URL": url.group(1), "FI_API_KEY": API_KEY, "FI_SECRET_KEY": SECRET_KEY}
+        done = bash("fi-gate check --policy policies/starter.yml", checkout, env)
+        assert done.returncode == 0, done.stderr
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        if proc.stdout:
+            proc.stdout.close()
+    assert proc.returncode == 0
+
+
+def test_commands_against_the_fake(checkout: Path) -> None:
+    lines = EXAMPLES["against-fake"].strip().splitlines()
+    assert lines[1].startswith("export FI_BASE_URL=http://127.0.0.1:8765 ")
+    expected = {"passes": 0, "fails": 1, "not ready": 4}
+    with FakeApi(load_dir(checkout / "tests" / "fakeapi" / "data")) as api:
+        prelude = "\n".join(lines[:2]).replace("http://127.0.0.1:8765", api.url)
+        for line in lines[2:]:
+            command, comment = line.split("#", 1)
+            want = next(code for word, code in expected.items() if word in comment)
+            done = bash(f"{prelude}\n{command}", checkout)
+            assert done.returncode == want, (line, done.stdout, done.stderr)
+    assert "Refund policy answered from memory" in Path("/tmp/summary.md").read_text()
+
+
+def test_real_api_command_with_the_fake_standing_in(checkout: Path) -> None:
+    lines = EXAMPLES["real-api"].strip().splitlines()
+    assert lines[0] == "pip install fi-gate"
+    (checkout / "fi-gate.yml").write_text((checkout / "policies" / "starter.yml").read_text())
+    with FakeApi(load_dir(checkout / "tests" / "fakeapi" / "data")) as api:
+        env = {"FI_BASE_URL": api.url, "FI_API_KEY": API_KEY, "FI_SECRET_KEY": SECRET_KEY}
+        done = bash(lines[1], checkout, env)
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize(
+    ("policy", "code", "deployed"), [("starter", 0, True), ("strict", 1, False)]
+)
+def test_deploy_script_stops_on_a_failed_gate(
+    checkout: Path, policy: str, code: int, deployed: bool
+) -> None:
+    (checkout / "fi-gate.yml").write_text((checkout / "policies" / f"{policy}.yml").read_text())
+    (checkout / "deploy.sh").write_text("#!/bin/sh\necho DEPLOYED\n")
+    (checkout / "deploy.sh").chmod(0o755)
+    with FakeApi(load_dir(checkout / "tests" / "fakeapi" / "data")) as api:
+        env = {"FI_BASE_URL": api.url, "FI_API_KEY": API_KEY, "FI_SECRET_KEY": SECRET_KEY}
+        done = bash(EXAMPLES["deploy-script"], checkout, env)
+    assert done.returncode == code
+    assert ("DEPLOYED" in done.stdout) is deployed
+    assert (checkout / "gate-report.json").exists()
+
+
+def test_policy_reference_is_valid_and_the_error_example_is_exact(checkout: Path) -> None:
+    text = EXAMPLES["policy-reference"]
+    parse_policy(text)
+    broken = text.replace(
+        "  Coherence:\n    min_pass_rate: 90", "  Coherence:\n    min_pass_rate: 150"
+    )
+    assert broken != text
+    (checkout / "fi-gate.yml").write_text(broken)
+    done = bash("fi-gate validate fi-gate.yml", checkout)
+    assert done.returncode == 2
+    assert done.stderr.strip() == EXAMPLES["config-error"].strip()
+
+
+def test_usage_block_matches_the_parser() -> None:
+    from gate.cli import _parser
+
+    usage = EXAMPLES["usage"]
+    sub = next(a for a in _parser()._actions if isinstance(a, argparse._SubParsersAction))
+    check = sub.choices["check"]
+    flags = {s for a in check._actions for s in a.option_strings if s.startswith("--")}
+    documented = set(re.findall(r"--[a-z-]+", usage))
+    assert flags - {"--help"} == documented - {"--version"}
