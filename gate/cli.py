@@ -31,6 +31,12 @@ if TYPE_CHECKING:
 
 PROG = "fi-gate"
 MIN_SECRET_LENGTH = 6
+SECRET_VARIABLES = (
+    "FI_API_KEY",
+    "FI_SECRET_KEY",
+    "FI_GATE_INPUT_API_KEY",
+    "FI_GATE_INPUT_SECRET_KEY",
+)
 DEFAULT_POLICY = "fi-gate.yml"
 DEFAULT_TIMEOUT = 120.0
 EPILOG = """exit codes: 0 pass (warnings allowed), 1 gate failed, 2 usage or configuration error,
@@ -119,6 +125,30 @@ def _parser() -> argparse.ArgumentParser:
 
 
 @dataclass(frozen=True)
+class Outputs:
+    """Where the verdict goes: resolved first, so it is written even when everything else fails."""
+
+    report: str | None
+    summary: str | None
+    junit: str | None
+    dotenv: str | None
+    step_summary: str | None
+
+
+def resolve_outputs(args: argparse.Namespace, environ: Mapping[str, str]) -> Outputs:
+    step = environ.get("GITHUB_STEP_SUMMARY") or None
+    if (_env(environ, "FI_GATE_STEP_SUMMARY") or "true").lower() in ("false", "0", "no", "off"):
+        step = None
+    return Outputs(
+        report=args.report or _env(environ, "FI_GATE_REPORT"),
+        summary=args.summary or _env(environ, "FI_GATE_SUMMARY"),
+        junit=args.junit or _env(environ, "FI_GATE_JUNIT"),
+        dotenv=args.dotenv or _env(environ, "FI_GATE_DOTENV"),
+        step_summary=step,
+    )
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything a check needs, resolved from flags > environment > policy."""
 
@@ -171,14 +201,29 @@ def resolve(args: argparse.Namespace, environ: Mapping[str, str]) -> Settings:
                 f"execution id {execution_id.strip()[:60]!r} is not a UUID; copy it from the "
                 "run test's execution page"
             ) from None
-    timeout = args.timeout if args.timeout is not None else DEFAULT_TIMEOUT
+    timeout = args.timeout
+    if timeout is None:
+        raw = _env(environ, "FI_GATE_TIMEOUT")
+        try:
+            timeout = float(raw) if raw else DEFAULT_TIMEOUT
+        except ValueError:
+            raise UsageError(f"FI_GATE_TIMEOUT={raw!r} is not a number of seconds") from None
     if not 0 < timeout <= 3600:
         raise UsageError(f"--timeout {timeout:g} is out of range; give 1 to 3600 seconds")
     on_api_error = args.on_api_error or _env(environ, "FI_GATE_ON_API_ERROR") or "fail"
     if on_api_error not in ("fail", "pass"):
         raise UsageError(f"FI_GATE_ON_API_ERROR={on_api_error!r}: use fail or pass")
-    base = args.base_url or _env(environ, "FI_BASE_URL") or DEFAULT_BASE_URL
-    allow_http = args.allow_insecure_http or _env(environ, "FI_GATE_ALLOW_INSECURE_HTTP") == "true"
+    # FI_GATE_INPUT_* are set by the GitHub action from its inputs; an empty input must not hide
+    # a key or URL given in the workflow's env, so they have names of their own.
+    base = (
+        args.base_url
+        or _env(environ, "FI_GATE_INPUT_BASE_URL")
+        or _env(environ, "FI_BASE_URL")
+        or DEFAULT_BASE_URL
+    )
+    allow_http = args.allow_insecure_http or (
+        (_env(environ, "FI_GATE_ALLOW_INSECURE_HTTP") or "").lower() == "true"
+    )
     return Settings(
         policy_path=args.policy or _env(environ, "FI_GATE_POLICY") or DEFAULT_POLICY,
         run_test=run_test,
@@ -188,8 +233,8 @@ def resolve(args: argparse.Namespace, environ: Mapping[str, str]) -> Settings:
         select=args.select or _env(environ, "FI_GATE_SELECT") or "latest",
         timeout=timeout,
         on_api_error=on_api_error,
-        api_key=_env(environ, "FI_API_KEY"),
-        secret_key=_env(environ, "FI_SECRET_KEY"),
+        api_key=_env(environ, "FI_GATE_INPUT_API_KEY") or _env(environ, "FI_API_KEY"),
+        secret_key=_env(environ, "FI_GATE_INPUT_SECRET_KEY") or _env(environ, "FI_SECRET_KEY"),
     )
 
 
@@ -271,7 +316,7 @@ def _now() -> datetime:
 def _check(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     console = Console(
         sys.stderr,
-        secrets=[environ.get("FI_API_KEY", ""), environ.get("FI_SECRET_KEY", "")],
+        secrets=[environ.get(n, "") for n in SECRET_VARIABLES],
         verbose=args.verbose,
     )
     in_actions = environ.get("GITHUB_ACTIONS") == "true"
@@ -279,6 +324,7 @@ def _check(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         from gate.render import github
 
         sys.stdout.write(github.mask_commands(console.secrets))
+    outputs = resolve_outputs(args, environ)
     settings: Settings | None = None
     run_test: str | None = args.run_test
     try:
@@ -303,7 +349,7 @@ def _check(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         verdict = _error_verdict(
             ApiError(f"internal error: {type(exc).__name__}"), run_test, settings
         )
-    return _emit(verdict, args, environ, console, in_actions, settings)
+    return _emit(verdict, args, outputs, environ, console, in_actions, settings)
 
 
 def _judge(settings: Settings, console: Console) -> Verdict:
@@ -414,6 +460,7 @@ def _colour(args: argparse.Namespace, environ: Mapping[str, str], stream: TextIO
 def _emit(
     verdict: Verdict,
     args: argparse.Namespace,
+    outputs: Outputs,
     environ: Mapping[str, str],
     console: Console,
     in_actions: bool,
@@ -437,21 +484,20 @@ def _emit(
             warnings=(*verdict.warnings, warning),
         )
     writes: list[tuple[str, Callable[[], str], str]] = []
-    if args.report:
-        writes.append((args.report, lambda: report.render(verdict), "w"))
-    if args.summary:
-        writes.append((args.summary, lambda: markdown.render(verdict), "w"))
-    step_summary = environ.get("GITHUB_STEP_SUMMARY")
-    if step_summary:
-        writes.append((step_summary, lambda: markdown.render(verdict), "a"))
-    if args.junit:
+    if outputs.report:
+        writes.append((outputs.report, lambda: report.render(verdict), "w"))
+    if outputs.summary:
+        writes.append((outputs.summary, lambda: markdown.render(verdict), "w"))
+    if outputs.step_summary:
+        writes.append((outputs.step_summary, lambda: markdown.render(verdict), "a"))
+    if outputs.junit:
         from gate.render import junit
 
-        writes.append((args.junit, lambda: junit.render(verdict), "w"))
-    if args.dotenv:
+        writes.append((outputs.junit, lambda: junit.render(verdict), "w"))
+    if outputs.dotenv:
         from gate.render import dotenv
 
-        writes.append((args.dotenv, lambda: dotenv.render(verdict), "w"))
+        writes.append((outputs.dotenv, lambda: dotenv.render(verdict), "w"))
     code = verdict.exit_code
     for path, make, mode in writes:
         try:
@@ -473,11 +519,11 @@ def _emit(
         from gate.render import github
 
         body = github.quarantine(body) + github.annotation_commands(verdict)
-        outputs = environ.get("GITHUB_OUTPUT")
-        if outputs:
+        output_file = environ.get("GITHUB_OUTPUT")
+        if output_file:
             try:
-                with open(outputs, "a", encoding="utf-8") as f:
-                    f.write(console.scrub(github.outputs(verdict, report_path=args.report)))
+                with open(output_file, "a", encoding="utf-8") as f:
+                    f.write(console.scrub(github.outputs(verdict, report_path=outputs.report)))
             except OSError as exc:
                 console.error(f"cannot write GITHUB_OUTPUT: {exc.strerror}")
                 code = EXIT_USAGE

@@ -1,0 +1,159 @@
+"""Build the action's image and run it as a GitHub runner would, against the fake API.
+
+Uses ../shared/tools/action-container (podman; a Debian stand-in replaces the pinned base image).
+Checks, for a passing and a failing policy: the exit code, the step summary, the outputs, the
+JSON report in the workspace, the annotations, and that the keys never appear unmasked.
+
+    .venv/bin/python scripts/container_smoke.py [--no-build]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.fakeapi import FakeApi, load_dir
+
+TOOL = Path(
+    os.environ.get("ACTION_CONTAINER", ROOT.parent / "shared" / "tools" / "action-container")
+)
+IMAGE = "localhost/action-under-test:latest"
+KEY = "fk-canary-key-7f3a9c1e5b"
+SECRET = "fs-canary-secret-2d8e4b6a0c"
+NEWEST = "6f1c2a8e-3b7d-4e59-9a41-2c8d5e7f9b10"
+
+
+def outputs(text: str) -> dict[str, str]:
+    """Parse GITHUB_OUTPUT's heredoc form, as the runner does."""
+    found: dict[str, str] = {}
+    lines = text.splitlines()
+    i = 0
+    while i < len(lines):
+        m = re.fullmatch(r"([A-Za-z0-9_-]+)<<(\S+)", lines[i])
+        if not m:
+            i += 1
+            continue
+        name, delimiter = m.groups()
+        end = lines.index(delimiter, i + 1)
+        found[name] = "\n".join(lines[i + 1 : end])
+        i = end + 1
+    return found
+
+
+def run_action(
+    workspace: Path, inputs: dict[str, str], env: dict[str, str]
+) -> tuple[int, str, Path]:
+    keep = Path(tempfile.mkdtemp(prefix="file-commands-"))
+    cmd = [sys.executable, str(TOOL), "run", "--repo", str(ROOT), "--workspace", str(workspace)]
+    for k, v in env.items():
+        cmd += ["--env", f"{k}={v}"]
+    cmd += [f"{k}={v}" for k, v in inputs.items()]
+    done = subprocess.run(
+        cmd,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "ACTION_CONTAINER_KEEP": str(keep)},
+    )
+    return done.returncode, done.stdout + done.stderr, keep
+
+
+def check(condition: bool, message: str) -> None:
+    if not condition:
+        raise SystemExit(f"container smoke: FAILED: {message}")
+    print(f"  ok: {message}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--no-build", action="store_true", help="reuse the image already built")
+    args = parser.parse_args()
+    if not args.no_build:
+        start = time.monotonic()
+        subprocess.run(
+            [sys.executable, str(TOOL), "build", "--repo", str(ROOT)],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        print(f"built {IMAGE} in {time.monotonic() - start:.0f}s")
+    size = subprocess.run(
+        ["podman", "image", "inspect", IMAGE, "--format", "{{.Size}}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    print(f"image size: {int(size) / 1e6:.1f} MB (stand-in Debian base; see docs)")
+
+    with FakeApi(
+        load_dir(ROOT / "tests" / "fakeapi" / "data"), api_key=KEY, secret_key=SECRET
+    ) as api:
+        workspace = Path(tempfile.mkdtemp(prefix="workspace-"))
+        shutil.copy(ROOT / "policies" / "starter.yml", workspace / "fi-gate.yml")
+        shutil.copy(ROOT / "policies" / "strict.yml", workspace / "strict.yml")
+        base = {"base-url": api.url, "api-key": KEY, "secret-key": SECRET}
+
+        print("passing policy, keys as inputs:")
+        code, log, files = run_action(workspace, {**base, "junit": "junit.xml"}, {})
+        out = outputs((files / "set_output").read_text())
+        check(code == 0, f"exit 0 (got {code})")
+        check(out.get("verdict") == "pass" and out.get("passed") == "true", f"outputs {out}")
+        check(out.get("execution-id") == NEWEST, "execution-id output")
+        check(out.get("failed-checks") == "0", "failed-checks output is 0")
+        report = json.loads((workspace / out["report"]).read_text())
+        check(report["verdict"] == "pass", "JSON report written into the workspace")
+        check((workspace / "junit.xml").exists(), "JUnit written into the workspace")
+        summary = (files / "step_summary").read_text()
+        check(summary.startswith("## ✅ fi-gate: PASS"), "step summary starts with the verdict")
+
+        print("failing policy, keys from the workflow env:")
+        code, log2, files = run_action(
+            workspace,
+            {"policy": "strict.yml", "base-url": api.url},
+            {"FI_API_KEY": KEY, "FI_SECRET_KEY": SECRET},
+        )
+        out = outputs((files / "set_output").read_text())
+        check(code == 1, f"exit 1 (got {code})")
+        check(out.get("verdict") == "fail" and out.get("passed") == "false", f"outputs {out}")
+        check(int(out.get("failed-checks", "0")) >= 1, "failed-checks counts the failures")
+        summary = (files / "step_summary").read_text()
+        check(
+            "fi-gate: FAIL" in summary and "Refund policy" in summary,
+            "summary has the verdict and the failure cluster",
+        )
+        check("::error title=fi-gate%3A is_helpful::" in log2, "an ::error annotation per failure")
+        check(f"::add-mask::{KEY}" in log2, "the keys are masked in the log")
+
+        print("no keys at all:")
+        code, log3, _ = run_action(workspace, {"base-url": api.url}, {})
+        check(
+            code == 2 and "FI_API_KEY and FI_SECRET_KEY are not set" in log3,
+            "exit 2 naming the variables",
+        )
+
+        for text in (log, log2, log3):
+            leaked = [
+                line
+                for line in text.splitlines()
+                if (KEY in line or SECRET in line)
+                and not line.startswith("::add-mask::")
+                and not line.startswith("+ ")
+            ]
+            check(not leaked, "no key outside ::add-mask:: in the container's output")
+        shutil.rmtree(workspace)
+    print("container smoke: all checks passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
