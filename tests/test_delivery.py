@@ -1,0 +1,270 @@
+"""What ships besides the package: action.yml, the GitLab component, the Dockerfile and the
+README's CI snippets, checked against their schemas and against what the CLI really reads."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from gate.render import github
+from tests.conftest import ROOT, SEED, run, write_policy
+from tests.test_readme import EXAMPLES, bash
+
+BIN = Path(sys.executable).parent
+CLI_SOURCE = (ROOT / "gate" / "cli.py").read_text()
+ACTION = yaml.safe_load((ROOT / "action.yml").read_text())
+COMPONENT = list(yaml.safe_load_all((ROOT / "templates" / "fi-gate.yml").read_text()))
+
+
+def check_jsonschema(schema: str, data: Any, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """Validate data (or a YAML file, given its Path) with check-jsonschema's vendored schema."""
+    if isinstance(data, Path):
+        path = data
+    else:
+        path = tmp_path / f"doc-{len(list(tmp_path.glob('doc-*')))}.yml"
+        path.write_text(yaml.safe_dump(data))
+    return subprocess.run(
+        [str(BIN / "check-jsonschema"), "--builtin-schema", schema, str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+# --- the GitHub action -------------------------------------------------------------------------
+
+
+def test_every_action_input_reaches_the_cli_through_an_explicit_env_mapping() -> None:
+    env = ACTION["runs"]["env"]
+    mapped = {
+        re.fullmatch(r"\$\{\{ inputs\.([a-z-]+) \}\}", v).group(1): k  # type: ignore[union-attr]
+        for k, v in env.items()
+    }
+    assert set(mapped) == set(ACTION["inputs"])
+    for name, variable in mapped.items():
+        assert re.fullmatch(r"[A-Z][A-Z0-9_]*", variable), f"{variable} is not a shell name"
+        assert f'"{variable}"' in CLI_SOURCE, f"input {name}: the CLI never reads {variable}"
+    assert ACTION["runs"] == {
+        "using": "docker",
+        "image": "Dockerfile",
+        "args": ["check"],
+        "env": env,
+    }
+    for spec in ACTION["inputs"].values():
+        assert spec["description"]
+        assert "default" in spec
+
+
+def test_action_outputs_are_the_ones_written() -> None:
+    written = re.findall(r"^([a-z-]+)<<", github.outputs(_any_verdict(), report_path="r"), re.M)
+    assert set(written) == set(ACTION["outputs"])
+
+
+def _any_verdict() -> Any:
+    from datetime import datetime, timezone
+
+    from gate.verdict import Verdict
+
+    return Verdict(
+        verdict="pass",
+        exit_code=0,
+        run_test=None,
+        execution=None,
+        checks=(),
+        clusters=(),
+        generated_at=datetime.now(timezone.utc),
+    )
+
+
+def test_action_inputs_behave_like_flags(tmp_path: Path) -> None:
+    """The env the action sets, as the runner fills it, drives the CLI."""
+    policy = write_policy(tmp_path, "version: 1\nevals:\n  is_helpful: {min_pass_rate: 80}\n")
+    step, out = tmp_path / "summary.md", tmp_path / "out.txt"
+    env = {
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_STEP_SUMMARY": str(step),
+        "GITHUB_OUTPUT": str(out),
+        "FI_GATE_POLICY": policy,
+        "FI_GATE_REPORT": str(tmp_path / "r.json"),
+        "FI_GATE_JUNIT": str(tmp_path / "j.xml"),
+        "FI_GATE_STEP_SUMMARY": "false",
+        "FI_GATE_RUN_TEST": "",
+        "FI_GATE_EXECUTION_ID": "",
+        "FI_GATE_INPUT_API_KEY": "",
+    }
+    result = run(["check", "--from-file", str(SEED)], env=env)
+    assert result.code == 0, result.err
+    assert (tmp_path / "r.json").exists()
+    assert (tmp_path / "j.xml").exists()
+    assert not step.exists()  # summary: false
+    assert "report<<" in out.read_text()
+
+
+def test_action_keys_from_inputs_win_and_workflow_env_still_works(tmp_path: Path) -> None:
+    from gate.cli import _parser, resolve
+
+    args = _parser().parse_args(["check"])
+    both = resolve(
+        args,
+        {
+            "FI_GATE_INPUT_API_KEY": "from-input",
+            "FI_API_KEY": "from-env",
+            "FI_GATE_INPUT_SECRET_KEY": "",
+            "FI_SECRET_KEY": "secret-env",
+        },
+    )
+    assert (both.api_key, both.secret_key) == ("from-input", "secret-env")
+    url = resolve(args, {"FI_GATE_INPUT_BASE_URL": "", "FI_BASE_URL": "https://eu.example.com"})
+    assert url.base_url == "https://eu.example.com"
+
+
+def test_action_metadata_and_workflows_validate(tmp_path: Path) -> None:
+    assert check_jsonschema("vendor.github-actions", ACTION, tmp_path).returncode == 0
+    for path in [
+        *(ROOT / ".github" / "workflows").glob("*.yml"),
+        ROOT / "examples" / "github-workflow.yml",
+    ]:
+        done = check_jsonschema("vendor.github-workflows", path, tmp_path)
+        assert done.returncode == 0, (path, done.stdout)
+
+
+def test_readme_github_snippet_is_a_valid_pinned_workflow(tmp_path: Path) -> None:
+    jobs = yaml.safe_load(EXAMPLES["github-snippet"])
+    workflow = {"name": "agent", "on": {"pull_request": {}}, "permissions": {}, **jobs}
+    assert check_jsonschema("vendor.github-workflows", workflow, tmp_path).returncode == 0
+    path = tmp_path / "workflow.yml"
+    path.write_text(yaml.safe_dump(workflow))
+    done = subprocess.run(
+        [str(BIN / "zizmor"), "--offline", "--config", str(ROOT / "zizmor.yml"), str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    step = jobs["jobs"]["gate"]["steps"][1]
+    assert set(step["with"]) <= set(ACTION["inputs"])
+
+
+# --- the GitLab component ----------------------------------------------------------------------
+
+
+def test_component_declares_every_input_it_uses(tmp_path: Path) -> None:
+    spec, job = COMPONENT
+    declared = spec["spec"]["inputs"]
+    used = set(
+        re.findall(r"\$\[\[ inputs\.(\w+) \]\]", (ROOT / "templates" / "fi-gate.yml").read_text())
+    )
+    assert used == set(declared)
+    for name, value in declared.items():
+        assert set(value) <= {"default", "description", "options", "regex", "type"}, name
+        assert "options" not in value or value["default"] in value["options"]
+    (body,) = job.values()
+    assert body["image"]["entrypoint"] == [""]
+    assert body["artifacts"]["when"] == "always"
+    script = " ".join(body["script"])
+    assert body["artifacts"]["reports"]["junit"] in script
+    assert body["artifacts"]["reports"]["dotenv"] in script
+    for path in body["artifacts"]["paths"]:
+        assert path in script
+    for variable in body["variables"]:
+        assert f'"{variable}"' in CLI_SOURCE
+    for doc in COMPONENT:
+        assert check_jsonschema("vendor.gitlab-ci", doc, tmp_path).returncode == 0
+
+
+def test_gitlab_examples_validate(tmp_path: Path) -> None:
+    example = yaml.safe_load((ROOT / "examples" / "gitlab-ci.yml").read_text())
+    assert check_jsonschema("vendor.gitlab-ci", example, tmp_path).returncode == 0
+    snippet = yaml.safe_load(EXAMPLES["gitlab-snippet"])
+    assert check_jsonschema("vendor.gitlab-ci", snippet, tmp_path).returncode == 0
+    assert set(snippet["include"][0]["inputs"]) <= set(COMPONENT[0]["spec"]["inputs"])
+
+
+def test_component_script_runs(tmp_path: Path) -> None:
+    """The job's script line, with the component's variables, in a shell."""
+    (body,) = COMPONENT[1].values()
+    variables = {
+        k: v.replace("$[[ inputs.policy ]]", "fi-gate.yml")
+        for k, v in body["variables"].items()
+        if "inputs.policy" in v
+    }
+    (tmp_path / "fi-gate.yml").write_text("version: 1\nevals:\n  is_helpful: {min_pass_rate: 80}\n")
+    script = body["script"][0] + f" --from-file {SEED}"
+    done = bash(script, tmp_path, variables)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "fi-gate.env").read_text().startswith("FI_GATE_VERDICT=warn\n")
+    for name in ("fi-gate-summary.md", "fi-gate-report.json", "fi-gate-junit.xml"):
+        assert (tmp_path / name).exists()
+
+
+# --- other CI ---------------------------------------------------------------------------------
+
+
+def test_jenkins_and_argocd_examples_match_the_readme() -> None:
+    jenkinsfile = (ROOT / "examples" / "Jenkinsfile").read_text()
+    for line in EXAMPLES["jenkins"].strip().splitlines():
+        assert line.strip() in jenkinsfile
+    job = yaml.safe_load((ROOT / "examples" / "argocd-presync-job.yaml").read_text())
+    assert job == yaml.safe_load(EXAMPLES["argocd"])
+    container = job["spec"]["template"]["spec"]["containers"][0]
+    assert container["args"][0] == "check"
+    assert job["spec"]["backoffLimit"] == 0
+    # the args are the CLI's own
+    from gate.cli import _parser
+
+    _parser().parse_args(container["args"])
+    sh = re.search(r"sh '(fi-gate [^']+)'", EXAMPLES["jenkins"])
+    assert sh
+    _parser().parse_args(sh.group(1).split()[1:])
+
+
+def test_json_report_snippet(tmp_path: Path) -> None:
+    (tmp_path / "fi-gate.yml").write_text("version: 1\nevals:\n  is_helpful: {min_pass_rate: 81}\n")
+    script = EXAMPLES["json-report"].replace("--format json", f"--format json --from-file {SEED}")
+    done = bash(script, tmp_path)
+    assert done.stdout.strip() == "fail 1"
+
+
+# --- the image ---------------------------------------------------------------------------------
+
+
+def test_dockerfile_follows_the_rules() -> None:
+    text = (ROOT / "Dockerfile").read_text()
+    froms = re.findall(r"^FROM (\S+)", text, re.M)
+    assert froms and all(re.search(r"@sha256:[0-9a-f]{64}$", f) for f in froms)
+    assert re.search(r'^ENTRYPOINT \["/[^"]+"\]$', text, re.M)
+    assert not re.search(r"^(USER|WORKDIR)\b", text, re.M)
+    for var in ("PYTHONUNBUFFERED=1", "PYTHONDONTWRITEBYTECODE=1"):
+        assert var in text
+    assert "--require-hashes" in text
+
+
+def test_lock_file_pins_everything_with_hashes_and_fits_pyproject() -> None:
+    lock = (ROOT / "docker" / "requirements.lock").read_text()
+    pins = dict(re.findall(r"^([a-z0-9_.-]+)==(\S+) \\$", lock, re.M | re.I))
+    blocks = re.split(r"^(?=[a-z0-9_.-]+==)", lock, flags=re.M | re.I)
+    for block in blocks:
+        if "==" in block:
+            assert "--hash=sha256:" in block, block.splitlines()[0]
+    from importlib.metadata import requires
+
+    from packaging.requirements import Requirement
+
+    runtime = [r for r in requires("fi-gate") or [] if "extra ==" not in r]
+    assert len(runtime) == 3
+    for dep in runtime:
+        req = Requirement(dep)
+        assert req.name.lower() in {k.lower() for k in pins}, req.name
+        version = next(v for k, v in pins.items() if k.lower() == req.name.lower())
+        assert req.specifier.contains(version), (req, version)
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "examples").glob("*.y*ml")), ids=lambda p: p.name)
+def test_examples_parse(path: Path) -> None:
+    assert yaml.safe_load(path.read_text())
