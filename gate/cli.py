@@ -162,6 +162,7 @@ class Settings:
     on_api_error: str
     api_key: str | None = None
     secret_key: str | None = None
+    ca_bundle: str | None = None
 
 
 def _env(environ: Mapping[str, str], name: str) -> str | None:
@@ -235,6 +236,7 @@ def resolve(args: argparse.Namespace, environ: Mapping[str, str]) -> Settings:
         on_api_error=on_api_error,
         api_key=_env(environ, "FI_GATE_INPUT_API_KEY") or _env(environ, "FI_API_KEY"),
         secret_key=_env(environ, "FI_GATE_INPUT_SECRET_KEY") or _env(environ, "FI_SECRET_KEY"),
+        ca_bundle=_env(environ, "REQUESTS_CA_BUNDLE") or _env(environ, "CURL_CA_BUNDLE"),
     )
 
 
@@ -394,6 +396,7 @@ def _fetch(settings: Settings, run_test: str | None, console: Console) -> Execut
         settings.secret_key,
         deadline=Deadline(settings.timeout),
         on_retry=console.info,
+        verify=settings.ca_bundle or True,
     ) as client:
         execution_id = settings.execution_id
         if execution_id is None:

@@ -10,9 +10,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
 import random
+import socket
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -124,6 +127,7 @@ def _server_message(body: bytes) -> str:
         details = data.get("details")
         if details:
             return _clip(json.dumps(details), 160)
+        return "no details"
     return _clip(text, 120)
 
 
@@ -141,6 +145,7 @@ class Client:
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
         on_retry: Callable[[str], None] | None = None,
+        verify: bool | str = True,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.url = self.base_url + RUNS_PATH
@@ -153,6 +158,7 @@ class Client:
         self.requests_made = 0
         self.session = requests.Session()
         self.session.auth = _NoAuth()
+        self.verify = verify  # True, or a CA bundle path (REQUESTS_CA_BUNDLE)
         self.session.headers.update(
             {
                 "User-Agent": USER_AGENT,
@@ -212,19 +218,21 @@ class Client:
             try:
                 status, headers, body = self._send(params)
             except _Retryable as exc:
-                self._pause(attempt, None, f"{exc.reason} ({what})")
+                self._pause(attempt, None, exc.reason, what)
                 continue
-            if status in RETRY_STATUSES and attempt < self.retry.attempts:
+            if status in RETRY_STATUSES:
                 retry_after = _retry_after(headers.get("Retry-After"))
-                self._pause(attempt, retry_after, f"HTTP {status} ({what})")
+                reason = f"HTTP {status} ({_server_message(body)})" if body else f"HTTP {status}"
+                self._pause(attempt, retry_after, reason, what)
                 continue
             return self._result(status, body, what)
 
-    def _pause(self, attempt: int, retry_after: float | None, reason: str) -> None:
+    def _pause(self, attempt: int, retry_after: float | None, reason: str, what: str) -> None:
+        where = f"{reason} from {self.host} for {what}"
         if attempt >= self.retry.attempts:
             raise ApiError(
-                f"{reason} from {self.host}, {attempt} attempts in a row; the API or the network "
-                "is failing: check the base URL and the service status, then retry"
+                f"{where}, {attempt} attempts in a row; the API or the network is failing: "
+                "check the base URL and the service status, then retry"
             )
         if retry_after is not None:
             delay = min(retry_after, MAX_RETRY_AFTER)
@@ -234,11 +242,11 @@ class Client:
         left = self.deadline.remaining()
         if delay >= left:
             raise ApiError(
-                f"{reason} from {self.host}, and the next retry would pass the "
-                f"{self.deadline.seconds:g}s deadline; retry later or raise --timeout"
+                f"{where}, and the next retry would pass the {self.deadline.seconds:g}s "
+                "deadline; retry later or raise --timeout"
             )
         if self.on_retry:
-            self.on_retry(f"{reason}; retrying in {delay:.1f}s (attempt {attempt + 1})")
+            self.on_retry(f"{where}; retrying in {delay:.1f}s (attempt {attempt + 1})")
         self.sleep(delay)
 
     def _send(self, params: Mapping[str, str]) -> tuple[int, Mapping[str, str], bytes]:
@@ -254,7 +262,12 @@ class Client:
             self.requests_made += 1
             try:
                 response = self.session.get(
-                    url, params=params, timeout=timeout, allow_redirects=False, stream=True
+                    url,
+                    params=params,
+                    timeout=timeout,
+                    allow_redirects=False,
+                    stream=True,
+                    verify=self.verify,
                 )
             except requests.exceptions.SSLError as exc:
                 raise ApiError(
@@ -284,7 +297,8 @@ class Client:
                             f"({urlsplit(target).netloc}); not following it with the API keys: "
                             "set --base-url to the API's real address"
                         )
-                    url, params = target, {}
+                    # Keep the query unless the new location carries its own.
+                    url, params = target, ({} if urlsplit(target).query else params)
                     continue
                 body = self._read(response)
                 return response.status_code, response.headers, body
@@ -299,26 +313,44 @@ class Client:
             )
         chunks: list[bytes] = []
         size = 0
+        late = ApiError(
+            f"{self.host} was still sending after the {self.deadline.seconds:g}s deadline; "
+            "retry later or raise --timeout"
+        )
+        # A body that trickles in never trips the per-read timeout: a watchdog closes the
+        # connection when the deadline passes, which ends the blocked read.
+        expired = threading.Event()
+
+        def expire() -> None:
+            expired.set()
+            _abort(response)
+
+        watchdog = threading.Timer(max(0.0, self.deadline.remaining()), expire)
+        watchdog.daemon = True
+        watchdog.start()
         try:
-            for chunk in response.iter_content(chunk_size=256 * 1024):
+            for chunk in response.iter_content(chunk_size=64 * 1024):
                 size += len(chunk)
                 if size > MAX_BODY_BYTES:
                     raise ApiError(
                         f"{self.host} sent more than {MAX_BODY_BYTES:,} bytes; fi-gate stopped "
                         "reading: check --base-url"
                     )
-                if self.deadline.remaining() <= 0:
-                    raise ApiError(
-                        f"{self.host} was still sending after the {self.deadline.seconds:g}s "
-                        "deadline; retry later or raise --timeout"
-                    )
                 chunks.append(chunk)
-        except requests.exceptions.ConnectionError:
-            raise _Retryable("connection reset while reading the answer") from None
-        except requests.exceptions.Timeout:
-            raise _Retryable("the answer stalled (read timed out)") from None
-        except requests.exceptions.ChunkedEncodingError:
-            raise _Retryable("the answer was cut off") from None
+        except ApiError:
+            raise
+        except Exception as exc:
+            if expired.is_set():
+                raise late from None
+            if isinstance(exc, requests.exceptions.Timeout):
+                raise _Retryable("the answer stalled (read timed out)") from None
+            if isinstance(exc, (requests.exceptions.RequestException, OSError)):
+                raise _Retryable("the connection broke while reading the answer") from None
+            raise
+        finally:
+            watchdog.cancel()
+        if expired.is_set():
+            raise late
         return b"".join(chunks)
 
     def _result(self, status: int, body: bytes, what: str) -> Any:
@@ -372,6 +404,20 @@ class Client:
         if 300 <= status < 400:
             raise ApiError(f"{status} from {self.host} without a usable Location; check --base-url")
         raise ApiError(f"{status} from {self.host} for {what}: {message}; retry later")
+
+
+def _abort(response: requests.Response) -> None:
+    """End a read blocked in another thread: shut the socket down, then close the response."""
+    raw = response.raw
+    sock = getattr(getattr(raw, "_connection", None), "sock", None)
+    if sock is None:  # older urllib3: reach the socket through http.client's file object
+        fp = getattr(getattr(raw, "_fp", None), "fp", None)
+        sock = getattr(getattr(fp, "raw", None), "_sock", None)
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+    with contextlib.suppress(Exception):
+        response.close()
 
 
 class _Retryable(Exception):

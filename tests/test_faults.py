@@ -1,0 +1,475 @@
+"""Faults of the API and the network: each ends with the right exit code and one clear line,
+within the deadline; retries only where safe; the keys never leak, on any path."""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gate.client import Client, Deadline, RetryPolicy, _retry_after
+from gate.errors import ApiError
+from tests.conftest import NEWEST, ROOT, SUPPORT, Result, run
+from tests.fakeapi import FakeApi, Fault, load_dir
+from tests.fakeapi.server import RUNS_PATH
+from tests.figures import record
+
+STARTER = str(ROOT / "policies" / "starter.yml")
+KEY = "fk-canary-7d1e93b0a4c2"
+SECRET = "fs-canary-5b8f2e6a9d31"
+DEMO = ROOT / "tests" / "fakeapi" / "data"
+
+
+@pytest.fixture
+def api() -> Iterator[FakeApi]:
+    with FakeApi(load_dir(DEMO), api_key=KEY, secret_key=SECRET) as fake:
+        yield fake
+
+
+def gate(
+    api_url: str,
+    *extra: str,
+    timeout: float = 10,
+    env: dict[str, str] | None = None,
+    tmp: Path | None = None,
+) -> tuple[Result, float, dict[str, str]]:
+    """Run `fi-gate check` with every output file; return the result, seconds and the files."""
+    files: dict[str, str] = {}
+    argv = ["check", "--policy", STARTER, "--timeout", str(timeout), "--verbose", *extra]
+    if tmp is not None:
+        for flag, name in (
+            ("--report", "r.json"),
+            ("--summary", "s.md"),
+            ("--junit", "j.xml"),
+            ("--dotenv", "d.env"),
+        ):
+            argv += [flag, str(tmp / name)]
+    full_env = {
+        "FI_BASE_URL": api_url,
+        "FI_API_KEY": KEY,
+        "FI_SECRET_KEY": SECRET,
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_OUTPUT": str(tmp / "out") if tmp else "",
+        "GITHUB_STEP_SUMMARY": str(tmp / "step.md") if tmp else "",
+        **(env or {}),
+    }
+    start = time.monotonic()
+    result = run(argv, env=full_env)
+    took = time.monotonic() - start
+    if tmp is not None:
+        files = {p.name: p.read_text(errors="replace") for p in tmp.iterdir() if p.is_file()}
+    return result, took, files
+
+
+def assert_no_leak(result: Result, files: dict[str, str], case: str) -> None:
+    for where, text in [("stdout", result.out), ("stderr", result.err), *files.items()]:
+        for line in text.splitlines():
+            if line.startswith("::add-mask::"):
+                continue
+            assert KEY not in line and SECRET not in line, f"{case}: key in {where}: {line}"
+    record("secrets", case, "no key in stdout, stderr, report, summary, JUnit, dotenv, outputs")
+
+
+def one_error_line(result: Result) -> str:
+    lines = [line for line in result.err.splitlines() if line.startswith("fi-gate: error:")]
+    assert len(lines) == 1, result.err
+    return lines[0]
+
+
+# --- recovered faults: the normal verdict --------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+def test_5xx_a_few_times_then_success(api: FakeApi, tmp_path: Path, status: int) -> None:
+    body = b"<html><body>Bad gateway</body></html>" if status == 502 else {"status": False}
+    api.fail(Fault(status=status, body=body), Fault(status=status, body=body))
+    result, took, files = gate(api.url, tmp=tmp_path)
+    assert result.code == 0, result.err
+    assert result.err.count("retrying in") == 2
+    assert len(api.runs_requests) == 4  # 2 failures, then list and detail
+    assert_no_leak(result, files, f"HTTP {status} twice, then success")
+    record("faults", f"HTTP {status} twice, then success", "retried with backoff; normal verdict")
+
+
+@pytest.mark.parametrize("form", ["seconds", "http-date"])
+def test_429_retry_after_is_honoured(api: FakeApi, tmp_path: Path, form: str) -> None:
+    value = "1" if form == "seconds" else email.utils.formatdate(time.time() + 2, usegmt=True)
+    api.fail(
+        Fault(
+            status=429,
+            headers={"Retry-After": value},
+            body={"status": False, "result": {"code": "RATE_LIMITED", "retry_after": 1}},
+        )
+    )
+    result, took, files = gate(api.url, tmp=tmp_path)
+    assert result.code == 0, result.err
+    first, second = api.runs_requests[0].at, api.runs_requests[1].at
+    assert second - first >= 0.4  # waited as told (an HTTP date has 1 s resolution)
+    assert_no_leak(result, files, f"429 with Retry-After ({form})")
+    record("faults", f"429 with Retry-After as {form}", "waited as told (capped); normal verdict")
+
+
+def test_reset_mid_body_then_success(api: FakeApi, tmp_path: Path) -> None:
+    api.fail(Fault(mode="reset"))
+    result, _, files = gate(api.url, tmp=tmp_path)
+    assert result.code == 0, result.err
+    assert "connection broke while reading" in result.err
+    assert_no_leak(result, files, "connection reset mid-body, then success")
+    record("faults", "connection reset mid-body, then success", "retried; normal verdict")
+
+
+# --- unrecovered faults: exit 3, one line, within the deadline -----------------------------------
+
+
+FAULTS: dict[str, tuple[Callable[[], list[Fault]], str]] = {
+    "HTTP 500 on every attempt": (
+        lambda: [Fault(status=500, body={"status": False, "message": "Unable to fetch."})] * 10,
+        "HTTP 500 (Unable to fetch.) from",
+    ),
+    "502 HTML page from a proxy": (
+        lambda: [Fault(status=502, body=b"<!DOCTYPE html><html>nginx</html>")] * 10,
+        "HTTP 502 (an HTML page, not the API's JSON (a proxy or load balancer answered)) from",
+    ),
+    "invalid JSON with 200": (lambda: [Fault(status=200, body=b"{not json")], "not JSON"),
+    "200 with status false": (
+        lambda: [Fault(status=200, body={"status": False, "message": "nope"})],
+        "reported a failure",
+    ),
+    "200 without the envelope": (
+        lambda: [Fault(status=200, body=[1, 2])],
+        "without the API's envelope",
+    ),
+    "400 validation error": (
+        lambda: [Fault(status=400, body={"status": False, "message": "Unknown field."})],
+        "400 from",
+    ),
+    "401 authentication failed": (
+        lambda: [Fault(status=401, body={"status": False, "message": "Invalid API key"})],
+        "check FI_API_KEY and FI_SECRET_KEY",
+    ),
+    "402 usage limit": (lambda: [Fault(status=402, body={})], "usage limit"),
+    "403 workspace access": (lambda: [Fault(status=403, body={})], "403 from"),
+    "429 with Retry-After beyond the deadline": (
+        lambda: [Fault(status=429, headers={"Retry-After": "3600"})],
+        "would pass the",
+    ),
+    "a read that never finishes": (lambda: [Fault(mode="hang", delay=30)] * 5, "deadline"),
+    "a body that trickles past the deadline": (
+        lambda: [Fault(mode="trickle", delay=0.05)],
+        "deadline",
+    ),
+    "a 70 MB body": (lambda: [Fault(mode="huge", size=70 * 1024 * 1024)], "fi-gate reads at most"),
+    "a 40 MB body that is not JSON": (
+        lambda: [Fault(mode="huge", size=40 * 1024 * 1024)],
+        "not JSON",
+    ),
+    "redirect to another origin": (
+        lambda: [Fault(status=302, headers={"Location": "https://evil.example/steal"}, body={})],
+        "not following it with the API keys",
+    ),
+    "redirect loop": (
+        lambda: [Fault(status=301, headers={"Location": RUNS_PATH}, body={})] * 10,
+        "redirected more than",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(FAULTS))
+def test_unrecovered_faults_end_with_exit_3(api: FakeApi, tmp_path: Path, name: str) -> None:
+    make, words = FAULTS[name]
+    api.fail(*make())
+    result, took, files = gate(api.url, timeout=3, tmp=tmp_path)
+    assert result.code == 3, (result.code, result.err)
+    line = one_error_line(result)
+    assert words in line, line
+    assert took < 3 + 2.5, took  # within the deadline (plus start-up and a last short wait)
+    report = json.loads(files["r.json"])
+    assert (report["verdict"], report["exit_code"]) == ("error", 3)
+    assert "Traceback" in result.err  # --verbose shows it ...
+    assert_no_leak(result, files, f"{name} (--verbose)")  # ... with the keys masked
+    record("faults", name, f"exit 3 in {took:.1f}s (deadline 3s): “{line[16:90]}…”")
+
+
+def test_connection_refused(tmp_path: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    result, took, files = gate(f"http://127.0.0.1:{port}", timeout=4, tmp=tmp_path)
+    assert result.code == 3
+    assert "connection refused" in one_error_line(result)
+    assert took < 6
+    assert_no_leak(result, files, "connection refused (--verbose)")
+    record("faults", "connection refused", f"retried, then exit 3 in {took:.1f}s (deadline 4s)")
+
+
+def test_dns_failure_is_immediate(tmp_path: Path) -> None:
+    result, took, files = gate("https://fi-gate-test.invalid", timeout=10, tmp=tmp_path)
+    assert result.code == 3
+    assert "cannot resolve the host fi-gate-test.invalid" in one_error_line(result)
+    assert took < 5
+    assert_no_leak(result, files, "DNS failure (--verbose)")
+    record("faults", "DNS failure", f"no retry; exit 3 in {took:.1f}s")
+
+
+def test_tls_verification_and_ca_bundle(tmp_path: Path) -> None:
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost,IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    import ssl
+
+    with FakeApi(load_dir(DEMO), api_key=KEY, secret_key=SECRET) as fake:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert, key)
+        fake._server.socket = context.wrap_socket(fake._server.socket, server_side=True)
+        url = fake.url.replace("http://", "https://")
+        untrusted, _, files = gate(url, tmp=tmp_path)
+        assert untrusted.code == 3
+        assert "TLS verification failed" in one_error_line(untrusted)
+        assert "REQUESTS_CA_BUNDLE" in one_error_line(untrusted)
+        trusted, _, _ = gate(url, env={"REQUESTS_CA_BUNDLE": str(cert)})
+        assert trusted.code == 0, trusted.err
+    assert_no_leak(untrusted, files, "TLS verification failure (--verbose)")
+    record(
+        "faults",
+        "self-signed TLS certificate",
+        "exit 3 naming REQUESTS_CA_BUNDLE; with it: verdict",
+    )
+
+
+# --- what the keys may reach -------------------------------------------------------------------
+
+
+def test_cross_origin_redirect_never_carries_the_keys(api: FakeApi, tmp_path: Path) -> None:
+    with FakeApi(load_dir(DEMO)) as other:
+        api.fail(Fault(status=307, headers={"Location": other.url + RUNS_PATH}, body={}))
+        result, _, _ = gate(api.url)
+        assert result.code == 3
+        assert other.seen == []  # not even a request
+    record("secrets", "redirect to another origin", "not followed; the other host saw no request")
+
+
+def test_same_origin_redirect_is_followed_with_the_query(api: FakeApi) -> None:
+    api.fail(Fault(status=301, headers={"Location": RUNS_PATH}, body={}))
+    result, _, _ = gate(api.url)
+    assert result.code == 0, result.err
+    assert api.runs_requests[1].query == api.runs_requests[0].query
+
+
+def test_netrc_never_becomes_an_authorization_header(
+    api: FakeApi, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    netrc = tmp_path / ".netrc"
+    netrc.write_text("machine 127.0.0.1 login someone password hunter2\n")
+    netrc.chmod(0o600)
+    # requests reads ~/.netrc through the process environment
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("NETRC", str(netrc))
+    import requests
+
+    assert requests.utils.get_netrc_auth(api.url) == ("someone", "hunter2")
+    result, _, _ = gate(api.url)
+    # the fake (like the server) answers 401 to any Authorization header
+    assert result.code == 0, result.err
+    assert all("authorization" not in s.headers for s in api.seen)
+    record("secrets", "~/.netrc entry for the API host", "no Authorization header sent")
+
+
+def test_plain_http_only_for_loopback_unless_allowed(api: FakeApi) -> None:
+    remote = "http://api.example.com"
+    refused = run(
+        ["check", "--policy", STARTER, "--base-url", remote],
+        env={"FI_API_KEY": KEY, "FI_SECRET_KEY": SECRET},
+    )
+    assert refused.code == 2
+    assert "plain http" in refused.err
+    localhost = api.url.replace("127.0.0.1", "localhost")
+    assert gate(localhost)[0].code == 0
+    from gate.client import check_base_url
+
+    assert check_base_url(remote, allow_insecure_http=True) == remote
+
+
+# --- --on-api-error pass -----------------------------------------------------------------------
+
+
+def test_on_api_error_pass_is_exit_0_and_loud(api: FakeApi, tmp_path: Path) -> None:
+    api.fail(*[Fault(status=503)] * 10)
+    result, _, files = gate(api.url, "--on-api-error", "pass", timeout=2, tmp=tmp_path)
+    assert result.code == 0
+    assert "this deploy is NOT gated" in result.err
+    assert "::warning title=fi-gate%3A deploy not gated::" in result.out
+    assert "NOT gated" in files["s.md"]
+    report = json.loads(files["r.json"])
+    assert (report["verdict"], report["exit_code"]) == ("error", 0)
+    record(
+        "faults",
+        "HTTP 503 with --on-api-error pass",
+        "exit 0, verdict error, warning in log, annotation, summary",
+    )
+
+
+def test_on_api_error_pass_never_softens_a_wrong_name(api: FakeApi) -> None:
+    result, _, _ = gate(api.url, "--on-api-error", "pass", "--run-test", "No Such Test")
+    assert result.code == 2
+
+
+# --- the retry policy itself (real HTTP, a recorded clock) ------------------------------------
+
+
+def client_for(url: str, sleeps: list[float], attempts: int = 5, seconds: float = 60) -> Client:
+    import random
+
+    return Client(
+        url,
+        KEY,
+        SECRET,
+        deadline=Deadline(seconds),
+        retry=RetryPolicy(attempts=attempts),
+        sleep=sleeps.append,
+        rng=random.Random(1),
+    )
+
+
+def test_backoff_is_exponential_with_jitter(api: FakeApi) -> None:
+    api.fail(*[Fault(status=503)] * 4)
+    sleeps: list[float] = []
+    client_for(api.url, sleeps).execution(NEWEST)
+    assert len(sleeps) == 4
+    for attempt, delay in enumerate(sleeps, start=1):
+        ceiling = 0.5 * 2 ** (attempt - 1)
+        assert ceiling / 2 <= delay <= ceiling
+    assert len(set(sleeps)) == 4
+
+
+def test_retry_after_is_capped(api: FakeApi) -> None:
+    api.fail(Fault(status=429, headers={"Retry-After": "300"}))
+    sleeps: list[float] = []
+    client_for(api.url, sleeps, seconds=1000).execution(NEWEST)
+    assert sleeps == [60.0]
+
+
+def test_attempts_are_bounded(api: FakeApi) -> None:
+    api.fail(*[Fault(status=500)] * 10)
+    sleeps: list[float] = []
+    with pytest.raises(ApiError, match="3 attempts in a row"):
+        client_for(api.url, sleeps, attempts=3).execution(NEWEST)
+    assert len(api.runs_requests) == 3
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404])
+def test_client_errors_are_not_retried(api: FakeApi, status: int) -> None:
+    api.fail(Fault(status=status, body={}))
+    with pytest.raises(Exception):  # noqa: B017,PT011 - ApiError or ConfigError, both final
+        client_for(api.url, []).execution(NEWEST)
+    assert len(api.runs_requests) == 1
+
+
+def test_retry_after_parsing() -> None:
+    assert _retry_after("7") == 7.0
+    assert _retry_after(None) is None
+    assert _retry_after("soon") is None
+    future = email.utils.formatdate(time.time() + 30, usegmt=True)
+    parsed = _retry_after(future)
+    assert parsed is not None and 25 <= parsed <= 31
+
+
+def test_pages_past_the_end_are_never_requested(api: FakeApi) -> None:
+    # Checkout Bot has 2 executions: page size 5 means one page; with no completed execution
+    # among them the client must stop at total_pages instead of asking for page 2 (a 500).
+    store = api.store
+    for rt in store.run_tests:
+        for ex in rt.executions:
+            ex.status = "running"
+    from gate.client import select_execution
+    from gate.errors import NotReadyError
+
+    with pytest.raises(NotReadyError, match="no completed execution"):
+        select_execution(client_for(api.url, []), SUPPORT, "latest-completed")
+    assert [s.query["page"] for s in api.runs_requests] == ["1"]
+    record("faults", "no completed execution (latest-completed)", "stops at total_pages; exit 4")
+
+
+# --- wrong shapes ----------------------------------------------------------------------------
+
+
+def _detail(**changes: Any) -> dict[str, Any]:
+    body = json.loads((ROOT / "examples" / "seed-execution.json").read_text())
+    result = body["result"]
+    result["execution_id"] = NEWEST
+    for path, value in changes.items():
+        target = result
+        keys = path.split("__")
+        for k in keys[:-1]:
+            target = target[int(k)] if k.isdigit() else target[k]
+        last = keys[-1]
+        if value is ...:
+            del target[last]
+        else:
+            target[last] = value
+    return {"status": True, "result": result}
+
+
+SHAPES: dict[str, tuple[dict[str, Any], str]] = {
+    "eval_results not a list": ({"eval_results": {"a": 1}}, "result.eval_results"),
+    "total_calls as a string": ({"total_calls": "30"}, "result.total_calls"),
+    "pass rate as a string": ({"eval_results__0__total_pass_rate": "80.77"}, "total_pass_rate"),
+    "total_cells missing": ({"eval_results__0__result__0__total_cells": ...}, "total_cells"),
+    "status missing": ({"status": ...}, "'status' is missing"),
+    "eval name null": ({"eval_results__0__name": None}, "result.eval_results[0].name"),
+    "negative cells": ({"eval_results__0__result__0__total_cells": -1}, "total_cells"),
+    "unreadable timestamp": ({"started_at": "yesterday"}, "unreadable timestamp"),
+    "execution id with markup": ({"execution_id": "<b>x</b>"}, "result.execution_id"),
+}
+
+
+@pytest.mark.parametrize("name", list(SHAPES))
+def test_wrong_shapes_are_exit_3_naming_the_field(api: FakeApi, tmp_path: Path, name: str) -> None:
+    changes, words = SHAPES[name]
+    api.fail(Fault(status=200, body=_detail(**changes)))
+    result, _, files = gate(api.url, "--execution-id", NEWEST, tmp=tmp_path)
+    assert result.code == 3, result.err
+    line = one_error_line(result)
+    assert words in line, line
+    assert_no_leak(result, files, f"wrong shape: {name} (--verbose)")
+    record("faults", f"wrong shape: {name}", "exit 3 naming the field")
+
+
+def test_nulls_where_the_server_sends_them_are_fine(api: FakeApi) -> None:
+    body = _detail(
+        completed_at=None,
+        eval_explanation_summary=None,
+        eval_explanation_summary_status=None,
+        call_results=None,
+    )
+    api.fail(Fault(status=200, body=body))
+    result, _, _ = gate(api.url, "--execution-id", NEWEST)
+    assert result.code == 1, result.err  # judged: the seed's 4 failed calls exceed 10 %
+    assert "4 of 30 calls failed (13.3%)" in result.out
+    record("faults", "nulls in optional fields", "accepted; normal verdict")
