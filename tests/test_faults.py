@@ -90,7 +90,7 @@ def one_error_line(result: Result) -> str:
 def test_5xx_a_few_times_then_success(api: FakeApi, tmp_path: Path, status: int) -> None:
     body = b"<html><body>Bad gateway</body></html>" if status == 502 else {"status": False}
     api.fail(Fault(status=status, body=body), Fault(status=status, body=body))
-    result, took, files = gate(api.url, tmp=tmp_path)
+    result, _took, files = gate(api.url, tmp=tmp_path)
     assert result.code == 0, result.err
     assert result.err.count("retrying in") == 2
     assert len(api.runs_requests) == 4  # 2 failures, then list and detail
@@ -108,7 +108,7 @@ def test_429_retry_after_is_honoured(api: FakeApi, tmp_path: Path, form: str) ->
             body={"status": False, "result": {"code": "RATE_LIMITED", "retry_after": 1}},
         )
     )
-    result, took, files = gate(api.url, tmp=tmp_path)
+    result, _took, files = gate(api.url, tmp=tmp_path)
     assert result.code == 0, result.err
     first, second = api.runs_requests[0].at, api.runs_requests[1].at
     assert second - first >= 0.4  # waited as told (an HTTP date has 1 s resolution)
