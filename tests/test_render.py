@@ -52,9 +52,8 @@ def test_markdown_exact_for_the_seed() -> None:
         "\n"
         "1 check\\(s\\) failed\\: is\\_helpful\n"
         "\n"
-        "| | |\n"
-        "|---|---|\n"
         "| **Execution** | aabfa5b5\\-\\.\\.\\. |\n"
+        "|---|---|\n"
         "| **Status** | completed |\n"
         "| **Started** | 2026-01-19 07:42 UTC |\n"
         "| **Completed** | 2026-01-19 08:15 UTC |\n"
@@ -64,11 +63,11 @@ def test_markdown_exact_for_the_seed() -> None:
         "\n"
         "| Status | Eval | Config | Metric | Observed | Threshold | n | Why |\n"
         "|---|---|---|---|---|---|--:|---|\n"
-        "| ❌ fail | is\\_helpful |  | pass rate | 80\\.77\\% | ≥ 81\\% | 26 "
+        "| ❌\u00a0fail | is\\_helpful |  | pass rate | 80\\.77\\% | ≥ 81\\% | 26 "
         "| 80\\.77\\% over 26 cells\\; needs at least 81\\% |\n"
-        "| ⚠️ warn | failed calls |  | failed calls | 4 |  | 30 | 4 of 30 calls failed and are not"
+        "| ⚠️\u00a0warn | failed calls |  | failed calls | 4 |  | 30 | 4 of 30 calls failed and are not"
         " counted in any pass rate\\; set execution\\.max\\_failed\\_calls to gate on them |\n"
-        "| ✅ pass | execution status |  | status | completed | \\= completed |  |  |\n"
+        "| ✅\u00a0pass | execution status |  | status | completed | \\= completed |  |  |\n"
         "\n"
         "<sub>fi-gate 0.1.0 · 2026-11-28 12:00 UTC</sub>\n"
     )
@@ -78,7 +77,7 @@ def test_markdown_renders_as_a_table_on_github() -> None:
     html = github_html(markdown.render(seed_verdict()))
     assert html.count("<table>") == 2
     rows = re.findall(r"<tr>", html)
-    assert len(rows) == 1 + 5 + 1 + 3  # facts header + 5 facts, checks header + 3 checks
+    assert len(rows) == 5 + 1 + 3  # 5 facts, checks header + 3 checks
     assert "<h2>❌ fi-gate: FAIL</h2>" in html
     assert "is_helpful" in html  # escapes render as the plain text
 

@@ -55,8 +55,17 @@ def _value(c: Check, value: float | str | None) -> str:
     return number(value)
 
 
+METRIC_LABEL = {
+    "age_seconds": "age",
+    "failed_calls_percent": "failed calls",
+    "failed_calls": "failed calls",
+    "completed_calls": "completed calls",
+}
+
+
 def metric(c: Check) -> str:
-    return plain(c.metric.replace("_", " "), 60)
+    label = METRIC_LABEL.get(c.metric) or c.metric.replace("_", " ")
+    return plain(label, 60)
 
 
 def ordered(checks: tuple[Check, ...]) -> list[Check]:

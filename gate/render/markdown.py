@@ -45,7 +45,7 @@ def md(text: object, limit: int = 200) -> str:
 def _check_row(c: Check) -> str:
     icon = STATUS_ICON["warn"] if c.warns and c.status != "warn" else STATUS_ICON.get(c.status, "")
     cells = [
-        f"{icon} {md(status_label(c))}",
+        f"{icon}\u00a0{md(status_label(c))}",
         md(c.name, 80),
         md(c.config, 60) if c.config else "",
         md(metric(c)),
@@ -79,7 +79,8 @@ def _facts(v: Verdict) -> list[str]:
     ]
     if e.summary_status:
         rows.append(("Fix My Agent summary", md(e.summary_status, 20)))
-    return ["| | |", "|---|---|", *(f"| **{k}** | {val} |" for k, val in rows)]
+    (k0, v0), rest = rows[0], rows[1:]
+    return [f"| **{k0}** | {v0} |", "|---|---|", *(f"| **{k}** | {val} |" for k, val in rest)]
 
 
 def _cluster_block(cl: Cluster) -> list[str]:
@@ -87,6 +88,7 @@ def _cluster_block(cl: Cluster) -> list[str]:
     conf = f" · confidence {md(cl.confidence, 10)}" if cl.confidence else ""
     out = [f"- **{md(cl.name, 120)}**{size}{conf}"]
     if cl.description:
+        out[0] += "\\"  # a hard line break: the description goes on its own line
         out.append(f"  {md(cl.description, 500)}")
     for issue in cl.issues[:3]:
         out.append(f"  - {md(issue, 240)}")
@@ -108,7 +110,9 @@ def _clusters(v: Verdict) -> list[str]:
         by_eval.setdefault(cl.eval_name, []).append(cl)
     for name, items in by_eval.items():
         items.sort(key=lambda c: -(c.size or 0))
-        out.append(f"**{md(name, 80)}**")
+        template = items[0].template
+        title = f"{template} / {name}" if template and template != name else name
+        out.append(f"**{md(title, 120)}**")
         out.append("")
         for cl in items[:MAX_CLUSTERS_PER_EVAL]:
             out.extend(_cluster_block(cl))
