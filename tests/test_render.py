@@ -20,6 +20,7 @@ from gate.policy import parse_policy
 from gate.render import dotenv, github, junit, markdown, text
 from gate.verdict import Check, Verdict
 from tests.conftest import ROOT, SEED, run, write_policy
+from tests.figures import record
 from tests.hostile import HOSTILE_NAMES, HOSTILE_POLICY, hostile_result
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=timezone.utc)
@@ -103,6 +104,11 @@ def test_hostile_content_is_inert_in_markdown() -> None:
     assert "\u202e" not in md and "\x00" not in md and "\x1b" not in md
     # the names are still there, readable
     assert "a | b | c" in html.replace("&lt;", "<")
+    record(
+        "hostile",
+        "markdown summary (rendered with cmark-gfm)",
+        f"{len(HOSTILE_NAMES)} hostile names: no HTML, link, heading or broken table",
+    )
 
 
 def test_summary_stays_under_the_github_limit_and_says_what_was_cut() -> None:
@@ -144,6 +150,7 @@ def test_terminal_table_exact() -> None:
 def test_terminal_output_has_no_control_characters_from_the_api() -> None:
     out = text.render(hostile_verdict())
     assert "\x1b" not in out and "\u202e" not in out and "\r" not in out
+    record("hostile", "terminal table", "no escape, bidi or control characters from the API")
     assert all(line.count("\n") == 0 for line in out.splitlines())
 
 
@@ -195,6 +202,12 @@ def test_hostile_names_cannot_issue_workflow_commands(tmp_path: Path) -> None:
     outputs = github_outputs(out_file.read_text())
     assert outputs["verdict"] == "fail"
     assert outputs["passed"] == "false"
+    record(
+        "hostile",
+        "GitHub log (workflow commands)",
+        "only fi-gate's own add-mask, error, warning and notice commands are active",
+    )
+    record("hostile", "GitHub outputs", "random heredoc delimiters; no value forges another")
 
 
 def github_outputs(text_: str) -> dict[str, str]:
@@ -295,6 +308,7 @@ def test_junit_is_valid_xml_for_hostile_text() -> None:
     JUNIT_XSD.validate(xml)
     names = [c.get("name") for c in ET.fromstring(xml).iter("testcase")]
     assert any(n and "<script>" in n for n in names)  # kept as text, escaped by XML
+    record("hostile", "JUnit XML", "valid against the JUnit XSD; control characters stripped")
 
 
 @pytest.mark.parametrize("bad", ["x\nFI_GATE_VERDICT=pass", "a=b", "$(rm -rf /)", "'\""])
@@ -311,6 +325,7 @@ def test_dotenv_values_cannot_forge_variables(bad: str) -> None:
     ]
     assert lines[0] == "FI_GATE_VERDICT=fail"
     assert all(line.count("=") == 1 for line in lines)
+    record("hostile", "dotenv", "values reduced to [A-Za-z0-9._:-]; no forged variable")
 
 
 def test_check_is_a_plain_value_object() -> None:
