@@ -26,6 +26,7 @@ from gate.errors import (
 )
 
 if TYPE_CHECKING:
+    from gate.calls import CallsSummary
     from gate.model import Execution
     from gate.verdict import Verdict
 
@@ -39,6 +40,8 @@ SECRET_VARIABLES = (
 )
 DEFAULT_POLICY = "fi-gate.yml"
 DEFAULT_TIMEOUT = 120.0
+DEFAULT_WORKERS = 4
+CALL_PAGE_SIZE = 1000  # chosen by measurement: see docs/performance.md
 EPILOG = """exit codes: 0 pass (warnings allowed), 1 gate failed, 2 usage or configuration error,
 3 API, network or response error, 4 not ready (no execution in a final state)
 
@@ -108,6 +111,18 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="allow a plain http:// base URL that is not a loopback address",
     )
+    c.add_argument(
+        "--calls",
+        action="store_true",
+        help="also read every call: failing examples per eval and failed calls by scenario",
+    )
+    c.add_argument(
+        "--workers",
+        metavar="N",
+        type=int,
+        default=None,
+        help=f"with --calls: call pages read at once (default {DEFAULT_WORKERS})",
+    )
     c.add_argument("--verbose", action="store_true", help="show tracebacks and request details")
     c.add_argument("--no-color", action="store_true", help="never colour the output")
 
@@ -163,11 +178,38 @@ class Settings:
     api_key: str | None = None
     secret_key: str | None = None
     ca_bundle: str | None = None
+    calls: bool = False
+    workers: int = DEFAULT_WORKERS
+    page_size: int = CALL_PAGE_SIZE
 
 
 def _env(environ: Mapping[str, str], name: str) -> str | None:
     value = environ.get(name, "").strip()
     return value or None
+
+
+def _flag(environ: Mapping[str, str], name: str) -> bool:
+    return (_env(environ, name) or "").lower() in ("true", "1", "yes", "on")
+
+
+def _workers(flag: int | None, environ: Mapping[str, str]) -> int:
+    raw = flag if flag is not None else _env(environ, "FI_GATE_WORKERS")
+    try:
+        workers = int(raw) if raw is not None else DEFAULT_WORKERS
+    except ValueError:
+        raise UsageError(f"FI_GATE_WORKERS={raw!r} is not a whole number") from None
+    if not 1 <= workers <= 32:
+        raise UsageError(f"--workers {workers} is out of range; give 1 to 32")
+    return workers
+
+
+def _page_size(environ: Mapping[str, str]) -> int:
+    raw = _env(environ, "FI_GATE_CALL_PAGE_SIZE")
+    if raw is None:
+        return CALL_PAGE_SIZE
+    if not raw.isdigit() or not 10 <= int(raw) <= 10_000:
+        raise UsageError(f"FI_GATE_CALL_PAGE_SIZE={raw!r}: give a whole number from 10 to 10000")
+    return int(raw)
 
 
 def resolve(args: argparse.Namespace, environ: Mapping[str, str]) -> Settings:
@@ -237,6 +279,9 @@ def resolve(args: argparse.Namespace, environ: Mapping[str, str]) -> Settings:
         api_key=_env(environ, "FI_GATE_INPUT_API_KEY") or _env(environ, "FI_API_KEY"),
         secret_key=_env(environ, "FI_GATE_INPUT_SECRET_KEY") or _env(environ, "FI_SECRET_KEY"),
         ca_bundle=_env(environ, "REQUESTS_CA_BUNDLE") or _env(environ, "CURL_CA_BUNDLE"),
+        calls=args.calls or _flag(environ, "FI_GATE_CALLS"),
+        workers=_workers(args.workers, environ),
+        page_size=_page_size(environ),
     )
 
 
@@ -370,12 +415,15 @@ def _judge(settings: Settings, console: Console) -> Verdict:
                 "nothing to judge: give --run-test NAME, --execution-id UUID or --from-file PATH, "
                 f"set FI_GATE_RUN_TEST, or add `run_test:` to {settings.policy_path}"
             )
-        execution = _fetch(settings, run_test, console)
+        execution, calls = _fetch(settings, run_test, console)
         source = settings.base_url
+        return evaluate(policy, execution, _now(), run_test=run_test, source=source, calls=calls)
     return evaluate(policy, execution, _now(), run_test=run_test, source=source)
 
 
-def _fetch(settings: Settings, run_test: str | None, console: Console) -> Execution:
+def _fetch(
+    settings: Settings, run_test: str | None, console: Console
+) -> tuple[Execution, CallsSummary | None]:
     from gate.client import Client, Deadline, select_execution
 
     missing = [
@@ -404,9 +452,17 @@ def _fetch(settings: Settings, run_test: str | None, console: Console) -> Execut
             ref = select_execution(client, run_test, settings.select)
             console.debug(f"selected execution {ref.execution_id} ({ref.status})")
             execution_id = ref.execution_id
-        execution = client.execution(execution_id, run_test=run_test)
+        page_size = settings.page_size if settings.calls else 1
+        execution, first = client.execution_and_calls(
+            execution_id, run_test=run_test, page_size=page_size
+        )
+        calls = None
+        if settings.calls and execution.is_final:
+            calls = client.read_calls(
+                execution_id, first, page_size=page_size, workers=settings.workers
+            )
         console.debug(f"{client.requests_made} request(s) to {client.host}")
-        return execution
+        return execution, calls
 
 
 def _read_execution_file(path: str) -> Execution:

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+import itertools
 import json
 import random
 import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -26,8 +28,9 @@ from urllib.parse import urljoin, urlsplit
 import requests
 
 from gate import __version__
+from gate.calls import CallDigest, CallsSummary, check_page
 from gate.errors import ApiError, ConfigError, NotReadyError, UsageError
-from gate.model import Execution, ExecutionRef, parse_execution, parse_execution_list, validate
+from gate.model import Execution, ExecutionRef, parse_execution, parse_execution_list
 
 DEFAULT_BASE_URL = "https://api.futureagi.com"
 RUNS_PATH = "/sdk/api/v1/simulation/runs/"
@@ -156,20 +159,36 @@ class Client:
         self.rng = rng or random.Random()
         self.on_retry = on_retry
         self.requests_made = 0
-        self.session = requests.Session()
-        self.session.auth = _NoAuth()
         self.verify = verify  # True, or a CA bundle path (REQUESTS_CA_BUNDLE)
-        self.session.headers.update(
-            {
-                "User-Agent": USER_AGENT,
-                "Accept": "application/json",
-                "X-Api-Key": api_key,
-                "X-Secret-Key": secret_key,
-            }
-        )
+        self._headers = {
+            "User-Agent": USER_AGENT,
+            "Accept": "application/json",
+            "X-Api-Key": api_key,
+            "X-Secret-Key": secret_key,
+        }
+        self._lock = threading.Lock()
+        self._local = threading.local()
+        self._sessions: list[requests.Session] = []
+        self._resume_at = 0.0  # a 429 pauses every worker until then (monotonic clock)
+
+    @property
+    def session(self) -> requests.Session:
+        """This thread's session: pages are read from a pool of threads."""
+        session: requests.Session | None = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            session.auth = _NoAuth()
+            session.headers.update(self._headers)
+            self._local.session = session
+            with self._lock:
+                self._sessions.append(session)
+        return session
 
     def close(self) -> None:
-        self.session.close()
+        with self._lock:
+            for session in self._sessions:
+                session.close()
+            self._sessions.clear()
 
     def __enter__(self) -> Client:
         return self
@@ -191,21 +210,59 @@ class Client:
     def execution(
         self, execution_id: str, *, summary: bool = True, run_test: str | None = None
     ) -> Execution:
-        params = {"execution_id": execution_id, "limit": "1"}
+        return self.execution_and_calls(execution_id, summary=summary, run_test=run_test)[0]
+
+    def execution_and_calls(
+        self,
+        execution_id: str,
+        *,
+        summary: bool = True,
+        run_test: str | None = None,
+        page_size: int = 1,
+    ) -> tuple[Execution, Any]:
+        """The execution and its first call page (of `page_size` calls) in one request."""
+        params = {"execution_id": execution_id, "limit": str(page_size)}
         if summary:
             params["summary"] = "true"
         result = self.get(params, what=f"execution {_clip(execution_id, 64)}")
-        return parse_execution(result, run_test=run_test)
+        return parse_execution(result, run_test=run_test), result.get("call_results")
 
-    def call_page(self, execution_id: str, page: int, limit: int) -> dict[str, Any]:
-        """One page of an execution's calls: the `call_results` envelope, validated."""
+    def read_calls(
+        self, execution_id: str, first_page: Any, *, page_size: int, workers: int
+    ) -> CallsSummary:
+        """Every call of the execution: page 1 is given; the rest are read concurrently.
+
+        At most `workers` pages are in flight, and each is digested as soon as it arrives, so
+        memory does not grow with the number of pages.
+        """
+        what = f"the calls of execution {_clip(execution_id, 64)}"
+        results, total_pages = check_page(first_page, what)
+        digest = CallDigest()
+        digest.add(results)
+        pages = iter(range(2, total_pages + 1))
+        with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="fi-gate") as pool:
+            running = {
+                pool.submit(self._calls_of_page, execution_id, p, page_size, what)
+                for p in itertools.islice(pages, max(1, workers))
+            }
+            while running:
+                done, running = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    digest.add(future.result())
+                    for p in itertools.islice(pages, 1):
+                        running.add(
+                            pool.submit(self._calls_of_page, execution_id, p, page_size, what)
+                        )
+        return digest.summary()
+
+    def _calls_of_page(self, execution_id: str, page: int, page_size: int, what: str) -> list[Any]:
         result = self.get(
-            {"execution_id": execution_id, "page": str(page), "limit": str(limit)},
-            what=f"page {page} of the calls of execution {_clip(execution_id, 64)}",
+            {"execution_id": execution_id, "page": str(page), "limit": str(page_size)},
+            what=f"page {page} of {what}",
         )
-        validate(result, "call_page", "a call page")
-        page_data: dict[str, Any] = result["call_results"]
-        return page_data
+        if not isinstance(result, Mapping):
+            raise ApiError(f"the API answered page {page} of {what} with no result object")
+        return check_page(result.get("call_results"), f"page {page} of {what}")[0]
 
     # --- transport -----------------------------------------------------------------------
 
@@ -213,8 +270,12 @@ class Client:
         """GET the runs endpoint; the envelope's `result`, or an error that says what to do."""
         params = {k: v for k, v in params.items() if v not in ("", None)}
         attempt = 0
+        paused_here = False  # this thread already slept out the 429 that paused everyone
         while True:
             attempt += 1
+            if not paused_here:
+                self._hold()
+            paused_here = False
             try:
                 status, headers, body = self._send(params)
             except _Retryable as exc:
@@ -222,10 +283,29 @@ class Client:
                 continue
             if status in RETRY_STATUSES:
                 retry_after = _retry_after(headers.get("Retry-After"))
+                if status == 429:
+                    self._pause_all(retry_after)
+                    paused_here = True
                 reason = f"HTTP {status} ({_server_message(body)})" if body else f"HTTP {status}"
                 self._pause(attempt, retry_after, reason, what)
                 continue
             return self._result(status, body, what)
+
+    def _hold(self) -> None:
+        """Wait while a 429 has paused every worker."""
+        wait_for = self._resume_at - time.monotonic()
+        if wait_for > 0:
+            if wait_for >= self.deadline.remaining():
+                raise ApiError(
+                    f"{self.host} is rate-limiting this run beyond the "
+                    f"{self.deadline.seconds:g}s deadline; retry later or raise --timeout"
+                )
+            self.sleep(wait_for)
+
+    def _pause_all(self, retry_after: float | None) -> None:
+        delay = min(retry_after if retry_after is not None else 1.0, MAX_RETRY_AFTER)
+        with self._lock:
+            self._resume_at = max(self._resume_at, time.monotonic() + delay)
 
     def _pause(self, attempt: int, retry_after: float | None, reason: str, what: str) -> None:
         where = f"{reason} from {self.host} for {what}"
@@ -259,7 +339,8 @@ class Client:
                     "check the network or raise --timeout"
                 )
             timeout = (min(CONNECT_TIMEOUT, left), min(READ_TIMEOUT, left))
-            self.requests_made += 1
+            with self._lock:
+                self.requests_made += 1
             try:
                 response = self.session.get(
                     url,

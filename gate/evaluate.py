@@ -6,11 +6,19 @@ No I/O, no clock, no network: everything it needs is passed in, so it is tested 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 
-from gate.model import CHOICES, PASS_FAIL, SCORE, Cluster, EvalResult, Execution
+from gate.calls import CallsSummary
+from gate.model import CHOICES, PASS_FAIL, SCORE, Cluster, ConfigResult, EvalResult, Execution
 from gate.policy import CHOICE_KEYS, ConfigRule, EvalRule, Level, Policy, Thresholds
+from gate.stats import (
+    DEFAULT_CONFIDENCE,
+    cells_needed,
+    mean_interval_from_percentiles,
+    mean_interval_from_values,
+    wilson,
+)
 from gate.verdict import EXIT_BY_VERDICT, Check, ExecutionFacts, Status, Verdict, VerdictName
 
 KIND_OF_METRIC = {"min_pass_rate": PASS_FAIL, "min_avg_score": SCORE}
@@ -38,8 +46,9 @@ def evaluate(
     *,
     run_test: str | None = None,
     source: str | None = None,
+    calls: CallsSummary | None = None,
 ) -> Verdict:
-    """Judge `execution` against `policy` as of `now`."""
+    """Judge `execution` against `policy` as of `now` (`calls`: what was read of its calls)."""
     run_test = run_test or execution.run_test or policy.run_test
     if not execution.is_final:
         return Verdict(
@@ -66,9 +75,9 @@ def evaluate(
         rule = policy.rule_for(ev.name)
         if rule is not None:
             used_rules.add(rule.pattern)
-            checks.extend(_rule_checks(rule, ev))
+            checks.extend(_rule_checks(rule, ev, calls))
         elif (default := _default_for(policy.defaults, ev)) is not None:
-            checks.extend(_total_checks(ev, default, policy.default_level))
+            checks.extend(_total_checks(ev, default, policy.default_level, calls))
         else:
             not_gated.append(ev.name)
     present = {ev.name for ev in execution.evals}
@@ -100,6 +109,8 @@ def evaluate(
         warnings=tuple(warnings),
         message=_headline(verdict, checks, execution),
         source=source,
+        calls=calls,
+        eval_configs={ev.name: tuple(c.name for c in ev.configs) for ev in execution.evals},
     )
 
 
@@ -152,6 +163,11 @@ def _check(
     config: str | None = None,
     n: int | None = None,
     output_type: str | None = None,
+    interval: tuple[float, float] | None = None,
+    interval_source: str | None = None,
+    passes: int | None = None,
+    confidence: float | None = None,
+    cells_needed: int | None = None,
 ) -> Check:
     if level == "off":
         status, message = "skipped", "level: off"
@@ -170,6 +186,11 @@ def _check(
         config=config,
         n=n,
         output_type=output_type,
+        interval=interval,
+        interval_source=interval_source,
+        passes=passes,
+        confidence=confidence,
+        cells_needed=cells_needed,
     )
 
 
@@ -302,15 +323,15 @@ def format_duration(seconds: float) -> str:
 def _default_for(t: Thresholds, ev: EvalResult) -> Thresholds | None:
     """The part of `defaults` that speaks to an eval of this output type, if any."""
     if ev.output_type == PASS_FAIL and t.min_pass_rate is not None:
-        return Thresholds(min_pass_rate=t.min_pass_rate)
+        return replace(t, min_avg_score=None)
     if ev.output_type == SCORE and t.min_avg_score is not None:
-        return Thresholds(min_avg_score=t.min_avg_score)
+        return replace(t, min_pass_rate=None)
     return None
 
 
-def _rule_checks(rule: EvalRule, ev: EvalResult) -> Iterator[Check]:
+def _rule_checks(rule: EvalRule, ev: EvalResult, calls: CallsSummary | None) -> Iterator[Check]:
     if not rule.thresholds.empty or (rule.level == "off" and not rule.configs):
-        yield from _total_checks(ev, rule.thresholds, rule.level)
+        yield from _total_checks(ev, rule.thresholds, rule.level, calls)
     for crule in rule.configs:
         config = next((c for c in ev.configs if c.name == crule.name), None)
         if config is None:
@@ -334,7 +355,53 @@ def _rule_checks(rule: EvalRule, ev: EvalResult) -> Iterator[Check]:
             pass_rate=config.output.get("pass"),
             avg=config.avg_score,
             choices=config.output,
+            evidence=Evidence((config,), calls),
         )
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What an interval is computed from: the measured configs, and the calls when read."""
+
+    configs: tuple[ConfigResult, ...]
+    calls: CallsSummary | None
+
+    def interval(
+        self, key: str, observed: float, cells: int, confidence: float
+    ) -> tuple[tuple[float, float] | None, str | None, int | None]:
+        """(interval in percent, its source, the success count) for one measured value."""
+        if cells <= 0:
+            return None, None, None
+        if key == "min_avg_score":
+            values = [
+                v
+                for c in self.configs
+                for v in (self.calls.scores.get(c.name, ()) if self.calls else ())
+            ]
+            if len(values) >= 2:
+                return mean_interval_from_values(values, confidence), "calls", None
+            spreads = [
+                (c.output.get("p10"), c.output.get("p90")) for c in self.configs if c.total_cells
+            ]
+            usable = [(lo, hi) for lo, hi in spreads if lo is not None and hi is not None]
+            if not usable:
+                return None, None, None
+            lo, hi = max(usable, key=lambda s: s[1] - s[0])  # the widest: conservative
+            return (
+                mean_interval_from_percentiles(observed, lo, hi, cells, confidence),
+                ("percentiles"),
+                None,
+            )
+        if key == "min_pass_rate":
+            counts = [c.output.get("pass_count") for c in self.configs]
+            if all(isinstance(n, (int, float)) for n in counts):
+                successes = int(sum(n for n in counts if n is not None))
+            else:
+                successes = round(observed / 100 * cells)
+        else:
+            successes = round(observed / 100 * cells)
+        successes = max(0, min(cells, successes))
+        return wilson(successes, cells, confidence), "wilson", successes
 
 
 def _names(names: list[str]) -> str:
@@ -344,7 +411,9 @@ def _names(names: list[str]) -> str:
     return shown + (f" and {len(names) - 5} more" if len(names) > 5 else "")
 
 
-def _total_checks(ev: EvalResult, t: Thresholds, level: Level) -> Iterator[Check]:
+def _total_checks(
+    ev: EvalResult, t: Thresholds, level: Level, calls: CallsSummary | None
+) -> Iterator[Check]:
     yield from _measure(
         ev,
         t,
@@ -354,6 +423,7 @@ def _total_checks(ev: EvalResult, t: Thresholds, level: Level) -> Iterator[Check
         pass_rate=ev.total_pass_rate,
         avg=ev.total_avg,
         choices=_choice_totals(ev),
+        evidence=Evidence(ev.configs, calls),
     )
 
 
@@ -385,6 +455,7 @@ def _measure(
     pass_rate: float | None,
     avg: float | None,
     choices: Mapping[str, float | None],
+    evidence: Evidence,
 ) -> Iterator[Check]:
     if level == "off":
         yield _check(
@@ -408,7 +479,17 @@ def _measure(
     observed_by_key = {"min_pass_rate": pass_rate, "min_avg_score": avg}
     for key, choice, threshold in wanted:
         yield _one(
-            ev, key, choice, threshold, level, config, cells, observed_by_key.get(key), choices
+            ev,
+            key,
+            choice,
+            threshold,
+            level,
+            config,
+            cells,
+            observed_by_key.get(key),
+            choices,
+            t,
+            evidence,
         )
 
 
@@ -422,13 +503,18 @@ def _one(
     cells: int,
     value: float | None,
     choices: Mapping[str, float | None],
+    t: Thresholds,
+    evidence: Evidence,
 ) -> Check:
     """One threshold against one measured value (a total or a config's)."""
     metric = METRIC_OF_KEY.get(key, f"choice_rate[{choice}]")
     op = "<=" if key == "max_choice_rate" else ">="
+    confidence = t.confidence or DEFAULT_CONFIDENCE
+    stats: dict[str, object] = {}
 
     def make(status: Status, message: str, observed: float | None = None) -> Check:
         return _check(
+            **stats,  # type: ignore[arg-type]
             name=ev.name,
             config=config,
             n=cells,
@@ -468,14 +554,36 @@ def _one(
             observed = 0.0
     if observed is None:
         return make("no_data", f"the API reported no {metric} for this eval")
-    ok = observed <= threshold if op == "<=" else observed >= threshold
+    interval, source, successes = evidence.interval(key, observed, cells, confidence)
+    stats.update(
+        interval=interval, interval_source=source, passes=successes, confidence=t.confidence
+    )
     unit = "" if key == "min_avg_score" else "%"
     word = "at most" if op == "<=" else "at least"
-    return make(
-        "pass" if ok else "fail",
-        f"{observed:g}{unit} over {cells} cells; needs {word} {threshold:g}{unit}",
-        observed,
-    )
+    summary = f"{observed:g}{unit} over {cells} cells; needs {word} {threshold:g}{unit}"
+    if t.min_cells is not None and cells < t.min_cells:
+        return make(
+            "fail",
+            f"{cells} cells, fewer than min_cells {t.min_cells}: too small a sample to judge",
+            observed,
+        )
+    ok = observed <= threshold if op == "<=" else observed >= threshold
+    if ok and t.confidence is not None and interval is not None:
+        bound = interval[1] if op == "<=" else interval[0]
+        if (bound > threshold) if op == "<=" else (bound < threshold):
+            needed = None
+            if source == "wilson":
+                needed = cells_needed(observed, threshold, confidence, lower=op == ">=")
+            stats["cells_needed"] = needed
+            side = "upper" if op == "<=" else "lower"
+            more = f"; about {needed} cells at this rate would be" if needed else ""
+            return make(
+                "fail",
+                f"{summary}, but the {confidence:.0%} {side} bound {bound:g}{unit} is not: "
+                f"not enough evidence yet{more}",
+                observed,
+            )
+    return make("pass" if ok else "fail", summary, observed)
 
 
 __all__ = ["ConfigRule", "evaluate", "facts", "format_duration"]

@@ -35,6 +35,8 @@ class Thresholds:
     min_avg_score: float | None = None
     min_choice_rate: tuple[tuple[str, float], ...] = ()
     max_choice_rate: tuple[tuple[str, float], ...] = ()
+    confidence: float | None = None
+    min_cells: int | None = None
 
     @property
     def empty(self) -> bool:
@@ -359,7 +361,9 @@ def _level(value: Any, inherited: Level) -> Level:
     return "warn" if value == "warn" else "error"
 
 
-def _thresholds(rule: Mapping[str, Any]) -> Thresholds:
+def _thresholds(rule: Mapping[str, Any], inherited: Thresholds | None = None) -> Thresholds:
+    """A rule's thresholds; `confidence` and `min_cells` are inherited from `inherited`."""
+
     def rates(key: str) -> tuple[tuple[str, float], ...]:
         return tuple((str(k), float(v)) for k, v in (rule.get(key) or {}).items())
 
@@ -372,6 +376,12 @@ def _thresholds(rule: Mapping[str, Any]) -> Thresholds:
         min_avg_score=num("min_avg_score"),
         min_choice_rate=rates("min_choice_rate"),
         max_choice_rate=rates("max_choice_rate"),
+        confidence=num("confidence")
+        if inherited is None
+        else num("confidence") or inherited.confidence,
+        min_cells=rule.get("min_cells")
+        if inherited is None
+        else rule.get("min_cells") or inherited.min_cells,
     )
 
 
@@ -400,6 +410,7 @@ def _build(doc: yamldoc.Document, source: str) -> Policy:
     )
     defaults = data.get("defaults") or {}
     default_level = _level(defaults.get("level"), "error")
+    base = _thresholds(defaults)
     rules = []
     for name, raw_rule in (data.get("evals") or {}).items():
         rule: Mapping[str, Any] = raw_rule if isinstance(raw_rule, dict) else {"level": "off"}
@@ -407,7 +418,7 @@ def _build(doc: yamldoc.Document, source: str) -> Policy:
         configs = tuple(
             ConfigRule(
                 name=cname,
-                thresholds=_thresholds(crule),
+                thresholds=_thresholds(crule, _thresholds(rule, base)),
                 level=_level(crule.get("level"), level),
                 line=doc.line_of(("evals", name, "configs", cname), key=True),
             )
@@ -416,7 +427,7 @@ def _build(doc: yamldoc.Document, source: str) -> Policy:
         rules.append(
             EvalRule(
                 pattern=name,
-                thresholds=_thresholds(rule),
+                thresholds=_thresholds(rule, base),
                 level=level,
                 configs=configs,
                 line=doc.line_of(("evals", name), key=True),
@@ -426,7 +437,7 @@ def _build(doc: yamldoc.Document, source: str) -> Policy:
         version=1,
         run_test=data.get("run_test"),
         execution=execution,
-        defaults=_thresholds(defaults),
+        defaults=base,
         default_level=default_level,
         evals=tuple(rules),
         source=source,

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
+from gate.calls import CallExample, CallsSummary
 from gate.errors import EXIT_API, EXIT_FAIL, EXIT_NOT_READY, EXIT_PASS, EXIT_USAGE
 from gate.model import Cluster
 
@@ -28,6 +30,11 @@ class Check:
     config: str | None = None
     n: int | None = None
     output_type: str | None = None
+    interval: tuple[float, float] | None = None  # in the API's units (percent, 0-100)
+    interval_source: str | None = None  # wilson, percentiles or calls
+    passes: int | None = None
+    confidence: float | None = None  # set when the policy judges the interval's bound
+    cells_needed: int | None = None
 
     @property
     def blocks(self) -> bool:
@@ -64,6 +71,8 @@ class Verdict:
     warnings: tuple[str, ...] = ()
     message: str = ""
     source: str | None = None
+    calls: CallsSummary | None = None
+    eval_configs: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:
@@ -76,6 +85,16 @@ class Verdict:
     @property
     def warning_checks(self) -> tuple[Check, ...]:
         return tuple(c for c in self.checks if c.warns)
+
+    def examples_for(self, check: Check) -> tuple[CallExample, ...]:
+        """Failing calls of the check's config (or of its eval's configs), when calls were read."""
+        if self.calls is None or check.kind != "eval":
+            return ()
+        configs = (check.config,) if check.config else self.eval_configs.get(check.name, ())
+        found: list[CallExample] = []
+        for name in configs:
+            found.extend(self.calls.failing_examples.get(name, ()))
+        return tuple(found[:3])
 
     def clusters_for_failures(self) -> tuple[Cluster, ...]:
         """Failure clusters of the evals (or configs) whose checks failed or warned."""

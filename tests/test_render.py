@@ -62,14 +62,19 @@ def test_markdown_exact_for_the_seed() -> None:
         "\n"
         "### Checks\n"
         "\n"
-        "| Status | Eval | Config | Metric | Observed | Threshold | n | Why |\n"
-        "|---|---|---|---|---|---|--:|---|\n"
-        "| ❌\u00a0fail | is\\_helpful |  | pass rate | 80\\.77\\% | ≥ 81\\% | 26 "
+        "| Status | Eval | Config | Metric | Observed | Interval | Threshold | n | Why |\n"
+        "|---|---|---|---|---|---|---|--:|---|\n"
+        "| ❌\u00a0fail | is\\_helpful |  | pass rate | 80\\.77\\% "
+        "| 62\\.12–91\\.49\\% `············━━━━●━━·` | ≥ 81\\% | 26 "
         "| 80\\.77\\% over 26 cells\\; needs at least 81\\% |\n"
-        "| ⚠️\u00a0warn | failed calls |  | failed calls | 4 |  | 30 "
+        "| ⚠️\u00a0warn | failed calls |  | failed calls | 4 |  |  | 30 "
         "| 4 of 30 calls failed and are not counted in any pass rate\\; "
         "set execution\\.max\\_failed\\_calls to gate on them |\n"
-        "| ✅\u00a0pass | execution status |  | status | completed | \\= completed |  |  |\n"
+        "| ✅\u00a0pass | execution status |  | status | completed |  | \\= completed |  |  |\n"
+        "\n"
+        "<sub>Intervals: 95 % unless the policy sets `confidence` (then the bound is what is "
+        "judged); Wilson for rates, the spread of scores for averages. Bar on 0–100: ━ interval, "
+        "● observed, ┃ threshold.</sub>\n"
         "\n"
         "<sub>fi-gate 0.1.0 · 2026-11-28 12:00 UTC</sub>\n"
     )
@@ -80,6 +85,7 @@ def test_markdown_renders_as_a_table_on_github() -> None:
     assert html.count("<table>") == 2
     rows = re.findall(r"<tr>", html)
     assert len(rows) == 5 + 1 + 3  # 5 facts, checks header + 3 checks
+    assert "<code>············━━━━●━━·</code>" in html  # the interval bar, monospaced
     assert "<h2>❌ fi-gate: FAIL</h2>" in html
     assert "is_helpful" in html  # escapes render as the plain text
 
@@ -100,7 +106,7 @@ def test_hostile_content_is_inert_in_markdown() -> None:
     rows = re.findall(r"<tr>(.*?)</tr>", table, re.S)
     assert len(rows) == 1 + 1 + len(HOSTILE_NAMES)  # header, execution status, one per eval
     for row in rows:
-        assert row.count("<td") in (0, 8)  # no cell split by a '|'
+        assert row.count("<td") in (0, 9)  # no cell split by a '|'
     assert "\u202e" not in md and "\x00" not in md and "\x1b" not in md
     # the names are still there, readable
     assert "a | b | c" in html.replace("&lt;", "<")
@@ -135,14 +141,14 @@ def test_summary_stays_under_the_github_limit_and_says_what_was_cut() -> None:
 def test_terminal_table_exact() -> None:
     assert text.render(seed_verdict()) == (
         "execution aabfa5b5-... (completed): 26/30 calls completed, 4 failed\n"
-        "eval              config  metric        observed   threshold    n   status\n"
-        "----------------  ------  ------------  ---------  -----------  --  ------\n"
-        "is_helpful                pass rate     80.77%     ≥ 81%        26  fail\n"
+        "eval              config  metric        observed   interval      threshold    n   status\n"
+        "----------------  ------  ------------  ---------  ------------  -----------  --  ------\n"
+        "is_helpful                pass rate     80.77%     62.12–91.49%  ≥ 81%        26  fail\n"
         "    ↳ 80.77% over 26 cells; needs at least 81%\n"
-        "failed calls              failed calls  4                       30  warn\n"
+        "failed calls              failed calls  4                                     30  warn\n"
         "    ↳ 4 of 30 calls failed and are not counted in any pass rate; set "
         "execution.max_failed_calls to gate on them\n"
-        "execution status          status        completed  = completed      pass\n"
+        "execution status          status        completed                = completed      pass\n"
         "FAIL: 1 check(s) failed: is_helpful (exit 1)\n"
     )
 

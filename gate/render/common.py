@@ -63,6 +63,31 @@ METRIC_LABEL = {
 }
 
 
+def interval(c: Check) -> str:
+    if c.interval is None:
+        return ""
+    lo, hi = c.interval
+    unit = "" if c.metric == "avg_score" else "%"
+    return f"{number(lo)}–{number(hi)}{unit}"
+
+
+def bar(c: Check, width: int = 20) -> str:
+    """The interval as a small bar on 0-100: ━ the interval, ● the estimate, ┃ the threshold."""
+    if c.interval is None or not isinstance(c.observed, (int, float)):
+        return ""
+    cells = ["·"] * width
+
+    def at(value: float) -> int:
+        return min(width - 1, max(0, int(value / 100 * width)))
+
+    for i in range(at(c.interval[0]), at(c.interval[1]) + 1):
+        cells[i] = "━"
+    if isinstance(c.threshold, (int, float)):
+        cells[at(c.threshold)] = "┃"
+    cells[at(c.observed)] = "●"
+    return "".join(cells)
+
+
 def metric(c: Check) -> str:
     label = METRIC_LABEL.get(c.metric) or c.metric.replace("_", " ")
     return plain(label, 60)

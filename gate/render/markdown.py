@@ -12,6 +12,8 @@ from gate import __version__
 from gate.model import Cluster
 from gate.render.common import (
     VERDICT_WORD,
+    bar,
+    interval,
     metric,
     observed,
     ordered,
@@ -50,6 +52,7 @@ def _check_row(c: Check) -> str:
         md(c.config, 60) if c.config else "",
         md(metric(c)),
         md(observed(c)),
+        (f"{md(interval(c))}{_at(c)} `{bar(c)}`" if c.interval else ""),
         md(threshold(c)),
         "" if c.n is None else str(c.n),
         md(c.message, 240) if c.status not in ("pass", "skipped") else "",
@@ -57,9 +60,21 @@ def _check_row(c: Check) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
+INTERVAL_NOTE = (
+    "<sub>Intervals: 95 % unless the policy sets `confidence` (then the bound is what is "
+    "judged); Wilson for rates, the spread of scores for averages. Bar on 0–100: ━ interval, "
+    "● observed, ┃ threshold.</sub>"
+)
+
+
+def _at(c: Check) -> str:
+    """The interval's confidence, when the policy set one other than the default 95 %."""
+    return f" at {c.confidence:.0%}" if c.confidence and c.confidence != 0.95 else ""
+
+
 CHECKS_HEADER = (
-    "| Status | Eval | Config | Metric | Observed | Threshold | n | Why |\n"
-    "|---|---|---|---|---|---|--:|---|"
+    "| Status | Eval | Config | Metric | Observed | Interval | Threshold | n | Why |\n"
+    "|---|---|---|---|---|---|---|--:|---|"
 )
 
 
@@ -98,6 +113,30 @@ def _cluster_block(cl: Cluster) -> list[str]:
         ids = ", ".join(md(i, 64) for i in cl.call_ids[:MAX_EXAMPLE_IDS])
         out.append(f"  - *Example calls:* {ids}")
     return out
+
+
+def _failing_calls(v: Verdict) -> list[str]:
+    """With --calls: example failing calls per failing check, and failed calls by scenario."""
+    if v.calls is None:
+        return []
+    out: list[str] = []
+    for c in ordered(v.checks):
+        if not (c.blocks or c.warns):
+            continue
+        examples = v.examples_for(c)
+        if not examples:
+            continue
+        label = f"{c.name} / {c.config}" if c.config else c.name
+        out.append(f"**{md(label, 120)}**")
+        out.append("")
+        for e in examples:
+            reason = f": {md(e.reason, 240)}" if e.reason else ""
+            out.append(f"- {md(e.scenario, 80)} ({md(e.call_id, 64)}){reason}")
+        out.append("")
+    if v.calls.failed_by_scenario:
+        scenarios = ", ".join(f"{md(s, 60)} ({n})" for s, n in v.calls.failed_by_scenario)
+        out += [f"**Failed calls by scenario:** {scenarios}", ""]
+    return ["### Failing calls", "", *out] if out else []
 
 
 def _clusters(v: Verdict) -> list[str]:
@@ -148,9 +187,12 @@ def render(v: Verdict, *, limit: int = GITHUB_SUMMARY_LIMIT) -> str:
         parts = list(head)
         if rows:
             parts += ["### Checks", "", CHECKS_HEADER, *(_check_row(c) for c in rows), ""]
+            if any(c.interval for c in rows):
+                parts += [INTERVAL_NOTE, ""]
         if note:
             parts += [f"> [!NOTE]\n> {note}", ""]
         if with_clusters:
+            parts += _failing_calls(v)
             parts += _clusters(v)
         if with_tail:
             parts += tail

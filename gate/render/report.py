@@ -31,6 +31,11 @@ def _check(c: Check) -> dict[str, Any]:
         "n": c.n,
         "output_type": c.output_type,
         "message": c.message,
+        "interval": list(c.interval) if c.interval else None,
+        "interval_source": c.interval_source,
+        "pass_count": c.passes,
+        "confidence": c.confidence,
+        "cells_needed": c.cells_needed,
     }
 
 
@@ -45,6 +50,21 @@ def _cluster(cl: Cluster) -> dict[str, Any]:
         "guidance": cl.guidance,
         "confidence": cl.confidence,
         "call_ids": list(cl.call_ids),
+    }
+
+
+def _calls(v: Verdict) -> dict[str, Any]:
+    c = v.calls
+    assert c is not None
+    return {
+        "read": c.calls,
+        "by_status": dict(c.by_status),
+        "failed_by_scenario": [{"scenario": s, "calls": n} for s, n in c.failed_by_scenario],
+        "failing_examples": {
+            name: [{"call_id": e.call_id, "scenario": e.scenario, "reason": e.reason} for e in ex]
+            for name, ex in c.failing_examples.items()
+        },
+        "duplicates_skipped": c.duplicates,
     }
 
 
@@ -73,6 +93,7 @@ def as_dict(v: Verdict) -> dict[str, Any]:
         "warnings": list(v.warnings),
         "not_gated": list(v.not_gated),
         "clusters": [_cluster(cl) for cl in v.clusters],
+        "calls": None if v.calls is None else _calls(v),
         "source": v.source,
         "generated_at": _time(v.generated_at),
         "tool_version": __version__,

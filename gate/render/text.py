@@ -6,6 +6,7 @@ import unicodedata
 
 from gate.render.common import (
     VERDICT_WORD,
+    interval,
     metric,
     observed,
     ordered,
@@ -25,7 +26,7 @@ _COLOURS = {
     "not_ready": "33",
     "error": "31",
 }
-HEADERS = ("eval", "config", "metric", "observed", "threshold", "n", "status")
+HEADERS = ("eval", "config", "metric", "observed", "interval", "threshold", "n", "status")
 
 
 def _width(text: str) -> int:
@@ -47,6 +48,7 @@ def _row(c: Check) -> tuple[str, ...]:
         plain(c.config, 32) if c.config else "",
         metric(c),
         observed(c),
+        interval(c),
         threshold(c),
         "" if c.n is None else str(c.n),
         status_label(c),

@@ -27,6 +27,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--api-key", default=API_KEY)
     p.add_argument("--secret-key", default=SECRET_KEY)
     p.add_argument("--latency", type=float, default=0.0, help="seconds added to every answer")
+    p.add_argument(
+        "--cache-pages",
+        action="store_true",
+        help="serve execution pages from a cache of encoded bodies (benchmarks)",
+    )
     a = p.parse_args(argv)
     try:
         store = load_dir(a.data_dir)
@@ -34,7 +39,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"fakeapi: cannot load {a.data_dir}: {exc}", file=sys.stderr)
         return 2
     api = FakeApi(
-        store, api_key=a.api_key, secret_key=a.secret_key, latency=a.latency, port=a.port
+        store,
+        api_key=a.api_key,
+        secret_key=a.secret_key,
+        latency=a.latency,
+        cache_pages=a.cache_pages,
+        port=a.port,
     ).start()
     names = sorted({rt.name for rt in store.run_tests})
     print(f"fake Future AGI API on {api.url} (Ctrl-C to stop)")

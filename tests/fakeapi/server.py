@@ -89,6 +89,7 @@ class FakeApi:
         api_key: str = API_KEY,
         secret_key: str = SECRET_KEY,
         latency: float = 0.0,
+        cache_pages: bool = False,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
@@ -96,6 +97,7 @@ class FakeApi:
         self.api_key = api_key
         self.secret_key = secret_key
         self.latency = latency
+        self.cache_pages = cache_pages
         self.faults: deque[Fault] = deque()
         self.seen: list[Seen] = []
         self._lock = threading.Lock()
@@ -105,6 +107,7 @@ class FakeApi:
         self._thread: threading.Thread | None = None
         self.in_flight = 0
         self.max_in_flight = 0
+        self._cache: dict[Any, Any] = {}
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -190,11 +193,14 @@ class FakeApi:
                 if fault is not None:
                     self._fault(fault)
                     return
-                status, body, headers = api.respond(parts.path, query, self.headers)
+                status, body, headers = api.respond_cached(parts.path, query, self.headers)
                 self._send(status, body, headers)
 
             def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
-                if isinstance(body, bytes):
+                if isinstance(body, _Json):
+                    raw = body.raw
+                    ctype = "application/json"
+                elif isinstance(body, bytes):
                     raw = body
                     ctype = "text/html; charset=utf-8"
                 else:
@@ -259,6 +265,32 @@ class FakeApi:
                     self.close_connection = True
 
         return Handler
+
+    def respond_cached(
+        self, path: str, query: dict[str, str], headers: Any
+    ) -> tuple[int, Any, dict[str, str]]:
+        """`respond`, with successful execution pages served from a cache of encoded bodies
+        (the data is fixed once built), so benchmarks measure the client and not the fake."""
+        if not self.cache_pages or "execution_id" not in query or "call_execution_id" in query:
+            return self.respond(path, query, headers)
+        key = (
+            path,
+            tuple(sorted(query.items())),
+            headers.get("X-Api-Key"),
+            headers.get("X-Secret-Key"),
+            headers.get("Authorization"),
+        )
+        with self._lock:
+            hit = self._cache.get(key)
+        if hit is not None:
+            return hit  # type: ignore[no-any-return]
+        status, body, extra = self.respond(path, query, headers)
+        if status == 200:
+            hit = (status, _Json(json.dumps(body).encode()), extra)
+            with self._lock:
+                self._cache[key] = hit
+            return hit
+        return status, body, extra
 
     def respond(
         self, path: str, query: dict[str, str], headers: Any
@@ -335,8 +367,32 @@ class FakeApi:
             "started_at": _iso(ex.started_at),
             "completed_at": _iso(ex.completed_at),
             **Store.counts(ex),
-            "eval_results": Store.eval_results(rt, ex, eval_names),
+            "eval_results": self._eval_results(rt, ex, eval_names),
         }
+
+    def _eval_results(self, rt: Any, ex: Any, eval_names: set[str] | None) -> Any:
+        """The server recomputes this on every request; the fake caches it (calls are fixed
+        once a test has built them) so that benchmarks measure the client, not the fake."""
+        key = (ex.execution_id, len(ex.calls), frozenset(eval_names or ()), eval_names is None)
+        with self._lock:
+            cached = self._cache.get(key)
+        if cached is None:
+            cached = Store.eval_results(rt, ex, eval_names)
+            with self._lock:
+                self._cache[key] = cached
+        return cached
+
+    def _sorted_calls(self, ex: Any) -> list[Any]:
+        key = ("calls", ex.execution_id, len(ex.calls))
+        with self._lock:
+            cached = self._cache.get(key)
+        if cached is None:
+            cached = [
+                c.summary() for c in sorted(ex.calls, key=lambda c: c.updated_at, reverse=True)
+            ]
+            with self._lock:
+                self._cache[key] = cached
+        return list(cached)
 
     def _listing(
         self, name: str, page: str, limit: int, eval_names: set[str] | None
@@ -362,14 +418,14 @@ class FakeApi:
         if found is None:
             return _error(404, "not_found", "Test execution not found.")
         rt, ex = found
-        calls = sorted(ex.calls, key=lambda c: c.updated_at, reverse=True)
+        calls = self._sorted_calls(ex)
         items, total_pages, current = _paginate(calls, page, limit)
         result = self._summary(rt, ex, eval_names)
         result["call_results"] = {
             "total_pages": total_pages,
             "current_page": current,
             "count": len(calls),
-            "results": [c.summary() for c in items],
+            "results": items,
         }
         if summary:
             result["eval_explanation_summary"] = ex.fma
@@ -405,6 +461,13 @@ class FakeApi:
                 },
             },
         }
+
+
+@dataclass(frozen=True)
+class _Json:
+    """A JSON body already encoded."""
+
+    raw: bytes
 
 
 def _limit(raw: str | None) -> int:

@@ -1,0 +1,299 @@
+"""Benchmark fi-gate against the naive sequential client and the network's critical path.
+
+    .venv/bin/python -m bench [--sizes 100,2000,20000] [--latency 0.05] [--check]
+                              [--page-sizes 250,500,1000,2000] [--write docs/performance.md]
+
+The fake API runs in its own process with a fixed latency per request. In this process, for each
+execution size, the bench runs `fi-gate check --calls` (the full report: every call page read)
+and the naive client, and reports wall time, request count, and the ratio to the critical path
+(the least number of dependent round trips times the latency). Peak RSS is measured on a
+separate `fi-gate` process. Start-up is `fi-gate --version` beside `python -c "import requests"`.
+All figures are ratios measured in the same run, so a slow or busy machine scales both sides.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import math
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.naive import naive_gate
+from gate import cli
+
+KEY, SECRET = "bench-api-key", "bench-secret-key"
+POLICY = ROOT / "bench" / "policy.yml"
+TARGETS = {
+    "critical_path": 2.0,  # full report within 2x the critical path (20,000 calls)
+    "vs_naive": 20.0,  # at least 20x faster than the naive client (20,000 calls)
+    "requests_over_minimum": 1.10,  # request count within 10 % of the minimum
+    "rss_mb": 100.0,  # peak RSS at 20,000 calls
+    "startup": 2.0,  # fi-gate --version under 2x python -c "import requests"
+}
+
+
+@dataclass
+class Row:
+    calls: int
+    wall: float
+    requests: int
+    minimum_requests: int
+    critical_path: float
+    naive_wall: float | None
+    naive_requests: int | None
+    rss_mb: float
+
+
+def spec(calls: int) -> dict[str, object]:
+    return {
+        "name": f"Bench {calls}",
+        "evals": [
+            {"name": "is_helpful", "output_type": "Pass/Fail", "configs": [{"name": "helpful"}]},
+            {"name": "Coherence", "output_type": "Pass/Fail", "configs": [{"name": "coherence"}]},
+            {"name": "Tone", "output_type": "Pass/Fail", "configs": [{"name": "tone"}]},
+            {"name": "CSAT", "output_type": "score", "configs": [{"name": "csat"}]},
+            {"name": "Sentiment", "output_type": "choices", "configs": [{"name": "sentiment"}]},
+        ],
+        "executions": [
+            {
+                "status": "completed",
+                "started_at": "2026-11-28T08:00:00Z",
+                "completed_at": "2026-11-28T09:00:00Z",
+                "generate": {
+                    "calls": calls,
+                    "failed": calls // 50,
+                    "rates": {
+                        "helpful": 86,
+                        "coherence": 93,
+                        "tone": 84,
+                        "csat": 78,
+                        "sentiment": {"Positive": 70, "Neutral": 25, "Negative": 5},
+                    },
+                },
+            }
+        ],
+    }
+
+
+@contextlib.contextmanager
+def fake_api(sizes: list[int], latency: float) -> Iterator[str]:
+    with tempfile.TemporaryDirectory() as data:
+        for n in sizes:
+            (Path(data) / f"bench-{n}.json").write_text(json.dumps(spec(n)))
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tests.fakeapi",
+                data,
+                "--port",
+                "0",
+                "--latency",
+                str(latency),
+                "--api-key",
+                KEY,
+                "--secret-key",
+                SECRET,
+                "--cache-pages",
+            ],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        match = re.search(r"http://127\.0\.0\.1:\d+", line)
+        if not match:
+            proc.kill()
+            raise SystemExit(f"bench: the fake API did not start: {line!r}")
+        try:
+            yield match.group(0)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+            proc.stdout.close()
+
+
+def run_gate(url: str, run_test: str, *extra: str) -> tuple[float, int, dict[str, object]]:
+    """fi-gate in this process (imports warm): wall seconds, requests, the JSON report."""
+    env = {"FI_BASE_URL": url, "FI_API_KEY": KEY, "FI_SECRET_KEY": SECRET}
+    argv = [
+        "check",
+        "--policy",
+        str(POLICY),
+        "--run-test",
+        run_test,
+        "--calls",
+        "--format",
+        "json",
+        "--verbose",
+        *extra,
+    ]
+    out, err = io.StringIO(), io.StringIO()
+    start = time.perf_counter()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = cli.main(argv, env)
+    wall = time.perf_counter() - start
+    if code not in (0, 1):
+        raise SystemExit(f"bench: fi-gate exited {code}: {err.getvalue()}")
+    found = re.search(r"(\d+) request\(s\)", err.getvalue())
+    return wall, int(found.group(1)) if found else -1, json.loads(out.getvalue())
+
+
+def peak_rss_mb(url: str, run_test: str, *extra: str) -> float:
+    """Peak RSS of a separate fi-gate process doing the same work."""
+    env = {**os.environ, "FI_BASE_URL": url, "FI_API_KEY": KEY, "FI_SECRET_KEY": SECRET}
+    exe = Path(sys.executable).with_name("fi-gate")
+    proc = subprocess.Popen(
+        [str(exe), "check", "--policy", str(POLICY), "--run-test", run_test, "--calls", *extra],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return usage.ru_maxrss / 1024
+
+
+def startup() -> tuple[float, float]:
+    """Median seconds of `fi-gate --version` and of `python -c "import requests"`."""
+    exe = str(Path(sys.executable).with_name("fi-gate"))
+
+    def median(cmd: list[str]) -> float:
+        times = []
+        for _ in range(7):
+            start = time.perf_counter()
+            subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+            times.append(time.perf_counter() - start)
+        return statistics.median(times)
+
+    return median([exe, "--version"]), median([sys.executable, "-c", "import requests"])
+
+
+def measure(url: str, n: int, latency: float, page_size: int, naive: bool) -> Row:
+    run_test = f"Bench {n}"
+    extra = ["--workers", str(cli.DEFAULT_WORKERS)]
+    run_gate(url, run_test, *extra)  # warm the fake's caches for this execution
+    walls, requests = [], 0
+    for _ in range(3):
+        wall, requests, report = run_gate(url, run_test, *extra)
+        walls.append(wall)
+    calls_read = report["calls"]["read"]  # type: ignore[index]
+    assert calls_read == n, (calls_read, n)
+    pages = math.ceil(n / page_size)
+    minimum = 1 + pages  # the listing, then every call page (page 1 comes with the detail)
+    round_trips = 2 + (1 if pages > 1 else 0)  # list -> detail -> the other pages at once
+    naive_wall = naive_requests = None
+    if naive:
+        start = time.perf_counter()
+        result = naive_gate(url, run_test, KEY, SECRET)
+        naive_wall = time.perf_counter() - start
+        naive_requests = int(result["requests"])
+        assert result["calls"] == n
+    return Row(
+        n,
+        statistics.median(walls),
+        requests,
+        minimum,
+        round_trips * latency,
+        naive_wall,
+        naive_requests,
+        peak_rss_mb(url, run_test, *extra),
+    )
+
+
+def table(rows: list[Row], start: tuple[float, float], latency: float) -> str:
+    lines = [
+        f"Latency {latency * 1000:.0f} ms per request; call page size {cli.CALL_PAGE_SIZE}, "
+        f"{cli.DEFAULT_WORKERS} workers.",
+        "",
+        "| calls | fi-gate wall | requests (minimum) | × critical path | naive wall | naive "
+        "requests | naive ÷ fi-gate | peak RSS |",
+        "|--:|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    for r in rows:
+        naive = f"{r.naive_wall:.2f} s" if r.naive_wall is not None else "—"
+        speedup = f"{r.naive_wall / r.wall:.0f}×" if r.naive_wall is not None else "—"
+        lines.append(
+            f"| {r.calls:,} | {r.wall:.3f} s | {r.requests} ({r.minimum_requests}) | "
+            f"{r.wall / r.critical_path:.2f} | {naive} | {r.naive_requests or '—'} | {speedup} | "
+            f"{r.rss_mb:.0f} MB |"
+        )
+    version, requests_import = start
+    lines += [
+        "",
+        f'Start-up: `fi-gate --version` {version * 1000:.0f} ms, `python -c "import requests"` '
+        f"{requests_import * 1000:.0f} ms (ratio {version / requests_import:.2f}).",
+    ]
+    return "\n".join(lines)
+
+
+def check(rows: list[Row], start: tuple[float, float]) -> list[str]:
+    problems = []
+    big = max(rows, key=lambda r: r.calls)
+    if big.wall / big.critical_path > TARGETS["critical_path"]:
+        problems.append(f"{big.calls} calls: {big.wall / big.critical_path:.2f}× the critical path")
+    if big.naive_wall is not None and big.naive_wall / big.wall < TARGETS["vs_naive"]:
+        problems.append(
+            f"{big.calls} calls: only {big.naive_wall / big.wall:.1f}× the naive client"
+        )
+    for r in rows:
+        if r.requests > r.minimum_requests * TARGETS["requests_over_minimum"]:
+            problems.append(f"{r.calls} calls: {r.requests} requests, minimum {r.minimum_requests}")
+    if big.rss_mb > TARGETS["rss_mb"]:
+        problems.append(f"{big.calls} calls: peak RSS {big.rss_mb:.0f} MB")
+    if start[0] / start[1] > TARGETS["startup"]:
+        problems.append(f"start-up {start[0] / start[1]:.2f}× import requests")
+    return problems
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--sizes", default="100,2000,20000")
+    parser.add_argument("--latency", type=float, default=0.05)
+    parser.add_argument("--no-naive", action="store_true", help="skip the naive client")
+    parser.add_argument("--check", action="store_true", help="exit 1 if a target is missed")
+    parser.add_argument("--write", metavar="PATH", help="write the table into this markdown file")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    with fake_api(sizes, args.latency) as url:
+        rows = []
+        for n in sizes:
+            rows.append(measure(url, n, args.latency, cli.CALL_PAGE_SIZE, not args.no_naive))
+            print(f"measured {n} calls", file=sys.stderr)
+    start = startup()
+    text = table(rows, start, args.latency)
+    print(text)
+    if args.write:
+        path = Path(args.write)
+        doc = path.read_text()
+        begin, end = "<!-- bench:begin -->", "<!-- bench:end -->"
+        head, _, rest = doc.partition(begin)
+        _, _, tail = rest.partition(end)
+        path.write_text(f"{head}{begin}\n{text}\n{end}{tail}")
+    problems = check(rows, start)
+    for p in problems:
+        print(f"target missed: {p}", file=sys.stderr)
+    return 1 if args.check and problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

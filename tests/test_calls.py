@@ -1,0 +1,188 @@
+"""--calls: every call page read concurrently, in bounded memory, counted once."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gate.calls import CallDigest
+from gate.errors import ApiError
+from tests.conftest import ROOT, run, write_policy
+from tests.fakeapi import API_KEY, SECRET_KEY, FakeApi, Fault, Store, build_run_test
+
+POLICY = "version: 1\nevals:\n  is_helpful: {min_pass_rate: 90}\n"
+
+
+def big_store(calls: int) -> Store:
+    return Store(
+        [
+            build_run_test(
+                {
+                    "name": "Big",
+                    "evals": [
+                        {"name": "is_helpful", "configs": [{"name": "helpful"}]},
+                        {"name": "CSAT", "output_type": "score", "configs": [{"name": "csat"}]},
+                    ],
+                    "executions": [
+                        {
+                            "execution_id": "6f1c2a8e-3b7d-4e59-9a41-2c8d5e7f9b10",
+                            "status": "completed",
+                            "started_at": "2026-11-28T08:00:00Z",
+                            "generate": {
+                                "calls": calls,
+                                "failed": 7,
+                                "scenarios": ["Refund", "Upgrade", "Angry caller"],
+                                "rates": {"helpful": 80, "csat": 70},
+                            },
+                        }
+                    ],
+                }
+            )
+        ]
+    )
+
+
+def check(api: FakeApi, tmp_path: Path, *extra: str, env: dict[str, str] | None = None) -> Any:
+    policy = write_policy(tmp_path, POLICY)
+    report = tmp_path / "r.json"
+    result = run(
+        [
+            "check",
+            "--policy",
+            policy,
+            "--run-test",
+            "Big",
+            "--calls",
+            "--report",
+            str(report),
+            "--summary",
+            str(tmp_path / "s.md"),
+            *extra,
+        ],
+        env={
+            "FI_BASE_URL": api.url,
+            "FI_API_KEY": API_KEY,
+            "FI_SECRET_KEY": SECRET_KEY,
+            **(env or {}),
+        },
+    )
+    assert result.code == 1, result.err
+    return json.loads(report.read_text())
+
+
+@pytest.mark.parametrize(("calls", "page_size", "workers"), [(2500, 1000, 4), (730, 100, 3)])
+def test_every_page_read_once_with_bounded_concurrency(
+    tmp_path: Path, calls: int, page_size: int, workers: int
+) -> None:
+    with FakeApi(big_store(calls), latency=0.02) as api:
+        report = check(
+            api, tmp_path, "--workers", str(workers), env={"FI_GATE_CALL_PAGE_SIZE": str(page_size)}
+        )
+        pages = math.ceil(calls / page_size)
+        assert len(api.runs_requests) == 1 + pages  # list; detail with page 1; other pages
+        asked = sorted(int(s.query.get("page", "1")) for s in api.runs_requests[1:])
+        assert asked == list(range(1, pages + 1))
+        assert api.max_in_flight <= workers
+    c = report["calls"]
+    assert c["read"] == calls
+    assert c["by_status"] == {"completed": calls - 7, "failed": 7}
+    assert sum(s["calls"] for s in c["failed_by_scenario"]) == 7
+    assert len(c["failing_examples"]["helpful"]) == 3
+    summary = (tmp_path / "s.md").read_text()
+    assert "### Failing calls" in summary
+    assert "**Failed calls by scenario:**" in summary
+
+
+def test_without_calls_no_call_page_is_read(tmp_path: Path) -> None:
+    with FakeApi(big_store(3000)) as api:
+        policy = write_policy(tmp_path, POLICY)
+        result = run(
+            ["check", "--policy", policy, "--run-test", "Big", "--format", "json"],
+            env={"FI_BASE_URL": api.url, "FI_API_KEY": API_KEY, "FI_SECRET_KEY": SECRET_KEY},
+        )
+        assert len(api.runs_requests) == 2
+        assert api.runs_requests[1].query["limit"] == "1"
+    assert json.loads(result.out)["calls"] is None
+
+
+def test_shifting_pages_are_counted_once(tmp_path: Path) -> None:
+    """While an execution runs, calls move between pages (ordered by -updated_at)."""
+    store = big_store(300)
+    ex = store.run_tests[0].executions[0]
+    with FakeApi(store) as api:
+
+        def shift(query: dict[str, str]) -> bool:
+            if query.get("page") == "2":  # before page 2: the 50 oldest calls were just updated
+                for call in sorted(ex.calls, key=lambda c: c.updated_at)[:50]:
+                    call.updated_at += timedelta(days=1)
+                api._cache.clear()
+            return False
+
+        api.fail(Fault(match=shift))
+        report = check(api, tmp_path, "--workers", "1", env={"FI_GATE_CALL_PAGE_SIZE": "100"})
+    c = report["calls"]
+    assert c["duplicates_skipped"] > 0
+    assert c["read"] + c["duplicates_skipped"] == 300
+    assert c["read"] < 300  # the shifted calls that moved up were missed, never double-counted
+
+
+def test_a_429_while_reading_pages_pauses_and_recovers(tmp_path: Path) -> None:
+    with FakeApi(big_store(2500)) as api:
+        api.fail(
+            Fault(status=429, headers={"Retry-After": "1"}, match=lambda q: q.get("page") == "2")
+        )
+        report = check(api, tmp_path)
+    assert report["calls"]["read"] == 2500
+
+
+def test_digest_merges_by_call_id_and_keeps_little() -> None:
+    digest = CallDigest()
+    page = [
+        {
+            "call_execution_id": f"c{i}",
+            "status": "completed",
+            "scenario_name": "S",
+            "eval_outputs": {
+                "x": {
+                    "name": "helpful",
+                    "output": "Failed",
+                    "output_type": "Pass/Fail",
+                    "reason": "r" * 1000,
+                }
+            },
+        }
+        for i in range(10)
+    ]
+    digest.add(page)
+    digest.add(page[:4])
+    s = digest.summary()
+    assert (s.calls, s.duplicates) == (10, 4)
+    assert len(s.failing_examples["helpful"]) == 3
+    assert len(s.failing_examples["helpful"][0].reason) == 300
+    with pytest.raises(ApiError, match="no call_execution_id"):
+        digest.add([{"status": "completed"}])
+
+
+def test_version_and_validate_do_not_import_what_they_do_not_use() -> None:
+    code = (
+        "import sys\n"
+        "from gate.cli import main\n"
+        "try:\n    main(['--version'])\nexcept SystemExit:\n    pass\n"
+        "heavy = {'requests', 'jsonschema', 'yaml', 'gate.client', 'gate.render.markdown'}\n"
+        "print(sorted(heavy & set(sys.modules)))\n"
+        f"main(['validate', {str(ROOT / 'policies' / 'starter.yml')!r}])\n"
+        "print(sorted({'requests', 'gate.client', 'gate.render.markdown'} & set(sys.modules)))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    lines = done.stdout.strip().splitlines()
+    assert lines[0] == "fi-gate 0.1.0"  # --version printed, then what it imported
+    assert lines[1] == "[]"
+    assert lines[2].endswith("starter.yml: ok (version 1, 0 eval rules)")
+    assert lines[3] == "[]"
