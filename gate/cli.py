@@ -40,6 +40,7 @@ SECRET_VARIABLES = (
 )
 DEFAULT_POLICY = "fi-gate.yml"
 DEFAULT_TIMEOUT = 120.0
+DEFAULT_WAIT_TIMEOUT = 1800.0
 DEFAULT_WORKERS = 4
 CALL_PAGE_SIZE = 1000  # chosen by measurement: see docs/performance.md
 EPILOG = """exit codes: 0 pass (warnings allowed), 1 gate failed, 2 usage or configuration error,
@@ -112,6 +113,16 @@ def _parser() -> argparse.ArgumentParser:
         help="allow a plain http:// base URL that is not a loopback address",
     )
     c.add_argument(
+        "--wait",
+        action="store_true",
+        help="poll a running execution until it is final (bounded by --timeout, default 1800 then)",
+    )
+    c.add_argument(
+        "--wait-for-summary",
+        action="store_true",
+        help="with --wait: also wait (bounded) for the Fix My Agent summary",
+    )
+    c.add_argument(
         "--calls",
         action="store_true",
         help="also read every call: failing examples per eval and failed calls by scenario",
@@ -179,6 +190,8 @@ class Settings:
     secret_key: str | None = None
     ca_bundle: str | None = None
     calls: bool = False
+    wait: bool = False
+    wait_for_summary: bool = False
     workers: int = DEFAULT_WORKERS
     page_size: int = CALL_PAGE_SIZE
 
@@ -244,15 +257,16 @@ def resolve(args: argparse.Namespace, environ: Mapping[str, str]) -> Settings:
                 f"execution id {execution_id.strip()[:60]!r} is not a UUID; copy it from the "
                 "run test's execution page"
             ) from None
+    wait = args.wait or args.wait_for_summary or _flag(environ, "FI_GATE_WAIT")
     timeout = args.timeout
     if timeout is None:
         raw = _env(environ, "FI_GATE_TIMEOUT")
         try:
-            timeout = float(raw) if raw else DEFAULT_TIMEOUT
+            timeout = float(raw) if raw else (DEFAULT_WAIT_TIMEOUT if wait else DEFAULT_TIMEOUT)
         except ValueError:
             raise UsageError(f"FI_GATE_TIMEOUT={raw!r} is not a number of seconds") from None
-    if not 0 < timeout <= 3600:
-        raise UsageError(f"--timeout {timeout:g} is out of range; give 1 to 3600 seconds")
+    if not 0 < timeout <= 6 * 3600:
+        raise UsageError(f"--timeout {timeout:g} is out of range; give 1 to 21600 seconds")
     on_api_error = args.on_api_error or _env(environ, "FI_GATE_ON_API_ERROR") or "fail"
     if on_api_error not in ("fail", "pass"):
         raise UsageError(f"FI_GATE_ON_API_ERROR={on_api_error!r}: use fail or pass")
@@ -280,6 +294,8 @@ def resolve(args: argparse.Namespace, environ: Mapping[str, str]) -> Settings:
         secret_key=_env(environ, "FI_GATE_INPUT_SECRET_KEY") or _env(environ, "FI_SECRET_KEY"),
         ca_bundle=_env(environ, "REQUESTS_CA_BUNDLE") or _env(environ, "CURL_CA_BUNDLE"),
         calls=args.calls or _flag(environ, "FI_GATE_CALLS"),
+        wait=wait,
+        wait_for_summary=args.wait_for_summary or _flag(environ, "FI_GATE_WAIT_FOR_SUMMARY"),
         workers=_workers(args.workers, environ),
         page_size=_page_size(environ),
     )
@@ -424,7 +440,7 @@ def _judge(settings: Settings, console: Console) -> Verdict:
 def _fetch(
     settings: Settings, run_test: str | None, console: Console
 ) -> tuple[Execution, CallsSummary | None]:
-    from gate.client import Client, Deadline, select_execution
+    from gate.client import Client, Deadline, select_execution, wait_for
 
     missing = [
         n
@@ -456,6 +472,23 @@ def _fetch(
         execution, first = client.execution_and_calls(
             execution_id, run_test=run_test, page_size=page_size
         )
+        if settings.wait:
+            final_id = execution_id
+
+            def fetch() -> Execution:
+                nonlocal first
+                fresh, first = client.execution_and_calls(
+                    final_id, run_test=run_test, page_size=page_size
+                )
+                return fresh
+
+            execution = wait_for(
+                client,
+                execution,
+                for_summary=settings.wait_for_summary,
+                on_progress=console.info,
+                fetch=fetch,
+            )
         calls = None
         if settings.calls and execution.is_final:
             calls = client.read_calls(

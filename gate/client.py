@@ -587,3 +587,60 @@ def newest(refs: list[ExecutionRef]) -> ExecutionRef:
         ):
             best = ref
     return best
+
+
+WAIT_FIRST = 5.0
+WAIT_MAX = 30.0
+SUMMARY_PENDING = frozenset({"pending", "running"})
+
+
+def wait_for(
+    client: Client,
+    execution: Execution,
+    *,
+    for_summary: bool,
+    on_progress: Callable[[str], None],
+    fetch: Callable[[], Execution],
+) -> Execution:
+    """Poll until the execution is final (and, with `for_summary`, its FMA summary is done).
+
+    Backoff from WAIT_FIRST up to WAIT_MAX seconds; one progress line per poll. The client's
+    deadline bounds the wait: an execution still not final then is NotReadyError (exit 4); a
+    summary still pending then is not an error (the clusters never decide the verdict).
+    """
+    started = client.deadline.clock()
+    delay = WAIT_FIRST
+    while True:
+        waiting_summary = (
+            for_summary and execution.is_final and (execution.summary_status in SUMMARY_PENDING)
+        )
+        if execution.is_final and not waiting_summary:
+            return execution
+        elapsed = client.deadline.clock() - started
+        what = (
+            f"the Fix My Agent summary ({execution.summary_status})"
+            if waiting_summary
+            else f"{execution.status}, {execution.completed_calls}/{execution.total_calls} calls "
+            f"completed, {execution.failed_calls} failed"
+        )
+        on_progress(
+            f"waiting for execution {execution.execution_id}: {what}; "
+            f"{_elapsed(elapsed)} elapsed, next check in {delay:.0f}s"
+        )
+        if delay + 1 >= client.deadline.remaining():
+            if waiting_summary:
+                on_progress("the Fix My Agent summary is still pending: judging without it")
+                return execution
+            raise NotReadyError(
+                f"execution {execution.execution_id} is still {execution.status} after "
+                f"{_elapsed(elapsed)} (--timeout {client.deadline.seconds:g}s); re-run later "
+                "or raise --timeout"
+            )
+        client.sleep(delay)
+        delay = min(WAIT_MAX, delay * 1.5)
+        execution = fetch()
+
+
+def _elapsed(seconds: float) -> str:
+    s = int(seconds)
+    return f"{s // 60}m{s % 60:02d}s" if s >= 60 else f"{s}s"

@@ -1,0 +1,163 @@
+"""--wait: poll until final with backoff, bounded by the deadline; tested on a fake clock."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from gate.client import Client, Deadline, wait_for
+from gate.errors import NotReadyError
+from tests.conftest import ROOT, run
+from tests.fakeapi import API_KEY, SECRET_KEY, FakeApi, Fault, load_dir
+
+RUNNING = "c0ffee00-1111-4222-8333-444455556666"  # Checkout Bot's newest: running
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def api() -> Iterator[FakeApi]:
+    with FakeApi(load_dir(ROOT / "tests" / "fakeapi" / "data")) as fake:
+        yield fake
+
+
+def finish_after(api: FakeApi, detail_requests: int, *, summary_after: int | None = None) -> None:
+    """Make the running execution complete once the fake has served that many details."""
+    ex = api.store.execution(RUNNING)
+    assert ex is not None
+    execution = ex[1]
+    seen = {"n": 0}
+
+    def tick(query: dict[str, str]) -> bool:
+        if query.get("execution_id") == RUNNING:
+            seen["n"] += 1
+            if seen["n"] > detail_requests:
+                execution.status = "completed"
+                execution.fma_status = "pending"
+            if summary_after is not None and seen["n"] > summary_after:
+                execution.fma_status = "completed"
+        return False
+
+    api.fail(Fault(match=tick))  # never taken: it only watches the requests
+
+
+def client(api: FakeApi, clock: FakeClock, seconds: float) -> Client:
+    return Client(
+        api.url,
+        API_KEY,
+        SECRET_KEY,
+        deadline=Deadline(seconds, clock=clock.clock),
+        sleep=clock.sleep,
+    )
+
+
+def test_polls_with_backoff_until_final(api: FakeApi) -> None:
+    clock = FakeClock()
+    finish_after(api, 5)
+    c = client(api, clock, 600)
+    progress: list[str] = []
+    first = c.execution(RUNNING)
+    done = wait_for(
+        c, first, for_summary=False, on_progress=progress.append, fetch=lambda: c.execution(RUNNING)
+    )
+    assert done.status == "completed"
+    assert clock.sleeps == [5.0, 7.5, 11.25, 16.875, 25.3125]  # 5 s growing to the 30 s cap
+    assert len(progress) == 5
+    assert progress[0].startswith(f"waiting for execution {RUNNING}: running, 20/20 calls")
+    assert "next check in 5s" in progress[0]
+
+
+def test_backoff_is_capped_at_30_seconds(api: FakeApi) -> None:
+    clock = FakeClock()
+    finish_after(api, 9)
+    c = client(api, clock, 3600)
+    wait_for(
+        c,
+        c.execution(RUNNING),
+        for_summary=False,
+        on_progress=lambda _: None,
+        fetch=lambda: c.execution(RUNNING),
+    )
+    assert max(clock.sleeps) == 30.0
+    assert clock.sleeps[-1] == 30.0
+
+
+def test_timeout_is_not_ready_with_the_last_status(api: FakeApi) -> None:
+    clock = FakeClock()
+    c = client(api, clock, 60)
+    with pytest.raises(NotReadyError, match=r"still running after 40s \(--timeout 60s\)"):
+        wait_for(
+            c,
+            c.execution(RUNNING),
+            for_summary=False,
+            on_progress=lambda _: None,
+            fetch=lambda: c.execution(RUNNING),
+        )
+    assert sum(clock.sleeps) < 60
+
+
+def test_wait_for_summary(api: FakeApi) -> None:
+    clock = FakeClock()
+    finish_after(api, 1, summary_after=3)
+    c = client(api, clock, 600)
+    progress: list[str] = []
+    done = wait_for(
+        c,
+        c.execution(RUNNING),
+        for_summary=True,
+        on_progress=progress.append,
+        fetch=lambda: c.execution(RUNNING),
+    )
+    assert (done.status, done.summary_status) == ("completed", "completed")
+    assert any("Fix My Agent summary (pending)" in p for p in progress)
+
+
+def test_summary_still_pending_at_the_deadline_is_judged_without_it(api: FakeApi) -> None:
+    clock = FakeClock()
+    finish_after(api, 0)
+    c = client(api, clock, 40)
+    progress: list[str] = []
+    done = wait_for(
+        c,
+        c.execution(RUNNING),
+        for_summary=True,
+        on_progress=progress.append,
+        fetch=lambda: c.execution(RUNNING),
+    )
+    assert done.summary_status == "pending"
+    assert progress[-1] == "the Fix My Agent summary is still pending: judging without it"
+
+
+def test_cli_wait_is_bounded_and_exit_4(api: FakeApi, tmp_path: Path) -> None:
+    policy = tmp_path / "p.yml"
+    policy.write_text("version: 1\n")
+    env = {"FI_BASE_URL": api.url, "FI_API_KEY": API_KEY, "FI_SECRET_KEY": SECRET_KEY}
+    result = run(
+        [
+            "check",
+            "--policy",
+            str(policy),
+            "--run-test",
+            "Checkout Bot",
+            "--wait",
+            "--timeout",
+            "3",
+        ],
+        env=env,
+    )
+    assert result.code == 4
+    assert "fi-gate: waiting for execution" in result.err
+    assert "still running after 0s (--timeout 3s)" in result.err
