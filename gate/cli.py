@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from gate import __version__
 from gate.errors import (
@@ -28,6 +28,7 @@ from gate.errors import (
 if TYPE_CHECKING:
     from gate.calls import CallsSummary
     from gate.model import Execution
+    from gate.policy import Policy
     from gate.verdict import Verdict
 
 PROG = "fi-gate"
@@ -431,16 +432,25 @@ def _judge(settings: Settings, console: Console) -> Verdict:
                 "nothing to judge: give --run-test NAME, --execution-id UUID or --from-file PATH, "
                 f"set FI_GATE_RUN_TEST, or add `run_test:` to {settings.policy_path}"
             )
-        execution, calls = _fetch(settings, run_test, console)
+        execution, calls, history = _fetch(settings, run_test, console, policy)
         source = settings.base_url
-        return evaluate(policy, execution, _now(), run_test=run_test, source=source, calls=calls)
+        return evaluate(
+            policy,
+            execution,
+            _now(),
+            run_test=run_test,
+            source=source,
+            calls=calls,
+            history=history,
+        )
     return evaluate(policy, execution, _now(), run_test=run_test, source=source)
 
 
 def _fetch(
-    settings: Settings, run_test: str | None, console: Console
-) -> tuple[Execution, CallsSummary | None]:
-    from gate.client import Client, Deadline, select_execution, wait_for
+    settings: Settings, run_test: str | None, console: Console, policy: Policy
+) -> tuple[Execution, CallsSummary | None, list[Execution]]:
+    from gate.client import LIST_PAGE_SIZE, Client, Deadline, select_execution, wait_for
+    from gate.model import parse_execution
 
     missing = [
         n
@@ -463,11 +473,19 @@ def _fetch(
         verify=settings.ca_bundle or True,
     ) as client:
         execution_id = settings.execution_id
+        needed = policy.history_needed
+        items: list[Any] = []
         if execution_id is None:
             assert run_test is not None
-            ref = select_execution(client, run_test, settings.select)
+            ref, items = select_execution(
+                client, run_test, settings.select, page_size=max(LIST_PAGE_SIZE, needed + 1)
+            )
             console.debug(f"selected execution {ref.execution_id} ({ref.status})")
             execution_id = ref.execution_id
+        elif needed and run_test is not None:
+            items = client.list_executions(run_test, 1, needed + 1)[2]
+        elif needed:
+            console.info("baseline and trend need the run test's name (--run-test or run_test:)")
         page_size = settings.page_size if settings.calls else 1
         execution, first = client.execution_and_calls(
             execution_id, run_test=run_test, page_size=page_size
@@ -494,8 +512,19 @@ def _fetch(
             calls = client.read_calls(
                 execution_id, first, page_size=page_size, workers=settings.workers
             )
+        history = [parse_execution(item) for item in items]
+        for compare_to in _explicit_baselines(policy):
+            if all(h.execution_id != compare_to for h in history):
+                history.append(client.execution(compare_to, summary=False))
         console.debug(f"{client.requests_made} request(s) to {client.host}")
-        return execution, calls
+        return execution, calls, history
+
+
+def _explicit_baselines(policy: Policy) -> set[str]:
+    """Baselines named by execution id, which the listing page may not hold."""
+    named = {policy.baseline.compare_to} if policy.baseline else set()
+    named |= {r.baseline.compare_to for r in policy.evals if r.baseline}
+    return {n for n in named if n not in ("previous", "last-passing")}
 
 
 def _read_execution_file(path: str) -> Execution:

@@ -200,12 +200,14 @@ class Client:
 
     def list_executions(
         self, run_test: str, page: int = 1, limit: int = LIST_PAGE_SIZE
-    ) -> tuple[list[ExecutionRef], int]:
+    ) -> tuple[list[ExecutionRef], int, list[Any]]:
+        """A listing page: its executions, total_pages, and the raw items (with eval results)."""
         result = self.get(
             {"run_test_name": run_test, "page": str(page), "limit": str(limit)},
             what=f"the execution list of run test '{_clip(run_test, 80)}'",
         )
-        return parse_execution_list(result)
+        refs, total_pages = parse_execution_list(result)
+        return refs, total_pages, list(result["results"])
 
     def execution(
         self, execution_id: str, *, summary: bool = True, run_test: str | None = None
@@ -554,19 +556,25 @@ def _tls_reason(exc: BaseException) -> str:
     return "the certificate could not be verified"
 
 
-def select_execution(client: Client, run_test: str, select: str) -> ExecutionRef:
+def select_execution(
+    client: Client, run_test: str, select: str, *, page_size: int = LIST_PAGE_SIZE
+) -> tuple[ExecutionRef, list[Any]]:
     """The execution to judge: the newest by started_at (latest) or the newest completed one.
 
     Listing pages are small (the server computes an eval summary for every execution on a
     listing page) and bounded; pages past `total_pages` are never asked for (the server answers
-    them with a 500).
+    them with a 500). The first page's raw items are returned too: they are the history that a
+    baseline or a trend needs, at no extra request.
     """
     page = 1
+    first_items: list[Any] = []
     while page <= MAX_LIST_PAGES:
-        refs, total_pages = client.list_executions(run_test, page)
+        refs, total_pages, items = client.list_executions(run_test, page, page_size)
+        if page == 1:
+            first_items = items
         candidates = refs if select == "latest" else [r for r in refs if r.status == "completed"]
         if candidates:
-            return newest(candidates)
+            return newest(candidates), first_items
         if not refs or page >= total_pages or select == "latest":
             break
         page += 1

@@ -5,10 +5,11 @@ No I/O, no clock, no network: everything it needs is passed in, so it is tested 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from gate import history as history_mod
 from gate.calls import CallsSummary
 from gate.model import CHOICES, PASS_FAIL, SCORE, Cluster, ConfigResult, EvalResult, Execution
 from gate.policy import CHOICE_KEYS, ConfigRule, EvalRule, Level, Policy, Thresholds
@@ -47,6 +48,7 @@ def evaluate(
     run_test: str | None = None,
     source: str | None = None,
     calls: CallsSummary | None = None,
+    history: Sequence[Execution] = (),
 ) -> Verdict:
     """Judge `execution` against `policy` as of `now` (`calls`: what was read of its calls)."""
     run_test = run_test or execution.run_test or policy.run_test
@@ -96,6 +98,11 @@ def evaluate(
                     "(names are case-sensitive) or the run test's eval configs",
                 )
             )
+    checks.extend(_baseline_checks(policy, execution, checks, history, warnings))
+    series: tuple[tuple[str, tuple[float | None, ...]], ...] = ()
+    if policy.trend:
+        gated = list(dict.fromkeys(c.name for c in checks if c.kind == "eval" and c.n))
+        series = history_mod.trend(gated, execution, history, policy.trend)
     verdict = _overall(checks, warnings)
     return Verdict(
         verdict=verdict,
@@ -111,7 +118,58 @@ def evaluate(
         source=source,
         calls=calls,
         eval_configs={ev.name: tuple(c.name for c in ev.configs) for ev in execution.evals},
+        trend=series,
     )
+
+
+def _without_history(policy: Policy) -> Policy:
+    """The policy's absolute thresholds only: what "last-passing" means."""
+    return replace(
+        policy,
+        baseline=None,
+        trend=None,
+        evals=tuple(replace(r, baseline=None) for r in policy.evals),
+        execution=replace(policy.execution, max_age_seconds=None),
+    )
+
+
+def _baseline_checks(
+    policy: Policy,
+    execution: Execution,
+    checks: list[Check],
+    history: Sequence[Execution],
+    warnings: list[str],
+) -> list[Check]:
+    absolute = _without_history(policy)
+
+    def passes(ex: Execution) -> bool:
+        when = ex.completed_at or ex.started_at or datetime.min
+        return evaluate(absolute, ex, when).exit_code == 0
+
+    chosen: dict[str, Execution | None] = {}
+    out: list[Check] = []
+    for check in checks:
+        if check.kind != "eval":
+            continue
+        rule = policy.rule_for(check.name)
+        baseline = rule.baseline if rule is not None else policy.baseline
+        if baseline is None or baseline.max_drop is None:
+            continue
+        if baseline.compare_to not in chosen:
+            chosen[baseline.compare_to] = history_mod.choose(
+                baseline.compare_to, execution, history, passes
+            )
+            if chosen[baseline.compare_to] is None:
+                warnings.append(
+                    f"no baseline execution ({baseline.compare_to}) among the "
+                    f"{len(history)} read: drops are not checked"
+                )
+        base = chosen[baseline.compare_to]
+        if base is not None:
+            drop = history_mod.drop_check(check, baseline, base, check.confidence)
+            if drop is not None:
+                out.append(drop)
+    return out
 
 
 def _resolve_clusters(execution: Execution) -> tuple[Cluster, ...]:

@@ -49,6 +49,12 @@ class Thresholds:
 
 
 @dataclass(frozen=True)
+class Baseline:
+    compare_to: str = "previous"  # last-passing, previous, or an execution id
+    max_drop: float | None = None
+
+
+@dataclass(frozen=True)
 class ConfigRule:
     name: str
     thresholds: Thresholds
@@ -63,6 +69,7 @@ class EvalRule:
     level: Level
     configs: tuple[ConfigRule, ...] = ()
     line: int | None = None
+    baseline: Baseline | None = None
 
     @property
     def is_glob(self) -> bool:
@@ -92,6 +99,14 @@ class Policy:
     default_level: Level = "error"
     evals: tuple[EvalRule, ...] = ()
     source: str = "<policy>"
+    baseline: Baseline | None = None
+    trend: int | None = None
+
+    @property
+    def history_needed(self) -> int:
+        """How many earlier executions the policy needs (baseline, trend); 0 for none."""
+        wants_baseline = self.baseline is not None or any(r.baseline for r in self.evals)
+        return max(self.trend or 0, 10 if wants_baseline else 0)
 
     def rule_for(self, eval_name: str) -> EvalRule | None:
         """The rule of the exact name, else the first glob that matches in file order."""
@@ -388,6 +403,17 @@ def _thresholds(rule: Mapping[str, Any], inherited: Thresholds | None = None) ->
 _DURATION = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
+def _baseline(raw: Any, inherited: Baseline | None = None) -> Baseline | None:
+    if not isinstance(raw, dict):
+        return inherited
+    base = inherited or Baseline()
+    max_drop = raw.get("max_drop")
+    return Baseline(
+        compare_to=str(raw.get("compare_to", base.compare_to)),
+        max_drop=float(max_drop) if max_drop is not None else base.max_drop,
+    )
+
+
 def parse_duration(text: str) -> float:
     """'90s', '30m', '24h', '7d' to seconds."""
     m = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([smhd])\s*", text)
@@ -431,6 +457,7 @@ def _build(doc: yamldoc.Document, source: str) -> Policy:
                 level=level,
                 configs=configs,
                 line=doc.line_of(("evals", name), key=True),
+                baseline=_baseline(rule.get("baseline"), _baseline(data.get("baseline"))),
             )
         )
     return Policy(
@@ -438,6 +465,8 @@ def _build(doc: yamldoc.Document, source: str) -> Policy:
         run_test=data.get("run_test"),
         execution=execution,
         defaults=base,
+        baseline=_baseline(data.get("baseline")),
+        trend=(data.get("trend") or {}).get("last", 10) if "trend" in data else None,
         default_level=default_level,
         evals=tuple(rules),
         source=source,

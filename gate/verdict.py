@@ -35,6 +35,8 @@ class Check:
     passes: int | None = None
     confidence: float | None = None  # set when the policy judges the interval's bound
     cells_needed: int | None = None
+    baseline_value: float | None = None
+    baseline_execution: str | None = None
 
     @property
     def blocks(self) -> bool:
@@ -73,6 +75,7 @@ class Verdict:
     source: str | None = None
     calls: CallsSummary | None = None
     eval_configs: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    trend: tuple[tuple[str, tuple[float | None, ...]], ...] = ()
 
     @property
     def passed(self) -> bool:

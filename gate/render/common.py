@@ -50,12 +50,16 @@ def _value(c: Check, value: float | str | None) -> str:
         return plain(value, 40)
     if c.metric == "age_seconds":
         return format_duration(value)
+    if c.metric.endswith("_drop"):
+        return f"{value:+.2f}".rstrip("0").rstrip(".") + " pts"
     if c.metric in ("pass_rate", "failed_calls_percent") or c.metric.startswith("choice_rate"):
         return f"{number(value)}%"
     return number(value)
 
 
 METRIC_LABEL = {
+    "pass_rate_drop": "drop from baseline",
+    "avg_score_drop": "drop from baseline",
     "age_seconds": "age",
     "failed_calls_percent": "failed calls",
     "failed_calls": "failed calls",
@@ -86,6 +90,25 @@ def bar(c: Check, width: int = 20) -> str:
         cells[at(c.threshold)] = "┃"
     cells[at(c.observed)] = "●"
     return "".join(cells)
+
+
+SPARKS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: tuple[float | None, ...]) -> str:
+    """Values as a sparkline scaled to their own range; a gap for a missing value."""
+    known = [v for v in values if v is not None]
+    if not known:
+        return ""
+    low, high = min(known), max(known)
+    span = high - low
+    out = []
+    for v in values:
+        if v is None:
+            out.append(" ")
+        else:
+            out.append(SPARKS[round((v - low) / span * (len(SPARKS) - 1))] if span else SPARKS[3])
+    return "".join(out)
 
 
 def metric(c: Check) -> str:

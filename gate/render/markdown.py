@@ -15,9 +15,11 @@ from gate.render.common import (
     bar,
     interval,
     metric,
+    number,
     observed,
     ordered,
     plain,
+    sparkline,
     status_label,
     threshold,
     when,
@@ -139,6 +141,24 @@ def _failing_calls(v: Verdict) -> list[str]:
     return ["### Failing calls", "", *out] if out else []
 
 
+def _trend(v: Verdict) -> list[str]:
+    if not v.trend:
+        return []
+    runs = max(len(values) for _, values in v.trend)
+    out = [
+        f"### Trend (last {runs} completed executions, oldest first)",
+        "",
+        "| Eval | Trend | First | Now |",
+        "|---|---|--:|--:|",
+    ]
+    for name, values in v.trend:
+        known = [x for x in values if x is not None]
+        first = number(known[0]) if known else "—"
+        now = number(values[-1]) if values and values[-1] is not None else "—"
+        out.append(f"| {md(name, 80)} | `{sparkline(values)}` | {first} | {now} |")
+    return [*out, ""]
+
+
 def _clusters(v: Verdict) -> list[str]:
     clusters = v.clusters_for_failures()
     if not clusters:
@@ -192,6 +212,7 @@ def render(v: Verdict, *, limit: int = GITHUB_SUMMARY_LIMIT) -> str:
         if note:
             parts += [f"> [!NOTE]\n> {note}", ""]
         if with_clusters:
+            parts += _trend(v)
             parts += _failing_calls(v)
             parts += _clusters(v)
         if with_tail:

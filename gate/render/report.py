@@ -36,6 +36,8 @@ def _check(c: Check) -> dict[str, Any]:
         "pass_count": c.passes,
         "confidence": c.confidence,
         "cells_needed": c.cells_needed,
+        "baseline_value": c.baseline_value,
+        "baseline_execution": c.baseline_execution,
     }
 
 
@@ -94,6 +96,7 @@ def as_dict(v: Verdict) -> dict[str, Any]:
         "not_gated": list(v.not_gated),
         "clusters": [_cluster(cl) for cl in v.clusters],
         "calls": None if v.calls is None else _calls(v),
+        "trend": {name: list(values) for name, values in v.trend},
         "source": v.source,
         "generated_at": _time(v.generated_at),
         "tool_version": __version__,

@@ -1,0 +1,140 @@
+"""Baselines and trends: the current execution against earlier ones of the same run test.
+
+Pure functions over executions already fetched (the listing page carries every execution's
+eval results, so a baseline or a trend costs no extra request).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from statistics import NormalDist
+
+from gate.model import PASS_FAIL, SCORE, EvalResult, Execution
+from gate.policy import Baseline
+from gate.verdict import Check, Status
+
+Judge = Callable[[Execution], bool]  # does this execution pass the policy's absolute thresholds?
+
+
+def earlier_completed(current: Execution, history: Sequence[Execution]) -> list[Execution]:
+    """Completed executions started before `current`, newest first."""
+    start = current.started_at or current.completed_at
+    out = []
+    for ex in history:
+        if ex.execution_id == current.execution_id or ex.status != "completed":
+            continue
+        when = ex.started_at or ex.completed_at
+        if start is not None and when is not None and when >= start:
+            continue
+        out.append(ex)
+    out.sort(key=lambda e: e.started_at or e.completed_at or datetime.min, reverse=True)
+    return out
+
+
+def choose(
+    compare_to: str, current: Execution, history: Sequence[Execution], passes: Judge
+) -> Execution | None:
+    candidates = earlier_completed(current, history)
+    if compare_to == "previous":
+        return candidates[0] if candidates else None
+    if compare_to == "last-passing":
+        return next((ex for ex in candidates if passes(ex)), None)
+    return next((ex for ex in history if ex.execution_id == compare_to), None)
+
+
+def value_of(ev: EvalResult, config: str | None, metric: str) -> tuple[float | None, int]:
+    """(value, cells) of an eval's total or of one config, in the API's units."""
+    if config is None:
+        cells = ev.cells
+        value = ev.total_pass_rate if metric == "pass_rate" else ev.total_avg
+        return (value if cells else None), cells
+    cfg = next((c for c in ev.configs if c.name == config), None)
+    if cfg is None or not cfg.total_cells:
+        return None, 0
+    value = cfg.output.get("pass") if metric == "pass_rate" else cfg.avg_score
+    return value, cfg.total_cells
+
+
+def drop_is_significant(
+    base: float, base_n: int, now: float, now_n: int, confidence: float
+) -> bool:
+    """One-sided two-proportion z-test: is the current rate lower than the baseline's?"""
+    p1, p2 = base / 100, now / 100
+    pooled = (p1 * base_n + p2 * now_n) / (base_n + now_n)
+    se = math.sqrt(pooled * (1 - pooled) * (1 / base_n + 1 / now_n))
+    if se == 0:
+        return p2 < p1
+    return (p1 - p2) / se > NormalDist().inv_cdf(confidence)
+
+
+def drop_check(
+    check: Check, baseline: Baseline, base_ex: Execution, confidence: float | None
+) -> Check | None:
+    """The drop-from-baseline check that goes with one rate or score check, if it applies."""
+    if check.kind != "eval" or check.metric not in ("pass_rate", "avg_score"):
+        return None
+    if baseline.max_drop is None or not isinstance(check.observed, (int, float)):
+        return None
+    base_ev = next((e for e in base_ex.evals if e.name == check.name), None)
+    if base_ev is None or base_ev.output_type not in (PASS_FAIL, SCORE):
+        return None
+    base_value, base_cells = value_of(base_ev, check.config, check.metric)
+    if base_value is None or not check.n:
+        return None
+    delta = round(check.observed - base_value, 2)
+    unit = "%" if check.metric == "pass_rate" else ""
+    story = (
+        f"{check.observed:g}{unit} against {base_value:g}{unit} in baseline "
+        f"{base_ex.execution_id} ({baseline.compare_to}): {delta:+g} points"
+    )
+    violated = delta < -baseline.max_drop
+    significant = (
+        confidence is None
+        or check.metric != "pass_rate"
+        or drop_is_significant(base_value, base_cells, check.observed, check.n, confidence)
+    )
+    if violated and not significant:
+        violated = False
+        story += f", not significant at {confidence:.0%}"
+    if violated:
+        story += f"; at most {baseline.max_drop:g} allowed"
+    status: Status = "pass"
+    if check.status == "skipped":
+        status = "skipped"
+    elif violated:
+        status = "warn" if check.level == "warn" else "fail"
+    return Check(
+        name=check.name,
+        kind="eval",
+        metric=f"{check.metric}_drop",
+        observed=delta,
+        threshold=-baseline.max_drop,
+        op=">=",
+        level=check.level,
+        status=status,
+        message=story,
+        config=check.config,
+        n=check.n,
+        output_type=check.output_type,
+        baseline_value=base_value,
+        baseline_execution=base_ex.execution_id,
+    )
+
+
+def trend(
+    names: Sequence[str], current: Execution, history: Sequence[Execution], last: int
+) -> tuple[tuple[str, tuple[float | None, ...]], ...]:
+    """Each eval's total over the last `last` completed executions, oldest first, then now."""
+    earlier = earlier_completed(current, history)[: max(0, last - 1)]
+    runs = [*reversed(earlier), current]
+    series = []
+    for name in names:
+        values: list[float | None] = []
+        for ex in runs:
+            ev = next((e for e in ex.evals if e.name == name), None)
+            metric = "pass_rate" if ev is not None and ev.output_type == PASS_FAIL else "avg"
+            values.append(None if ev is None else value_of(ev, None, metric)[0])
+        series.append((name, tuple(values)))
+    return tuple(series)
