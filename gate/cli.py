@@ -148,6 +148,28 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "schema", help="print the policy JSON Schema", description="Print the policy JSON Schema."
     )
+
+    i = sub.add_parser(
+        "init",
+        help="write a starter policy from a run test's recent executions",
+        description="Write a commented starter policy from the last completed executions.",
+    )
+    i.add_argument("--run-test", metavar="NAME", required=True)
+    i.add_argument(
+        "--from-last",
+        metavar="N",
+        type=int,
+        default=5,
+        help="completed executions to learn from (default 5, at most 20)",
+    )
+    i.add_argument(
+        "--output",
+        metavar="PATH",
+        default=DEFAULT_POLICY,
+        help=f"where to write it (default {DEFAULT_POLICY}; - for stdout)",
+    )
+    i.add_argument("--force", action="store_true", help="overwrite an existing file")
+    i.add_argument("--base-url", metavar="URL")
     return p
 
 
@@ -351,6 +373,8 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         return EXIT_PASS
     if args.command == "validate":
         return _validate(args.paths)
+    if args.command == "init":
+        return _init(args, environ)
     return _check(args, environ)
 
 
@@ -371,6 +395,45 @@ def _validate(paths: Sequence[str]) -> int:
                 f"{path}: ok (version 1, {rules} eval rule{'s' if rules != 1 else ''})\n"
             )
     return code
+
+
+def _init(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    from gate.client import DEFAULT_BASE_URL, Client, Deadline, check_base_url
+    from gate.init import starter_policy
+    from gate.model import parse_execution
+    from gate.policy import parse_policy
+
+    console = Console(sys.stderr, secrets=[environ.get(n, "") for n in SECRET_VARIABLES])
+    try:
+        if not 1 <= args.from_last <= 20:
+            raise UsageError("--from-last takes 1 to 20 executions")
+        if args.output != "-" and Path(args.output).exists() and not args.force:
+            raise UsageError(f"{args.output} exists; pass --force to overwrite it")
+        key, secret = _env(environ, "FI_API_KEY"), _env(environ, "FI_SECRET_KEY")
+        if not key or not secret:
+            raise UsageError("FI_API_KEY and FI_SECRET_KEY must be set to read the run test")
+        base = check_base_url(args.base_url or _env(environ, "FI_BASE_URL") or DEFAULT_BASE_URL)
+        with Client(base, key, secret, deadline=Deadline(DEFAULT_TIMEOUT)) as client:
+            # One listing page: it carries every execution's eval results.
+            _, _, items = client.list_executions(args.run_test, 1, min(50, args.from_last * 3))
+        done = [parse_execution(item) for item in items]
+        done = [e for e in done if e.status == "completed"][: args.from_last]
+        if not done:
+            raise UsageError(
+                f"run test {args.run_test!r} has no completed execution among its newest; "
+                "run it first"
+            )
+        text = starter_policy(args.run_test, done)
+        parse_policy(text, "<generated>")  # never write a policy that does not validate
+    except GateError as exc:
+        console.error(str(exc))
+        return exc.exit_code
+    if args.output == "-":
+        sys.stdout.write(text)
+    else:
+        Path(args.output).write_text(text)
+        console.info(f"wrote {args.output} from {len(done)} execution(s); review it, commit it")
+    return EXIT_PASS
 
 
 def _now() -> datetime:
