@@ -157,5 +157,10 @@ def test_usage_block_matches_the_parser() -> None:
     sub = next(a for a in _parser()._actions if isinstance(a, argparse._SubParsersAction))
     check = sub.choices["check"]
     flags = {s for a in check._actions for s in a.option_strings if s.startswith("--")}
-    documented = set(re.findall(r"--[a-z-]+", usage))
-    assert flags - {"--help"} == documented - {"--version"}
+    check_usage = usage.split("fi-gate validate")[0]
+    documented = set(re.findall(r"--[a-z-]+", check_usage))
+    assert flags - {"--help"} == documented
+    init = next(a for a in _parser()._actions if isinstance(a, argparse._SubParsersAction))
+    init_flags = {s for a in init.choices["init"]._actions for s in a.option_strings}
+    init_line = next(line for line in usage.splitlines() if line.startswith("fi-gate init"))
+    assert set(re.findall(r"--[a-z-]+", init_line)) == init_flags - {"-h", "--help", "--base-url"}
