@@ -277,37 +277,59 @@ def _status_check(ex: Execution) -> Check:
     )
 
 
+def _execution_check(
+    name: str,
+    metric: str,
+    observed: float | None,
+    threshold: float | None,
+    op: str,
+    ok: bool,
+    message: str,
+    n: int | None = None,
+) -> Check:
+    """A check on the execution as a whole: always at level error."""
+    return _check(
+        name=name,
+        kind="execution",
+        metric=metric,
+        observed=observed,
+        threshold=threshold,
+        op=op,
+        level="error",
+        status="pass" if ok else "fail",
+        n=n,
+        message=message,
+    )
+
+
 def _execution_checks(policy: Policy, ex: Execution, now: datetime) -> Iterator[Check]:
     rules = policy.execution
     total = ex.total_calls
+    failed = f"{ex.failed_calls} of {total} calls failed"
     if rules.max_failed_calls_percent is not None:
         pct = 100.0 * ex.failed_calls / total if total else 0.0
-        ok = pct <= rules.max_failed_calls_percent
-        yield _check(
-            name="failed calls",
-            kind="execution",
-            metric="failed_calls_percent",
-            observed=round(pct, 2),
-            threshold=rules.max_failed_calls_percent,
-            op="<=",
-            level="error",
-            status="pass" if ok else "fail",
-            n=total,
-            message=f"{ex.failed_calls} of {total} calls failed ({pct:.1f}%)",
+        limit = rules.max_failed_calls_percent
+        yield _execution_check(
+            "failed calls",
+            "failed_calls_percent",
+            round(pct, 2),
+            limit,
+            "<=",
+            pct <= limit,
+            f"{failed} ({pct:.1f}%)",
+            total,
         )
     elif rules.max_failed_calls is not None:
-        ok = ex.failed_calls <= rules.max_failed_calls
-        yield _check(
-            name="failed calls",
-            kind="execution",
-            metric="failed_calls",
-            observed=ex.failed_calls,
-            threshold=rules.max_failed_calls,
-            op="<=",
-            level="error",
-            status="pass" if ok else "fail",
-            n=total,
-            message=f"{ex.failed_calls} of {total} calls failed",
+        limit = rules.max_failed_calls
+        yield _execution_check(
+            "failed calls",
+            "failed_calls",
+            ex.failed_calls,
+            limit,
+            "<=",
+            ex.failed_calls <= limit,
+            failed,
+            total,
         )
     elif ex.failed_calls:
         # Failed calls never lower a pass rate: never let them pass silently.
@@ -316,54 +338,48 @@ def _execution_checks(policy: Policy, ex: Execution, now: datetime) -> Iterator[
             kind="execution",
             metric="failed_calls",
             observed=ex.failed_calls,
-            threshold=None,
             op="",
             level="warn",
             status="warn",
             n=total,
-            message=f"{ex.failed_calls} of {total} calls failed and are not counted in any pass "
-            "rate; set execution.max_failed_calls to gate on them",
+            message=f"{failed} and are not counted in any pass rate; set "
+            "execution.max_failed_calls to gate on them",
         )
     if rules.min_completed_calls is not None:
-        ok = ex.completed_calls >= rules.min_completed_calls
-        yield _check(
-            name="completed calls",
-            kind="execution",
-            metric="completed_calls",
-            observed=ex.completed_calls,
-            threshold=rules.min_completed_calls,
-            op=">=",
-            level="error",
-            status="pass" if ok else "fail",
-            n=total,
-            message=f"{ex.completed_calls} of {total} calls completed",
+        limit = rules.min_completed_calls
+        yield _execution_check(
+            "completed calls",
+            "completed_calls",
+            ex.completed_calls,
+            limit,
+            ">=",
+            ex.completed_calls >= limit,
+            f"{ex.completed_calls} of {total} calls completed",
+            total,
         )
     if rules.max_age_seconds is not None:
         stamp = ex.completed_at or ex.started_at
         if stamp is None:
-            yield _check(
-                name="age",
-                kind="execution",
-                metric="age_seconds",
-                threshold=rules.max_age_seconds,
-                op="<=",
-                level="error",
-                status="fail",
-                message="the execution has neither completed_at nor started_at; its age is unknown",
+            yield _execution_check(
+                "age",
+                "age_seconds",
+                None,
+                rules.max_age_seconds,
+                "<=",
+                False,
+                "the execution has neither completed_at nor started_at; its age is unknown",
             )
         else:
             age = max(0.0, (now - stamp).total_seconds())
             which = "completed" if ex.completed_at else "started"
-            yield _check(
-                name="age",
-                kind="execution",
-                metric="age_seconds",
-                observed=round(age),
-                threshold=rules.max_age_seconds,
-                op="<=",
-                level="error",
-                status="pass" if age <= rules.max_age_seconds else "fail",
-                message=f"{which} {format_duration(age)} ago (limit {rules.max_age_text})",
+            yield _execution_check(
+                "age",
+                "age_seconds",
+                round(age),
+                rules.max_age_seconds,
+                "<=",
+                age <= rules.max_age_seconds,
+                f"{which} {format_duration(age)} ago (limit {rules.max_age_text})",
             )
 
 
