@@ -154,19 +154,29 @@ def run_gate(url: str, run_test: str, *extra: str) -> tuple[float, int, dict[str
     return wall, int(found.group(1)) if found else -1, json.loads(out.getvalue())
 
 
+# A small, fresh process starts fi-gate and reports its children's peak RSS. Forking fi-gate from
+# this (large) process directly would count this process's pages: Linux keeps the pre-exec
+# high-water mark in ru_maxrss.
+LAUNCHER = (
+    "import resource, subprocess, sys\n"
+    "subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
+    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+)
+
+
 def peak_rss_mb(url: str, run_test: str, *extra: str) -> float:
     """Peak RSS of a separate fi-gate process doing the same work."""
     env = {**os.environ, "FI_BASE_URL": url, "FI_API_KEY": KEY, "FI_SECRET_KEY": SECRET}
     exe = Path(sys.executable).with_name("fi-gate")
-    proc = subprocess.Popen(
-        [str(exe), "check", "--policy", str(POLICY), "--run-test", run_test, "--calls", *extra],
+    argv = [str(exe), "check", "--policy", str(POLICY), "--run-test", run_test, "--calls", *extra]
+    done = subprocess.run(
+        [sys.executable, "-c", LAUNCHER, *argv],
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        check=True,
     )
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return usage.ru_maxrss / 1024
+    return int(done.stdout.strip()) / 1024
 
 
 def startup() -> tuple[float, float]:
