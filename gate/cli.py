@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from gate.calls import CallsSummary
     from gate.model import Execution
     from gate.policy import Policy
-    from gate.verdict import Verdict
+    from gate.verdict import GateResult, Verdict
 
 PROG = "fi-gate"
 MIN_SECRET_LENGTH = 6
@@ -71,7 +71,10 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--policy", metavar="PATH", help=f"policy file (default {DEFAULT_POLICY})")
     what = c.add_argument_group("what to judge (one of)")
     what.add_argument(
-        "--run-test", metavar="NAME", help="run test name: judge its latest execution"
+        "--run-test",
+        metavar="NAME",
+        action="append",
+        help="run test name: judge its latest execution (repeat to judge several together)",
     )
     what.add_argument("--execution-id", metavar="UUID", help="judge this execution")
     what.add_argument(
@@ -212,6 +215,7 @@ class Settings:
     api_key: str | None = None
     secret_key: str | None = None
     ca_bundle: str | None = None
+    run_tests: tuple[str, ...] = ()
     calls: bool = False
     wait: bool = False
     wait_for_summary: bool = False
@@ -251,27 +255,30 @@ def _page_size(environ: Mapping[str, str]) -> int:
 def resolve(args: argparse.Namespace, environ: Mapping[str, str]) -> Settings:
     from gate.client import DEFAULT_BASE_URL, check_base_url
 
-    if args.run_test is not None and args.execution_id is not None:
+    names: list[str] = list(args.run_test or [])
+    if names and args.execution_id is not None:
         raise UsageError("--run-test and --execution-id are both given; pass only one")
-    if args.from_file and (args.run_test or args.execution_id):
+    if args.from_file and (names or args.execution_id):
         raise UsageError(
             "--from-file judges a saved execution; do not combine it with "
             "--run-test or --execution-id"
         )
     for flag, value in (
-        ("--run-test", args.run_test),
+        *(("--run-test", name) for name in names),
         ("--execution-id", args.execution_id),
         ("--policy", args.policy),
         ("--from-file", args.from_file),
     ):
         if value is not None and not value.strip():
             raise UsageError(f"{flag} is empty; give a value or leave the flag out")
-    run_test = args.run_test or None
     execution_id = args.execution_id or None
-    if run_test is None and execution_id is None:  # flags beat the environment
+    if not names and execution_id is None:  # flags beat the environment
         execution_id = _env(environ, "FI_GATE_EXECUTION_ID")
         if execution_id is None:
-            run_test = _env(environ, "FI_GATE_RUN_TEST")
+            # Several run tests: one name per line (names may hold commas).
+            names = [n.strip() for n in (_env(environ, "FI_GATE_RUN_TEST") or "").splitlines()]
+            names = [n for n in names if n]
+    run_test = names[0] if len(names) == 1 else None
     if execution_id is not None:
         try:
             execution_id = str(uuid.UUID(execution_id.strip()))
@@ -311,6 +318,7 @@ def resolve(args: argparse.Namespace, environ: Mapping[str, str]) -> Settings:
         from_file=args.from_file,
         base_url=check_base_url(base, allow_insecure_http=allow_http),
         select=args.select or _env(environ, "FI_GATE_SELECT") or "latest",
+        run_tests=tuple(names) if len(names) > 1 else (),
         timeout=timeout,
         on_api_error=on_api_error,
         api_key=_env(environ, "FI_GATE_INPUT_API_KEY") or _env(environ, "FI_API_KEY"),
@@ -453,16 +461,30 @@ def _check(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         sys.stdout.write(github.mask_commands(console.secrets))
     outputs = resolve_outputs(args, environ)
     settings: Settings | None = None
-    run_test: str | None = args.run_test
+    run_test: str | None = (args.run_test or [None])[0]
+    result: Verdict | GateResult
+    from gate.policy import load_policy
+
     try:
         settings = resolve(args, environ)
         run_test = settings.run_test
-        verdict = _judge(settings, console)
+        policy = load_policy(settings.policy_path)
+        names = settings.run_tests
+        if not (names or settings.run_test or settings.execution_id or settings.from_file):
+            names = tuple(name for name, _ in policy.run_tests)
+        if len(names) > 1:
+            result = _judge_many(settings, policy, names, console)
+        else:
+            if names:
+                policy = policy.for_run_test(names[0])
+                settings = replace(settings, run_test=names[0])
+                run_test = names[0]
+            result = _soften(_judge(settings, policy, console), settings, console)
     except GateError as exc:
         if args.verbose:
             console.err.write(console.scrub(traceback.format_exc()))
         console.error(str(exc))
-        verdict = _error_verdict(exc, run_test, settings)
+        result = _soften(_error_verdict(exc, run_test, settings), settings, console)
     except KeyboardInterrupt:
         console.error("interrupted")
         return 130
@@ -473,17 +495,50 @@ def _check(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
             f"internal error ({type(exc).__name__}); re-run with --verbose and report it "
             "at https://github.com/future-agi/fi-gate/issues"
         )
-        verdict = _error_verdict(
+        # never softened by --on-api-error pass: a bug is not an outage
+        result = _error_verdict(
             ApiError(f"internal error: {type(exc).__name__}"), run_test, settings
         )
-    return _emit(verdict, args, outputs, environ, console, in_actions, settings)
+    return _emit(result, args, outputs, environ, console, in_actions)
 
 
-def _judge(settings: Settings, console: Console) -> Verdict:
+def _soften(verdict: Verdict, settings: Settings | None, console: Console) -> Verdict:
+    """--on-api-error pass: an API or network error lets the deploy go on, loudly."""
+    if not (
+        verdict.verdict == "error"
+        and verdict.exit_code == EXIT_API
+        and settings is not None
+        and settings.on_api_error == "pass"
+    ):
+        return verdict
+    warning = "the API could not be read and --on-api-error pass is set: this deploy is NOT gated"
+    console.info(f"WARNING: {warning}" + (f" ({verdict.run_test})" if verdict.run_test else ""))
+    return replace(verdict, exit_code=EXIT_PASS, warnings=(*verdict.warnings, warning))
+
+
+def _judge_many(
+    settings: Settings, policy: Policy, names: Sequence[str], console: Console
+) -> GateResult:
+    """Several run tests, judged concurrently; each with its own rules and its own errors."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from gate.verdict import GateResult
+
+    def one(name: str) -> Verdict:
+        mine = replace(settings, run_test=name, run_tests=())
+        try:
+            return _soften(_judge(mine, policy.for_run_test(name), console), mine, console)
+        except GateError as exc:
+            console.error(f"{name}: {exc}")
+            return _soften(_error_verdict(exc, name, mine), mine, console)
+
+    with ThreadPoolExecutor(max_workers=min(4, len(names))) as pool:
+        return GateResult(tuple(pool.map(one, names)))
+
+
+def _judge(settings: Settings, policy: Policy, console: Console) -> Verdict:
     from gate.evaluate import evaluate
-    from gate.policy import load_policy
 
-    policy = load_policy(settings.policy_path)
     if settings.from_file:
         execution = _read_execution_file(settings.from_file)
         source = settings.from_file
@@ -642,47 +697,37 @@ def _colour(args: argparse.Namespace, environ: Mapping[str, str], stream: TextIO
 
 
 def _emit(
-    verdict: Verdict,
+    result: Verdict | GateResult,
     args: argparse.Namespace,
     outputs: Outputs,
     environ: Mapping[str, str],
     console: Console,
     in_actions: bool,
-    settings: Settings | None,
 ) -> int:
-    from gate.render import markdown, report, text
+    from gate.render import dotenv, junit, markdown, report, text
+    from gate.verdict import GateResult
 
-    if (
-        verdict.verdict == "error"
-        and verdict.exit_code == EXIT_API
-        and settings is not None
-        and settings.on_api_error == "pass"
-    ):
-        warning = (
-            "the API could not be read and --on-api-error pass is set: this deploy is NOT gated"
-        )
-        console.info(f"WARNING: {warning}")
-        verdict = replace(
-            verdict,
-            exit_code=EXIT_PASS,
-            warnings=(*verdict.warnings, warning),
-        )
+    many = isinstance(result, GateResult)
+    group = result if isinstance(result, GateResult) else GateResult((result,))
+
+    def summary() -> str:
+        return markdown.render_many(group) if many else markdown.render(group.verdicts[0])
+
+    def json_report() -> str:
+        return report.render_many(group) if many else report.render(group.verdicts[0])
+
     writes: list[tuple[str, Callable[[], str], str]] = []
     if outputs.report:
-        writes.append((outputs.report, lambda: report.render(verdict), "w"))
+        writes.append((outputs.report, json_report, "w"))
     if outputs.summary:
-        writes.append((outputs.summary, lambda: markdown.render(verdict), "w"))
+        writes.append((outputs.summary, summary, "w"))
     if outputs.step_summary:
-        writes.append((outputs.step_summary, lambda: markdown.render(verdict), "a"))
+        writes.append((outputs.step_summary, summary, "a"))
     if outputs.junit:
-        from gate.render import junit
-
-        writes.append((outputs.junit, lambda: junit.render(verdict), "w"))
+        writes.append((outputs.junit, lambda: junit.render_many(group), "w"))
     if outputs.dotenv:
-        from gate.render import dotenv
-
-        writes.append((outputs.dotenv, lambda: dotenv.render(verdict), "w"))
-    code = verdict.exit_code
+        writes.append((outputs.dotenv, lambda: dotenv.render_many(group), "w"))
+    code = group.exit_code
     for path, make, mode in writes:
         try:
             content = console.scrub(make())
@@ -692,22 +737,27 @@ def _emit(
             console.error(f"cannot write {path}: {exc.strerror}; check the path and permissions")
             code = EXIT_USAGE
     out = sys.stdout
+    colour = _colour(args, environ, out)
     if args.format == "json":
-        body = report.render(verdict)
-    elif verdict.execution is not None:
-        body = text.render(verdict, colour=_colour(args, environ, out))
+        body = json_report()
+    elif many:
+        body = text.render_many(group, colour=colour)
+    elif group.verdicts[0].execution is not None:
+        body = text.render(group.verdicts[0], colour=colour)
     else:  # an error or not-ready before any execution was read: the stderr line says it all
         body = ""
     body = console.scrub(body)
     if in_actions:
         from gate.render import github
 
-        body = github.quarantine(body) + github.annotation_commands(verdict)
+        body = github.quarantine(body) + "".join(
+            github.annotation_commands(v, name_run_test=many) for v in group.verdicts
+        )
         output_file = environ.get("GITHUB_OUTPUT")
         if output_file:
             try:
                 with open(output_file, "a", encoding="utf-8") as f:
-                    f.write(console.scrub(github.outputs(verdict, report_path=outputs.report)))
+                    f.write(console.scrub(github.outputs(group, report_path=outputs.report)))
             except OSError as exc:
                 console.error(f"cannot write GITHUB_OUTPUT: {exc.strerror}")
                 code = EXIT_USAGE

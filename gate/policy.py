@@ -11,7 +11,7 @@ import fnmatch
 import json
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -101,6 +101,12 @@ class Policy:
     source: str = "<policy>"
     baseline: Baseline | None = None
     trend: int | None = None
+    run_tests: tuple[tuple[str, tuple[EvalRule, ...]], ...] = ()
+
+    def for_run_test(self, name: str) -> Policy:
+        """The policy one run test of `run_tests` is judged by: its own rules come first."""
+        own = next((rules for n, rules in self.run_tests if n == name), ())
+        return replace(self, run_test=name, evals=own + self.evals, run_tests=())
 
     @property
     def history_needed(self) -> int:
@@ -422,6 +428,40 @@ def parse_duration(text: str) -> float:
     return float(m.group(1)) * _DURATION[m.group(2)]
 
 
+def _rules(
+    doc: yamldoc.Document,
+    at: tuple[Any, ...],
+    raw_rules: Mapping[str, Any],
+    base: Thresholds,
+    default_level: Level,
+    top_baseline: Baseline | None,
+) -> list[EvalRule]:
+    rules = []
+    for name, raw_rule in raw_rules.items():
+        rule: Mapping[str, Any] = raw_rule if isinstance(raw_rule, dict) else {"level": "off"}
+        level = _level(rule.get("level"), default_level)
+        configs = tuple(
+            ConfigRule(
+                name=cname,
+                thresholds=_thresholds(crule, _thresholds(rule, base)),
+                level=_level(crule.get("level"), level),
+                line=doc.line_of((*at, name, "configs", cname), key=True),
+            )
+            for cname, crule in (rule.get("configs") or {}).items()
+        )
+        rules.append(
+            EvalRule(
+                pattern=name,
+                thresholds=_thresholds(rule, base),
+                level=level,
+                configs=configs,
+                line=doc.line_of((*at, name), key=True),
+                baseline=_baseline(rule.get("baseline"), top_baseline),
+            )
+        )
+    return rules
+
+
 def _build(doc: yamldoc.Document, source: str) -> Policy:
     data = doc.data
     ex = data.get("execution") or {}
@@ -437,29 +477,16 @@ def _build(doc: yamldoc.Document, source: str) -> Policy:
     defaults = data.get("defaults") or {}
     default_level = _level(defaults.get("level"), "error")
     base = _thresholds(defaults)
-    rules = []
-    for name, raw_rule in (data.get("evals") or {}).items():
-        rule: Mapping[str, Any] = raw_rule if isinstance(raw_rule, dict) else {"level": "off"}
-        level = _level(rule.get("level"), default_level)
-        configs = tuple(
-            ConfigRule(
-                name=cname,
-                thresholds=_thresholds(crule, _thresholds(rule, base)),
-                level=_level(crule.get("level"), level),
-                line=doc.line_of(("evals", name, "configs", cname), key=True),
-            )
-            for cname, crule in (rule.get("configs") or {}).items()
-        )
-        rules.append(
-            EvalRule(
-                pattern=name,
-                thresholds=_thresholds(rule, base),
-                level=level,
-                configs=configs,
-                line=doc.line_of(("evals", name), key=True),
-                baseline=_baseline(rule.get("baseline"), _baseline(data.get("baseline"))),
-            )
-        )
+    top_baseline = _baseline(data.get("baseline"))
+    rules = _rules(doc, ("evals",), data.get("evals") or {}, base, default_level, top_baseline)
+    run_tests: list[tuple[str, tuple[EvalRule, ...]]] = []
+    for index, entry in enumerate(data.get("run_tests") or []):
+        if isinstance(entry, str):
+            run_tests.append((entry, ()))
+        else:
+            path = ("run_tests", index, "evals")
+            own = _rules(doc, path, entry.get("evals") or {}, base, default_level, top_baseline)
+            run_tests.append((entry["name"], tuple(own)))
     return Policy(
         version=1,
         run_test=data.get("run_test"),
@@ -467,6 +494,7 @@ def _build(doc: yamldoc.Document, source: str) -> Policy:
         defaults=base,
         baseline=_baseline(data.get("baseline")),
         trend=(data.get("trend") or {}).get("last", 10) if "trend" in data else None,
+        run_tests=tuple(run_tests),
         default_level=default_level,
         evals=tuple(rules),
         source=source,

@@ -114,6 +114,34 @@ class Verdict:
         )
 
 
+# Which exit code wins when several run tests are judged together: a broken set-up first, then an
+# unreadable API, then a failed gate, then not ready.
+SEVERITY = {EXIT_USAGE: 4, EXIT_API: 3, EXIT_FAIL: 2, EXIT_NOT_READY: 1, EXIT_PASS: 0}
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """Several run tests judged in one gate: one verdict each, and the worst of them."""
+
+    verdicts: tuple[Verdict, ...]
+
+    @property
+    def worst(self) -> Verdict:
+        return max(self.verdicts, key=lambda v: (SEVERITY.get(v.exit_code, 5), v.verdict == "warn"))
+
+    @property
+    def exit_code(self) -> int:
+        return self.worst.exit_code
+
+    @property
+    def verdict(self) -> VerdictName:
+        return self.worst.verdict
+
+    @property
+    def failed_checks(self) -> int:
+        return sum(len(v.failed_checks) for v in self.verdicts)
+
+
 EXIT_BY_VERDICT: dict[str, int] = {
     "pass": EXIT_PASS,
     "warn": EXIT_PASS,

@@ -4,20 +4,27 @@ from __future__ import annotations
 
 import re
 
-from gate.verdict import Verdict
+from gate.verdict import GateResult, Verdict
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._:-]")
 
 
 def _safe(value: str) -> str:
-    return _UNSAFE.sub("", value)[:100]
+    return _UNSAFE.sub("", value)[:100]  # commas too: several ids are joined with them
 
 
 def render(v: Verdict) -> str:
+    return render_many(GateResult((v,)))
+
+
+def render_many(result: GateResult) -> str:
+    ids = [_safe(v.execution.execution_id) for v in result.verdicts if v.execution]
     values = {
-        "FI_GATE_VERDICT": v.verdict,
-        "FI_GATE_EXECUTION_ID": v.execution.execution_id if v.execution else "",
-        "FI_GATE_FAILED_CHECKS": str(len(v.failed_checks)),
-        "FI_GATE_EXIT_CODE": str(v.exit_code),
+        "FI_GATE_VERDICT": result.verdict,
+        "FI_GATE_EXECUTION_ID": ",".join(ids),
+        "FI_GATE_FAILED_CHECKS": str(result.failed_checks),
+        "FI_GATE_EXIT_CODE": str(result.exit_code),
     }
-    return "".join(f"{k}={_safe(val)}\n" for k, val in values.items())
+    return "".join(
+        f"{k}={_safe(val) if k != 'FI_GATE_EXECUTION_ID' else val}\n" for k, val in values.items()
+    )

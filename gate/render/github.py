@@ -11,7 +11,7 @@ import secrets
 from collections.abc import Sequence
 
 from gate.render.common import plain
-from gate.verdict import Check, Verdict
+from gate.verdict import Check, GateResult, Verdict
 
 MAX_ANNOTATIONS_PER_LEVEL = 10
 
@@ -44,17 +44,19 @@ def quarantine(body: str) -> str:
     return f"::stop-commands::{token}\n{body}::{token}::\n"
 
 
-def _label(c: Check) -> str:
-    return f"{c.name} / {c.config}" if c.config else c.name
-
-
 def _annotation(level: str, title: str, message: str) -> str:
     title_text = escape_property(plain(title, 120))
     return f"::{level} title={title_text}::{escape_data(plain(message, 600))}\n"
 
 
-def annotation_commands(v: Verdict) -> str:
+def annotation_commands(v: Verdict, *, name_run_test: bool = False) -> str:
+    """Annotations for one verdict; `name_run_test` puts its run test in every title."""
     out: list[str] = []
+
+    def _label(c: Check) -> str:
+        label = f"{c.name} / {c.config}" if c.config else c.name
+        return f"{v.run_test}: {label}" if name_run_test and v.run_test else label
+
     if v.verdict in ("error", "not_ready"):
         level = "error" if v.exit_code else "warning"
         out.append(_annotation(level, f"fi-gate: {v.verdict.replace('_', ' ')}", v.message))
@@ -80,13 +82,16 @@ def _heredoc(name: str, value: str) -> str:
     return f"{name}<<{delimiter}\n{value}\n{delimiter}\n"
 
 
-def outputs(v: Verdict, *, report_path: str | None) -> str:
+def outputs(v: Verdict | GateResult, *, report_path: str | None) -> str:
+    result = v if isinstance(v, GateResult) else GateResult((v,))
     values = {
-        "verdict": v.verdict,
-        "passed": "true" if v.passed and v.verdict in ("pass", "warn") else "false",
-        "execution-id": v.execution.execution_id if v.execution else "",
+        "verdict": result.verdict,
+        "passed": "true"
+        if result.exit_code == 0 and result.verdict in ("pass", "warn")
+        else "false",
+        "execution-id": ",".join(x.execution.execution_id for x in result.verdicts if x.execution),
         "report": report_path or "",
-        "failed-checks": str(len(v.failed_checks)),
-        "exit-code": str(v.exit_code),
+        "failed-checks": str(result.failed_checks),
+        "exit-code": str(result.exit_code),
     }
     return "".join(_heredoc(k, val) for k, val in values.items())

@@ -6,7 +6,7 @@ import re
 import xml.etree.ElementTree as ET
 
 from gate.render.common import observed, threshold
-from gate.verdict import Check, Verdict
+from gate.verdict import Check, GateResult, Verdict
 
 # Characters XML 1.0 cannot carry at all.
 _INVALID_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -24,6 +24,21 @@ def _name(c: Check) -> str:
 
 
 def render(v: Verdict) -> str:
+    return render_many(GateResult((v,)))
+
+
+def render_many(result: GateResult) -> str:
+    """One testsuite per run test."""
+    root = ET.Element("testsuites", name="fi-gate")
+    for v in result.verdicts:
+        root.append(_suite(v))
+    for attr in ("tests", "failures", "errors", "skipped"):
+        root.set(attr, str(sum(int(s.get(attr, "0")) for s in root)))
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def _suite(v: Verdict) -> ET.Element:
     classname = xml_text(v.run_test or "fi-gate", 200)
     suite = ET.Element("testsuite", name=xml_text(f"fi-gate: {v.run_test or 'gate'}", 300))
     failures = errors = skipped = 0
@@ -53,9 +68,4 @@ def render(v: Verdict) -> str:
     suite.set("skipped", str(skipped))
     suite.set("time", "0")
     suite.set("timestamp", v.generated_at.strftime("%Y-%m-%dT%H:%M:%S"))
-    root = ET.Element("testsuites", name="fi-gate")
-    root.append(suite)
-    for attr in ("tests", "failures", "errors", "skipped"):
-        root.set(attr, suite.get(attr, "0"))
-    ET.indent(root)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+    return suite

@@ -24,7 +24,7 @@ from gate.render.common import (
     threshold,
     when,
 )
-from gate.verdict import Check, Verdict
+from gate.verdict import Check, GateResult, Verdict
 
 GITHUB_SUMMARY_LIMIT = 1024 * 1024  # GitHub refuses a step summary over 1 MiB
 ICON = {"pass": "✅", "warn": "⚠️", "fail": "❌", "error": "🛑", "not_ready": "⏳"}
@@ -248,3 +248,29 @@ def _cut_note(checks_cut: int, *, clusters: bool) -> str:
         + ", ".join(parts)
         + " are left out. The JSON report (--report) has everything."
     )
+
+
+def render_many(result: GateResult, *, limit: int = GITHUB_SUMMARY_LIMIT) -> str:
+    """An overview table, then each run test's summary one heading level down."""
+    head = [
+        f"## {ICON[result.verdict]} fi-gate: {VERDICT_WORD[result.verdict]} · "
+        f"{len(result.verdicts)} run tests",
+        "",
+        "| Run test | Verdict | Failed checks | Execution |",
+        "|---|---|--:|---|",
+    ]
+    for v in result.verdicts:
+        execution = md(v.execution.execution_id, 64) if v.execution else "—"
+        head.append(
+            f"| {md(v.run_test, 80)} | {ICON[v.verdict]} {VERDICT_WORD[v.verdict]} | "
+            f"{len(v.failed_checks)} | {execution} |"
+        )
+    text = "\n".join([*head, ""]) + "\n"
+    share = max(4096, (limit - len(text.encode())) // max(1, len(result.verdicts)))
+    for v in result.verdicts:
+        section = render(v, limit=share)
+        # One level down: our own headings start lines with '#'; API text never does (escaped).
+        text += "\n".join(
+            "#" + line if line.startswith("#") else line for line in section.split("\n")
+        )
+    return text

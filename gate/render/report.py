@@ -8,7 +8,7 @@ from typing import Any
 
 from gate import __version__
 from gate.model import Cluster
-from gate.verdict import Check, Verdict
+from gate.verdict import Check, GateResult, Verdict
 
 SCHEMA_VERSION = 1
 
@@ -105,3 +105,16 @@ def as_dict(v: Verdict) -> dict[str, Any]:
 
 def render(v: Verdict) -> str:
     return json.dumps(as_dict(v), indent=2, ensure_ascii=False) + "\n"
+
+
+def render_many(result: GateResult) -> str:
+    data = {
+        "schema_version": SCHEMA_VERSION,
+        "verdict": result.verdict,
+        "exit_code": result.exit_code,
+        "failed_checks": result.failed_checks,
+        "run_tests": [as_dict(v) for v in result.verdicts],
+        "generated_at": _time(result.worst.generated_at),
+        "tool_version": __version__,
+    }
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"

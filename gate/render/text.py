@@ -14,7 +14,7 @@ from gate.render.common import (
     status_label,
     threshold,
 )
-from gate.verdict import Check, Verdict
+from gate.verdict import Check, GateResult, Verdict
 
 _COLOURS = {
     "fail": "31",
@@ -90,3 +90,18 @@ def render(v: Verdict, *, colour: bool = False) -> str:
     tail = f": {plain(v.message, 400)}" if v.message else ""
     lines.append(f"{word}{tail} (exit {v.exit_code})")
     return "\n".join(lines) + "\n"
+
+
+def render_many(result: GateResult, *, colour: bool = False) -> str:
+    """Each run test's report, then an overview line per run test and the overall verdict."""
+    parts = []
+    for v in result.verdicts:
+        parts.append(f"== {plain(v.run_test, 80)} ==\n")
+        parts.append(render(v, colour=colour) if v.execution else f"{v.message}\n")
+    parts.append("overview:\n")
+    for v in result.verdicts:
+        word = _paint(VERDICT_WORD[v.verdict], v.verdict, colour)
+        parts.append(f"  {plain(v.run_test, 80)}: {word} (exit {v.exit_code})\n")
+    word = _paint(VERDICT_WORD[result.verdict], result.verdict, colour)
+    parts.append(f"{word}: {len(result.verdicts)} run tests (exit {result.exit_code})\n")
+    return "".join(parts)

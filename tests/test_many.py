@@ -1,0 +1,129 @@
+"""Several run tests in one gate: judged concurrently, one section each, the worst exit code."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import xmlschema
+
+from tests.conftest import ROOT, SUPPORT, run, write_policy
+from tests.fakeapi import API_KEY, SECRET_KEY, FakeApi, load_dir
+
+SCHEMA = json.loads((ROOT / "gate" / "schemas" / "report.schema.json").read_text())
+CHECKOUT = "Checkout Bot"
+
+
+def gate(
+    api: FakeApi, tmp_path: Path, policy: str, *argv: str, env: dict[str, str] | None = None
+) -> tuple[int, Any, str, str]:
+    path = write_policy(tmp_path, policy)
+    files = {k: tmp_path / k for k in ("r.json", "s.md", "j.xml", "d.env")}
+    result = run(
+        [
+            "check",
+            "--policy",
+            path,
+            "--report",
+            str(files["r.json"]),
+            "--summary",
+            str(files["s.md"]),
+            "--junit",
+            str(files["j.xml"]),
+            "--dotenv",
+            str(files["d.env"]),
+            *argv,
+        ],
+        env={
+            "FI_BASE_URL": api.url,
+            "FI_API_KEY": API_KEY,
+            "FI_SECRET_KEY": SECRET_KEY,
+            **(env or {}),
+        },
+    )
+    report = json.loads(files["r.json"].read_text())
+    jsonschema.validate(report, SCHEMA)
+    xmlschema.XMLSchema(str(ROOT / "tests" / "schemas" / "junit.xsd")).validate(
+        files["j.xml"].read_text()
+    )
+    return result.code, report, files["s.md"].read_text(), result.out
+
+
+def test_repeated_run_test_flags(tmp_path: Path) -> None:
+    with FakeApi(load_dir(ROOT / "tests" / "fakeapi" / "data"), latency=0.05) as api:
+        code, report, summary, out = gate(
+            api,
+            tmp_path,
+            "version: 1\ndefaults: {min_pass_rate: 70}\n",
+            "--run-test",
+            SUPPORT,
+            "--run-test",
+            CHECKOUT,
+        )
+        assert api.max_in_flight >= 2  # judged concurrently
+    assert code == 4  # Checkout Bot's newest is still running; Support passes
+    assert [(r["run_test"], r["verdict"]) for r in report["run_tests"]] == [
+        (SUPPORT, "warn"),
+        (CHECKOUT, "not_ready"),
+    ]
+    assert (report["verdict"], report["exit_code"]) == ("not_ready", 4)
+    assert summary.startswith("## ⏳ fi-gate: NOT READY · 2 run tests")
+    assert "| Support Agent Regression | ⚠️ PASS with warnings | 0 |" in summary
+    assert "### ⚠️ fi-gate: PASS with warnings · Support Agent Regression" in summary
+    assert "overview:\n  Support Agent Regression: PASS with warnings (exit 0)" in out
+    suites = ET.fromstring((tmp_path / "j.xml").read_text()).findall("testsuite")
+    assert len(suites) == 2
+    env_file = (tmp_path / "d.env").read_text()
+    assert "FI_GATE_VERDICT=not_ready\n" in env_file
+    assert "FI_GATE_EXECUTION_ID=6f1c2a8e-3b7d-4e59-9a41-2c8d5e7f9b10,c0ffee00-1111" in env_file
+
+
+def test_policy_run_tests_with_their_own_rules(tmp_path: Path) -> None:
+    policy = (
+        "version: 1\n"
+        "run_tests:\n"
+        f"  - {SUPPORT}\n"
+        f"  - name: {CHECKOUT}\n"
+        "    evals: {Coherence: {min_pass_rate: 99}}\n"
+        "evals:\n  Coherence: {min_pass_rate: 50}\n"
+    )
+    with FakeApi(load_dir(ROOT / "tests" / "fakeapi" / "data")) as api:
+        code, report, _, _ = gate(api, tmp_path, policy, "--select", "latest-completed")
+    by_name = {r["run_test"]: r for r in report["run_tests"]}
+    assert by_name[SUPPORT]["exit_code"] == 0  # Coherence 92 % against the shared 50
+    coherence = next(c for c in by_name[CHECKOUT]["checks"] if c["name"] == "Coherence")
+    assert (coherence["threshold"], coherence["status"]) == (99.0, "fail")  # its own rule
+    assert code == 1
+
+
+def test_environment_lists_run_tests_one_per_line(tmp_path: Path) -> None:
+    with FakeApi(load_dir(ROOT / "tests" / "fakeapi" / "data")) as api:
+        code, report, _, _ = gate(
+            api,
+            tmp_path,
+            "version: 1\n",
+            env={
+                "FI_GATE_RUN_TEST": f"{SUPPORT}\n{CHECKOUT}\n",
+                "FI_GATE_SELECT": "latest-completed",
+            },
+        )
+    assert [r["run_test"] for r in report["run_tests"]] == [SUPPORT, CHECKOUT]
+    assert code == 0
+
+
+def test_a_wrong_name_is_the_worst_outcome(tmp_path: Path) -> None:
+    with FakeApi(load_dir(ROOT / "tests" / "fakeapi" / "data")) as api:
+        code, report, _, _ = gate(
+            api,
+            tmp_path,
+            "version: 1\ndefaults: {min_pass_rate: 99}\n",
+            "--run-test",
+            SUPPORT,
+            "--run-test",
+            "Nope",
+        )
+    assert code == 2  # a configuration mistake outranks a failed gate
+    assert [r["exit_code"] for r in report["run_tests"]] == [1, 2]
