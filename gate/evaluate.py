@@ -650,7 +650,7 @@ def _one(
                 needed = cells_needed(observed, threshold, confidence, lower=op == ">=")
             stats["cells_needed"] = needed
             side = "upper" if op == "<=" else "lower"
-            more = f"; about {needed} cells at this rate would be" if needed else ""
+            more = f"; about {needed} cells at this rate would be enough" if needed else ""
             return make(
                 "fail",
                 f"{summary}, but the {confidence:.0%} {side} bound {bound:g}{unit} is not: "

@@ -53,7 +53,7 @@ def test_trailing_slash_is_needed(fake_api: FakeApi) -> None:
 
 def test_listing_is_newest_first_with_pagination(fake_api: FakeApi) -> None:
     first = get(fake_api, {"run_test_name": SUPPORT, "limit": "2"}).json()["result"]
-    assert (first["total_pages"], first["current_page"], first["count"]) == (2, 1, 3)
+    assert (first["total_pages"], first["current_page"], first["count"]) == (2, 1, 4)
     assert first["results"][0]["execution_id"] == NEWEST
     starts = [r["started_at"] for r in first["results"]]
     assert starts == sorted(starts, reverse=True)

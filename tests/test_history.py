@@ -162,3 +162,34 @@ def test_trend_is_oldest_first_and_rendered(tmp_path: Path) -> None:
 )
 def test_two_proportion_test(base: float, now: float, n: int, significant: bool) -> None:
     assert drop_is_significant(base, n, now, n, 0.95) is significant
+
+
+def test_a_realistic_summary_shows_intervals_baseline_deltas_and_trends(tmp_path: Path) -> None:
+    """policies/regression.yml against the demo run test, as the README's quick start runs it."""
+    from tests.conftest import DEMO_DATA, ROOT
+    from tests.fakeapi import load_dir
+
+    summary = tmp_path / "s.md"
+    with FakeApi(load_dir(DEMO_DATA)) as api:
+        result = run(
+            [
+                "check",
+                "--policy",
+                str(ROOT / "policies" / "regression.yml"),
+                "--summary",
+                str(summary),
+            ],
+            env={"FI_BASE_URL": api.url, "FI_API_KEY": API_KEY, "FI_SECRET_KEY": SECRET_KEY},
+        )
+        assert len(api.runs_requests) == 2
+    assert result.code == 1  # two evals fail for lack of evidence at 95 %
+    text = summary.read_text()
+    # intervals, drawn against the threshold
+    assert "| 69\\.58–92\\.56\\% `·············━━┃●━━·` | ≥ 75\\% |" in text
+    assert "about 83 cells at this rate would be enough" in text
+    # the baseline is the last execution that passed (the 27th failed on failed calls)
+    assert "in baseline 5e8d2c4a\\-7b1f\\-4a3e\\-9c6d\\-0f1e2d3c4b5a \\(last\\-passing\\)" in text
+    assert "not significant at 95%" in text.replace("\\%", "%")
+    # the trend over the three completed executions, oldest first
+    assert "### Trend (last 3 completed executions, oldest first)" in text
+    assert "| is\\_helpful | `█▁▆` | 89.74 | 84.21 |" in text

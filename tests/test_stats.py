@@ -85,7 +85,7 @@ def test_confidence_judges_the_lower_bound_and_says_how_many_calls_would_do() ->
     assert check.status == "fail"
     assert "lower bound 62.12% is not" in check.message
     assert check.cells_needed == cells_needed(80.77, 75, 0.95)
-    assert f"about {check.cells_needed} cells" in check.message
+    assert f"about {check.cells_needed} cells at this rate would be enough" in check.message
     assert v.exit_code == 1
 
 

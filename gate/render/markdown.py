@@ -57,7 +57,7 @@ def _check_row(c: Check) -> str:
         (f"{md(interval(c))}{_at(c)} `{bar(c)}`" if c.interval else ""),
         md(threshold(c)),
         "" if c.n is None else str(c.n),
-        md(c.message, 240) if c.status not in ("pass", "skipped") else "",
+        md(c.message, 240) if c.status not in ("pass", "skipped") or c.baseline_execution else "",
     ]
     return "| " + " | ".join(cells) + " |"
 
