@@ -35,7 +35,7 @@ def test_init_writes_a_valid_commented_policy_that_passes_its_source(
         check = run(["check", "--policy", str(out)], env={**env, "FI_BASE_URL": api.url})
     assert check.code == 0, check.out  # the newest execution passes the policy drawn from it
     assert policy.run_test == SUPPORT
-    assert "# observed 70.97-84.21 (84.21, 70.97)" in text
+    assert "# observed 70.97-89.74 (84.21, 70.97, 89.74)" in text
     data = yaml.safe_load(text)
     assert data["evals"]["is_helpful"] == {"min_pass_rate": 67}
     assert data["evals"]["Customer Satisfaction"] == {"min_avg_score": 61}
