@@ -354,6 +354,11 @@ class Console:
     def info(self, text: str) -> None:
         self.err.write(f"{PROG}: {_disarm(self.scrub(text))}\n")
 
+    def traceback(self) -> None:
+        """The current exception's traceback (--verbose): keys masked, commands disarmed."""
+        for line in self.scrub(traceback.format_exc()).splitlines():
+            self.err.write(_disarm(line) + "\n")
+
     def debug(self, text: str) -> None:
         if self.verbose:
             self.err.write(f"{PROG}: debug: {_disarm(self.scrub(text))}\n")
@@ -482,7 +487,7 @@ def _check(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
             result = _soften(_judge(settings, policy, console), settings, console)
     except GateError as exc:
         if args.verbose:
-            console.err.write(console.scrub(traceback.format_exc()))
+            console.traceback()
         console.error(str(exc))
         result = _soften(_error_verdict(exc, run_test, settings), settings, console)
     except KeyboardInterrupt:
@@ -490,7 +495,7 @@ def _check(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         return 130
     except Exception as exc:  # a bug: say so plainly, never as a pass
         if args.verbose:
-            console.err.write(console.scrub(traceback.format_exc()))
+            console.traceback()
         console.error(
             f"internal error ({type(exc).__name__}); re-run with --verbose and report it "
             "at https://github.com/future-agi/fi-gate/issues"

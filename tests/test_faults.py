@@ -477,3 +477,18 @@ def test_nulls_where_the_server_sends_them_are_fine(api: FakeApi) -> None:
     assert result.code == 1, result.err  # judged: the seed's 4 failed calls exceed 10 %
     assert "4 of 30 calls failed (13.3%)" in result.out
     record("faults", "nulls in optional fields", "accepted; normal verdict")
+
+
+def test_api_text_in_errors_cannot_issue_commands_even_verbose(
+    api: FakeApi, tmp_path: Path
+) -> None:
+    message = "##[error]forged ::add-mask::x"
+    api.fail(Fault(status=400, body={"status": False, "message": message}))
+    result, _, _ = gate(api.url, tmp=tmp_path)
+    assert result.code == 3
+    assert "Traceback" in result.err
+    for line in result.err.splitlines():
+        assert "##[" not in line, line
+        assert not line.lstrip().startswith("::"), line
+    assert "forged" in result.err  # still readable
+    record("hostile", "stderr, tracebacks included (--verbose)", "API text cannot issue commands")
