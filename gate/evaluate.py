@@ -433,6 +433,17 @@ def _rule_checks(rule: EvalRule, ev: EvalResult, calls: CallsSummary | None) -> 
         )
 
 
+@dataclass
+class _Stats:
+    """What is known of a check's evidence, filled in as `_one` learns it."""
+
+    interval: tuple[float, float] | None = None
+    source: str | None = None
+    passes: int | None = None
+    confidence: float | None = None
+    cells_needed: int | None = None
+
+
 @dataclass(frozen=True)
 class Evidence:
     """What an interval is computed from: the measured configs, and the calls when read."""
@@ -584,11 +595,15 @@ def _one(
     metric = METRIC_OF_KEY.get(key, f"choice_rate[{choice}]")
     op = "<=" if key == "max_choice_rate" else ">="
     confidence = t.confidence or DEFAULT_CONFIDENCE
-    stats: dict[str, object] = {}
+    stats = _Stats()
 
     def make(status: Status, message: str, observed: float | None = None) -> Check:
         return _check(
-            **stats,  # type: ignore[arg-type]
+            interval=stats.interval,
+            interval_source=stats.source,
+            passes=stats.passes,
+            confidence=stats.confidence,
+            cells_needed=stats.cells_needed,
             name=ev.name,
             config=config,
             n=cells,
@@ -629,9 +644,8 @@ def _one(
     if observed is None:
         return make("no_data", f"the API reported no {metric} for this eval")
     interval, source, successes = evidence.interval(key, observed, cells, confidence)
-    stats.update(
-        interval=interval, interval_source=source, passes=successes, confidence=t.confidence
-    )
+    stats.interval, stats.source, stats.passes = interval, source, successes
+    stats.confidence = t.confidence
     unit = "" if key == "min_avg_score" else "%"
     word = "at most" if op == "<=" else "at least"
     summary = f"{observed:g}{unit} over {cells} cells; needs {word} {threshold:g}{unit}"
@@ -648,7 +662,7 @@ def _one(
             needed = None
             if source == "wilson":
                 needed = cells_needed(observed, threshold, confidence, lower=op == ">=")
-            stats["cells_needed"] = needed
+            stats.cells_needed = needed
             side = "upper" if op == "<=" else "lower"
             more = f"; about {needed} cells at this rate would be enough" if needed else ""
             return make(

@@ -6,7 +6,7 @@ import re
 from datetime import datetime
 
 from gate.evaluate import format_duration
-from gate.verdict import Check, Verdict
+from gate.verdict import Check
 
 _CONTROL = re.compile(
     r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]"
@@ -137,8 +137,3 @@ def status_label(c: Check) -> str:
     if c.status in ("missing", "no_data") and c.level == "warn":
         return f"{c.status} (warn)"
     return c.status
-
-
-def headline(v: Verdict) -> str:
-    subject = f" · {plain(v.run_test, 120)}" if v.run_test else ""
-    return f"fi-gate: {VERDICT_WORD[v.verdict]}{subject}"
