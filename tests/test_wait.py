@@ -9,6 +9,7 @@ import pytest
 
 from gate.client import Client, Deadline, wait_for
 from gate.errors import NotReadyError
+from gate.model import Execution
 from tests.conftest import ROOT, run
 from tests.fakeapi import API_KEY, SECRET_KEY, FakeApi, Fault, load_dir
 
@@ -64,15 +65,24 @@ def client(api: FakeApi, clock: FakeClock, seconds: float) -> Client:
     )
 
 
+def poll(c: Client, *, for_summary: bool = False, progress: list[str] | None = None) -> Execution:
+    """wait_for on the running execution, fetching it again through the same client."""
+    sink = progress if progress is not None else []
+    return wait_for(
+        c,
+        c.execution(RUNNING),
+        for_summary=for_summary,
+        on_progress=sink.append,
+        fetch=lambda: c.execution(RUNNING),
+    )
+
+
 def test_polls_with_backoff_until_final(api: FakeApi) -> None:
     clock = FakeClock()
     finish_after(api, 5)
     c = client(api, clock, 600)
     progress: list[str] = []
-    first = c.execution(RUNNING)
-    done = wait_for(
-        c, first, for_summary=False, on_progress=progress.append, fetch=lambda: c.execution(RUNNING)
-    )
+    done = poll(c, progress=progress)
     assert done.status == "completed"
     assert clock.sleeps == [5.0, 7.5, 11.25, 16.875, 25.3125]  # 5 s growing to the 30 s cap
     assert len(progress) == 5
@@ -84,13 +94,7 @@ def test_backoff_is_capped_at_30_seconds(api: FakeApi) -> None:
     clock = FakeClock()
     finish_after(api, 9)
     c = client(api, clock, 3600)
-    wait_for(
-        c,
-        c.execution(RUNNING),
-        for_summary=False,
-        on_progress=lambda _: None,
-        fetch=lambda: c.execution(RUNNING),
-    )
+    poll(c)
     assert max(clock.sleeps) == 30.0
     assert clock.sleeps[-1] == 30.0
 
@@ -99,13 +103,7 @@ def test_timeout_is_not_ready_with_the_last_status(api: FakeApi) -> None:
     clock = FakeClock()
     c = client(api, clock, 60)
     with pytest.raises(NotReadyError, match=r"still running after 40s \(--timeout 60s\)"):
-        wait_for(
-            c,
-            c.execution(RUNNING),
-            for_summary=False,
-            on_progress=lambda _: None,
-            fetch=lambda: c.execution(RUNNING),
-        )
+        poll(c)
     assert sum(clock.sleeps) < 60
 
 
@@ -114,13 +112,7 @@ def test_wait_for_summary(api: FakeApi) -> None:
     finish_after(api, 1, summary_after=3)
     c = client(api, clock, 600)
     progress: list[str] = []
-    done = wait_for(
-        c,
-        c.execution(RUNNING),
-        for_summary=True,
-        on_progress=progress.append,
-        fetch=lambda: c.execution(RUNNING),
-    )
+    done = poll(c, for_summary=True, progress=progress)
     assert (done.status, done.summary_status) == ("completed", "completed")
     assert any("Fix My Agent summary (pending)" in p for p in progress)
 
@@ -130,13 +122,7 @@ def test_summary_still_pending_at_the_deadline_is_judged_without_it(api: FakeApi
     finish_after(api, 0)
     c = client(api, clock, 40)
     progress: list[str] = []
-    done = wait_for(
-        c,
-        c.execution(RUNNING),
-        for_summary=True,
-        on_progress=progress.append,
-        fetch=lambda: c.execution(RUNNING),
-    )
+    done = poll(c, for_summary=True, progress=progress)
     assert done.summary_status == "pending"
     assert progress[-1] == "the Fix My Agent summary is still pending: judging without it"
 
