@@ -160,6 +160,10 @@ class FakeApi:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
             server_version = "fake-futureagi/1"
+            # Headers and body go out in two writes; with Nagle on, the body waits for the
+            # client's delayed ACK (about 40 ms a request). Real front ends (nginx) set
+            # TCP_NODELAY, and so does the fake.
+            disable_nagle_algorithm = True
 
             def log_message(self, format: str, *args: Any) -> None:  # quiet
                 return
@@ -269,9 +273,10 @@ class FakeApi:
     def respond_cached(
         self, path: str, query: dict[str, str], headers: Any
     ) -> tuple[int, Any, dict[str, str]]:
-        """`respond`, with successful execution pages served from a cache of encoded bodies
-        (the data is fixed once built), so benchmarks measure the client and not the fake."""
-        if not self.cache_pages or "execution_id" not in query or "call_execution_id" in query:
+        """`respond`, with successful listing and execution pages served from a cache of encoded
+        bodies (the data is fixed once built), so benchmarks measure the client and not the
+        fake."""
+        if not self.cache_pages or "call_execution_id" in query:
             return self.respond(path, query, headers)
         key = (
             path,
