@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from statistics import NormalDist, fmean, stdev
+from statistics import NormalDist, fmean
 
 DEFAULT_CONFIDENCE = 0.95
 # p90 - p10 of a normal distribution spans 2 * 1.2816 standard deviations.
@@ -73,6 +73,17 @@ def mean_interval_from_values(
     """An interval for the mean of call-level scores (0-1), in percent."""
     if len(values) <= 1:
         return (0.0, 100.0)
-    mean = fmean(values) * 100
-    half = z(confidence) * stdev(values) * 100 / math.sqrt(len(values))
+    centre = fmean(values)
+    sd = sample_stdev(values, centre)
+    mean = centre * 100
+    half = z(confidence) * sd * 100 / math.sqrt(len(values))
     return (round(max(0.0, mean - half), 2), round(min(100.0, mean + half), 2))
+
+
+def sample_stdev(values: Sequence[float], mean: float) -> float:
+    """The sample standard deviation, two-pass with exact float sums.
+
+    `statistics.stdev` is exact but works in fractions: 40 ms for 20,000 scores, more than the
+    rest of the verdict. Two passes over floats with `math.fsum` agree with it to about 1e-12.
+    """
+    return math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (len(values) - 1))

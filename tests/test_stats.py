@@ -7,6 +7,8 @@ from datetime import datetime, timezone
 from statistics import fmean, stdev
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gate.calls import CallsSummary
 from gate.errors import ConfigError
@@ -17,6 +19,7 @@ from gate.stats import (
     cells_needed,
     mean_interval_from_percentiles,
     mean_interval_from_values,
+    sample_stdev,
     wilson,
     z,
 )
@@ -65,6 +68,12 @@ def test_score_intervals() -> None:
     lo, hi = mean_interval_from_values(values)
     half = z(0.95) * stdev(values) * 100 / len(values) ** 0.5
     assert (lo, hi) == (round(fmean(values) * 100 - half, 2), round(fmean(values) * 100 + half, 2))
+
+
+@settings(max_examples=300, derandomize=True, deadline=None)
+@given(st.lists(st.floats(min_value=0, max_value=1), min_size=2, max_size=400))
+def test_float_stdev_agrees_with_the_exact_one(values: list[float]) -> None:
+    assert sample_stdev(values, fmean(values)) == pytest.approx(stdev(values), rel=1e-9, abs=1e-12)
 
 
 def test_every_rate_check_carries_its_interval() -> None:
