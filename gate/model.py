@@ -98,16 +98,23 @@ def _schemas() -> dict[str, Any]:
     return data
 
 
+@cache
+def _validator(shape: str) -> Any:
+    import jsonschema
+
+    schema = {"$ref": f"#/$defs/{shape}", "$defs": _schemas()["$defs"]}
+    return jsonschema.Draft202012Validator(schema)
+
+
 def validate(data: Any, shape: str, what: str) -> None:
     """Check `data` against the response shape `shape`; ApiError naming the field if it fails."""
     import jsonschema
 
-    root = _schemas()
-    schema = {"$ref": f"#/$defs/{shape}", "$defs": root["$defs"]}
-    validator = jsonschema.Draft202012Validator(schema)
-    error = jsonschema.exceptions.best_match(validator.iter_errors(data))
-    if error is None:
+    validator = _validator(shape)
+    if validator.is_valid(data):
         return
+    error = jsonschema.exceptions.best_match(validator.iter_errors(data))
+    assert error is not None
     path = "result" + "".join(
         f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path
     )
