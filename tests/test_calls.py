@@ -10,9 +10,13 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import jsonschema
+import msgspec
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from gate.calls import CallDigest
+from gate.calls import Call, CallDigest
 from gate.errors import ApiError
 from tests.conftest import ROOT, run, write_policy
 from tests.fakeapi import API_KEY, SECRET_KEY, FakeApi, Fault, Store, build_run_test
@@ -160,14 +164,13 @@ def test_digest_merges_by_call_id_and_keeps_little() -> None:
         }
         for i in range(10)
     ]
-    digest.add(page)
-    digest.add(page[:4])
+    calls = msgspec.json.decode(json.dumps(page), type=list[Call])
+    digest.add(calls)
+    digest.add(calls[:4])
     s = digest.summary()
     assert (s.calls, s.duplicates) == (10, 4)
     assert len(s.failing_examples["helpful"]) == 3
     assert len(s.failing_examples["helpful"][0].reason) == 300
-    with pytest.raises(ApiError, match="no call_execution_id"):
-        digest.add([{"status": "completed"}])
 
 
 def test_version_and_validate_do_not_import_what_they_do_not_use() -> None:
@@ -186,3 +189,83 @@ def test_version_and_validate_do_not_import_what_they_do_not_use() -> None:
     assert lines[1] == "[]"
     assert lines[2].endswith("starter.yml: ok (version 1, 0 eval rules)")
     assert lines[3] == "[]"
+
+
+@pytest.mark.parametrize("bad_id", ["<b>x</b>", "a\nb", "x" * 101, ""])
+def test_a_call_id_that_is_not_an_id_stops_the_gate(tmp_path: Path, bad_id: str) -> None:
+    page = {
+        "status": True,
+        "result": {
+            "call_results": {
+                "total_pages": 3,
+                "current_page": 2,
+                "results": [
+                    {"call_execution_id": "fine-1", "status": "completed"},
+                    {"call_execution_id": bad_id, "status": "completed"},
+                ],
+            }
+        },
+    }
+    with FakeApi(big_store(2500)) as api:
+        api.fail(Fault(status=200, body=page, match=lambda q: q.get("page") == "2"))
+        policy = write_policy(tmp_path, POLICY)
+        result = run(
+            ["check", "--policy", policy, "--run-test", "Big", "--calls"],
+            env={"FI_BASE_URL": api.url, "FI_API_KEY": API_KEY, "FI_SECRET_KEY": SECRET_KEY},
+        )
+    assert result.code == 3, result.err
+    assert "page 2 of the calls of execution" in result.err
+    assert "call_execution_id" in result.err
+    assert "Traceback" not in result.err
+    assert len(result.err.strip().splitlines()) == 1  # one line, even for an id with a newline
+
+
+# Values of every JSON type, for fields of call objects.
+_ANY = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 5),
+    st.floats(0, 1),
+    st.sampled_from(["completed", "Passed", "c-1", "<b>", "a b", "a\nb", "x" * 101, ""]),
+    st.just([1, "a"]),
+    st.just({"k": 1}),
+)
+_VALID_OUTPUT = {"name": "helpful", "output": "Failed", "output_type": "Pass/Fail", "reason": "r"}
+_VALID_CALL = {
+    "call_execution_id": "c-1",
+    "scenario_id": "s-1",
+    "scenario_name": "Refund",
+    "status": "completed",
+    "duration_seconds": 12.5,
+    "eval_outputs": {"a": _VALID_OUTPUT},
+}
+
+
+@st.composite
+def _calls(draw: st.DrawFn) -> Any:
+    """A valid call with a few of its fields (or its eval output's) replaced or removed."""
+    if draw(st.integers(0, 20)) == 0:
+        return draw(_ANY)
+    call: dict[str, Any] = json.loads(json.dumps(_VALID_CALL))
+    output = call["eval_outputs"]["a"]
+    for target in draw(st.lists(st.sampled_from([call, output]), max_size=3)):
+        key = draw(st.sampled_from(sorted(target)))
+        if draw(st.booleans()):
+            target[key] = draw(_ANY)
+        else:
+            del target[key]
+    return call
+
+
+@settings(max_examples=600, derandomize=True, deadline=None)
+@given(_calls())
+def test_typed_call_decoding_accepts_exactly_what_the_schema_accepts(call: Any) -> None:
+    schemas = json.loads((ROOT / "gate" / "schemas" / "api-responses.schema.json").read_text())
+    schema = {"$ref": "#/$defs/call", "$defs": schemas["$defs"]}
+    by_schema = jsonschema.Draft202012Validator(schema).is_valid(call)
+    try:
+        CallDigest().add(msgspec.json.decode(json.dumps([call]), type=list[Call]))
+        by_decoder = True
+    except (msgspec.ValidationError, ApiError):
+        by_decoder = False
+    assert by_decoder == by_schema

@@ -305,6 +305,26 @@ def test_netrc_never_becomes_an_authorization_header(
     record("secrets", "~/.netrc entry for the API host", "no Authorization header sent")
 
 
+def test_proxy_variables_are_honoured(
+    api: FakeApi, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """HTTP_PROXY is read (once) as requests would; NO_PROXY still wins. The fake serves
+    absolute-form request lines, as a forward proxy receives them."""
+    with socket.socket() as s:  # a loopback port where nothing listens: reached only directly
+        s.bind(("127.0.0.1", 0))
+        unreachable = f"http://127.0.0.1:{s.getsockname()[1]}"
+    monkeypatch.setenv("HTTP_PROXY", api.url)
+    monkeypatch.setenv("NO_PROXY", "")
+    result, _, _ = gate(unreachable)
+    assert result.code == 0, result.err
+    assert len(api.runs_requests) == 2
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    result, _, _ = gate(unreachable, timeout=3)
+    assert result.code == 3
+    assert "connection refused" in result.err
+    record("faults", "HTTP_PROXY and NO_PROXY", "honoured; the environment read once")
+
+
 def test_plain_http_only_for_loopback_unless_allowed(api: FakeApi) -> None:
     remote = "http://api.example.com"
     refused = run(
@@ -450,6 +470,18 @@ SHAPES: dict[str, tuple[dict[str, Any], str]] = {
     "negative cells": ({"eval_results__0__result__0__total_cells": -1}, "total_cells"),
     "unreadable timestamp": ({"started_at": "yesterday"}, "unreadable timestamp"),
     "execution id with markup": ({"execution_id": "<b>x</b>"}, "result.execution_id"),
+    "call without call_execution_id": (
+        {"call_results__results__0__call_execution_id": ...},
+        "result.call_results.results[0]: object missing required field call_execution_id",
+    ),
+    "call status as a number": (
+        {"call_results__results__0__status": 3},
+        "result.call_results.results[0].status: expected str | null, got int",
+    ),
+    "call eval output not an object": (
+        {"call_results__results__0__eval_outputs__eval-config-1": "Passed"},
+        "results[0].eval_outputs[...]: expected object | null, got str",
+    ),
 }
 
 
