@@ -1,7 +1,8 @@
 """Benchmark fi-gate against the naive sequential client and the network's critical path.
 
     .venv/bin/python -m bench [--sizes 100,2000,20000] [--latency 0.05] [--check]
-                              [--page-sizes 250,500,1000,2000] [--write docs/performance.md]
+                              [--write docs/performance.md]
+    .venv/bin/python -m bench --grid [--page-sizes 1000,2000,2500,5000] [--workers 4,8,16]
 
 The fake API runs in its own process with a fixed latency per request. In this process, for each
 execution size, the bench runs `fi-gate check --calls` (the full report: every call page read)
@@ -128,9 +129,13 @@ def fake_api(sizes: list[int], latency: float) -> Iterator[str]:
             proc.stdout.close()
 
 
-def run_gate(url: str, run_test: str, *extra: str) -> tuple[float, int, dict[str, object]]:
+def run_gate(
+    url: str, run_test: str, *extra: str, page_size: int | None = None
+) -> tuple[float, int, dict[str, object]]:
     """fi-gate in this process (imports warm): wall seconds, requests, the JSON report."""
     env = {"FI_BASE_URL": url, "FI_API_KEY": KEY, "FI_SECRET_KEY": SECRET}
+    if page_size is not None:
+        env["FI_GATE_CALL_PAGE_SIZE"] = str(page_size)
     argv = [
         "check",
         "--policy",
@@ -226,6 +231,22 @@ def measure(url: str, n: int, latency: float, page_size: int, naive: bool) -> Ro
     )
 
 
+def grid(url: str, n: int, page_sizes: list[int], workers: list[int], runs: int = 7) -> str:
+    """Median wall seconds of the full report at `n` calls, by page size and workers."""
+    head = "| page size | " + " | ".join(f"{w} workers" for w in workers) + " |"
+    lines = [head, "|--:|" + "--:|" * len(workers)]
+    for size in page_sizes:
+        cells = []
+        for w in workers:
+            extra = ("--workers", str(w))
+            run_gate(url, f"Bench {n}", *extra, page_size=size)  # warm the fake's caches
+            walls = [run_gate(url, f"Bench {n}", *extra, page_size=size)[0] for _ in range(runs)]
+            cells.append(f"{statistics.median(walls):.3f}")
+        lines.append(f"| {size:,} | " + " | ".join(cells) + " |")
+        print(f"measured page size {size}", file=sys.stderr)
+    return "\n".join(lines)
+
+
 def table(rows: list[Row], start: tuple[float, float], latency: float) -> str:
     lines = [
         f"Latency {latency * 1000:.0f} ms per request; call page size {cli.CALL_PAGE_SIZE}, "
@@ -271,6 +292,17 @@ def check(rows: list[Row], start: tuple[float, float]) -> list[str]:
     return problems
 
 
+def replace_between(path: Path, mark: str, text: str) -> None:
+    """Put `text` between `<!-- mark:begin -->` and `<!-- mark:end -->` in a markdown file."""
+    doc = path.read_text()
+    begin, end = f"<!-- {mark}:begin -->", f"<!-- {mark}:end -->"
+    if begin not in doc or end not in doc:
+        raise SystemExit(f"bench: {path} has no {begin} ... {end} section to write into")
+    head, _, rest = doc.partition(begin)
+    _, _, tail = rest.partition(end)
+    path.write_text(f"{head}{begin}\n{text}\n{end}{tail}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         prog="python -m bench",
@@ -282,8 +314,23 @@ def main() -> int:
     parser.add_argument("--no-naive", action="store_true", help="skip the naive client")
     parser.add_argument("--check", action="store_true", help="exit 1 if a target is missed")
     parser.add_argument("--write", metavar="PATH", help="write the table into this markdown file")
+    parser.add_argument(
+        "--grid", action="store_true", help="time page sizes by workers at the largest size"
+    )
+    parser.add_argument("--page-sizes", default="1000,2000,2500,5000")
+    parser.add_argument("--workers", default="4,8,16")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
+    if args.grid:
+        page_sizes = [int(s) for s in args.page_sizes.split(",")]
+        workers = [int(w) for w in args.workers.split(",")]
+        with fake_api(sizes[-1:], args.latency) as url:
+            text = grid(url, sizes[-1], page_sizes, workers)
+        print(f"{sizes[-1]:,} calls, latency {args.latency * 1000:.0f} ms; median wall seconds\n")
+        print(text)
+        if args.write:
+            replace_between(Path(args.write), "grid", text)
+        return 0
     with fake_api(sizes, args.latency) as url:
         rows = []
         for n in sizes:
@@ -293,12 +340,7 @@ def main() -> int:
     text = table(rows, start, args.latency)
     print(text)
     if args.write:
-        path = Path(args.write)
-        doc = path.read_text()
-        begin, end = "<!-- bench:begin -->", "<!-- bench:end -->"
-        head, _, rest = doc.partition(begin)
-        _, _, tail = rest.partition(end)
-        path.write_text(f"{head}{begin}\n{text}\n{end}{tail}")
+        replace_between(Path(args.write), "bench", text)
     problems = check(rows, start)
     for p in problems:
         print(f"target missed: {p}", file=sys.stderr)
