@@ -42,7 +42,7 @@ SECRET_VARIABLES = (
 DEFAULT_POLICY = "fi-gate.yml"
 DEFAULT_TIMEOUT = 120.0
 DEFAULT_WAIT_TIMEOUT = 1800.0
-DEFAULT_WORKERS = 8
+DEFAULT_WORKERS = 4
 CALL_PAGE_SIZE = 2000  # chosen by measurement: see docs/performance.md
 EPILOG = """exit codes: 0 pass (warnings allowed), 1 gate failed, 2 usage or configuration error,
 3 API, network or response error, 4 not ready (no execution in a final state)

@@ -29,7 +29,7 @@ import msgspec
 import requests
 
 from gate import __version__
-from gate.calls import Call, CallDigest, CallPage, CallsResult, CallsSummary, Detail
+from gate.calls import CallDigest, CallPage, CallsResult, CallsSummary, Detail
 from gate.errors import ApiError, ConfigError, NotReadyError, UsageError
 from gate.model import Execution, ExecutionRef, parse_execution, parse_execution_list
 
@@ -260,8 +260,9 @@ class Client:
     ) -> CallsSummary:
         """Every call of the execution: page 1 is given; the rest are read concurrently.
 
-        At most `workers` pages are in flight, and each is digested as soon as it arrives, so
-        memory does not grow with the number of pages.
+        At most `workers` pages are in flight. The thread that reads a page decodes and digests
+        it at once, so a decoded page never waits in memory and memory does not grow with the
+        number of pages.
         """
         what = f"the calls of execution {_clip(execution_id, 64)}"
         if first_page is None:
@@ -270,38 +271,34 @@ class Client:
         self.start_workers(workers)
         pool = self._pool
         assert pool is not None
-        running = {
-            pool.submit(self._calls_of_page, execution_id, p, page_size, what)
-            for p in itertools.islice(pages, max(1, workers))
-        }
         digest = CallDigest()
-        digest.add(first_page.results, what)  # while the other pages are on their way
+        lock = threading.Lock()
+
+        def read(page: int) -> None:
+            where = f"page {page} of {what}"
+            result: CallsResult = self.get(
+                {"execution_id": execution_id, "page": str(page), "limit": str(page_size)},
+                what=where,
+                shape=CallsResult,
+            )
+            if result.call_results is None:
+                raise ApiError(f"the API answered {where} with no call_results page")
+            with lock:
+                digest.add(result.call_results.results, where)
+
+        running = {pool.submit(read, p) for p in itertools.islice(pages, max(1, workers))}
         try:
+            with lock:  # while the other pages are on their way
+                digest.add(first_page.results, what)
             while running:
                 done, running = wait(running, return_when=FIRST_COMPLETED)
                 for future in done:
-                    digest.add(*future.result())
-                    for p in itertools.islice(pages, 1):
-                        running.add(
-                            pool.submit(self._calls_of_page, execution_id, p, page_size, what)
-                        )
+                    future.result()
+                    running.update(pool.submit(read, p) for p in itertools.islice(pages, 1))
         finally:
             for future in running:  # after an error: pages not yet asked for never are
                 future.cancel()
         return digest.summary()
-
-    def _calls_of_page(
-        self, execution_id: str, page: int, page_size: int, what: str
-    ) -> tuple[list[Call], str]:
-        where = f"page {page} of {what}"
-        result: CallsResult = self.get(
-            {"execution_id": execution_id, "page": str(page), "limit": str(page_size)},
-            what=where,
-            shape=CallsResult,
-        )
-        if result.call_results is None:
-            raise ApiError(f"the API answered {where} with no call_results page")
-        return result.call_results.results, where
 
     # --- transport -----------------------------------------------------------------------
 
