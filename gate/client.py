@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import itertools
-import json
 import random
 import socket
 import threading
@@ -22,16 +21,18 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import Any, Generic, TypeVar
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-import msgspec
 import requests
 
 from gate import __version__
 from gate.calls import CallDigest, CallPage, CallsResult, CallsSummary, Detail
 from gate.errors import ApiError, ConfigError, NotReadyError, UsageError
 from gate.model import Execution, ExecutionRef, parse_execution, parse_execution_list
+from gate.wire import clip as _clip
+from gate.wire import decode_result
+from gate.wire import server_message as _server_message
 
 DEFAULT_BASE_URL = "https://api.futureagi.com"
 RUNS_PATH = "/sdk/api/v1/simulation/runs/"
@@ -105,34 +106,6 @@ class Deadline:
 
     def remaining(self) -> float:
         return self.end - self.clock()
-
-
-def _clip(text: str, limit: int = 200) -> str:
-    flat = " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
-
-
-def _server_message(body: bytes) -> str:
-    """The useful sentence of an error body: the JSON envelope's message, or a hint at HTML."""
-    text = body[:65536].decode("utf-8", "replace")
-    try:
-        data = json.loads(text)
-    except ValueError:
-        if "<html" in text[:1000].lower() or "<!doctype" in text[:1000].lower():
-            return "an HTML page, not the API's JSON (a proxy or load balancer answered)"
-        return _clip(text, 120) or "an empty body"
-    if isinstance(data, Mapping):
-        result = data.get("result")
-        for source in (data, result if isinstance(result, Mapping) else {}):
-            for key in ("message", "detail", "error"):
-                value = source.get(key)
-                if isinstance(value, str) and value:
-                    return _clip(value, 160)
-        details = data.get("details")
-        if details:
-            return _clip(json.dumps(details), 160)
-        return "no details"
-    return _clip(text, 120)
 
 
 class Client:
@@ -506,52 +479,7 @@ class Client:
         raise ApiError(f"{status} from {self.host} for {what}: {message}; retry later")
 
     def _decode(self, body: bytes, what: str, shape: Any) -> Any:
-        """The envelope's `result`, decoded as `shape` (plain JSON for Any) in one pass."""
-        try:
-            envelope = msgspec.json.decode(body, type=_Envelope[shape])
-        except msgspec.ValidationError as exc:
-            if shape is Any:  # the body is JSON but not an object: no envelope
-                envelope = _Envelope()
-            else:  # say what is wrong with the envelope first, then the shape
-                self._decode(body, what, Any)
-                raise ApiError(
-                    f"the API answered {what} with an unexpected shape at {_shape_error(exc)}; "
-                    "is --base-url pointing at the Future AGI API?"
-                ) from None
-        except (msgspec.DecodeError, RecursionError):
-            raise ApiError(
-                f"{self.host} answered {what} with something that is not JSON "
-                f"({_server_message(body)}); check --base-url"
-            ) from None
-        if envelope.status is msgspec.UNSET:
-            raise ApiError(
-                f"{self.host} answered {what} without the API's envelope "
-                "({status, result}); check --base-url"
-            )
-        if envelope.status is not True:
-            raise ApiError(f"{self.host} reported a failure for {what}: {_server_message(body)}")
-        if envelope.result is msgspec.UNSET:
-            raise ApiError(f"{self.host} answered {what} with no result; retry later")
-        return envelope.result
-
-
-T = TypeVar("T")
-
-
-class _Envelope(msgspec.Struct, Generic[T]):
-    """`{"status": true, "result": ...}`; either may be missing from a wrong answer."""
-
-    status: Any = msgspec.UNSET
-    result: T | msgspec.UnsetType = msgspec.UNSET
-
-
-def _shape_error(exc: msgspec.ValidationError) -> str:
-    """msgspec's "Expected `int`, got `str` - at `$.result.x[0]`" as "result.x[0]: expected int,
-    got str", clipped: the path and values come from the answer."""
-    message, _, path = str(exc).partition(" - at `$.")
-    detail = message.replace("`", "")
-    detail = detail[:1].lower() + detail[1:]
-    return f"{_clip(path.rstrip('`') or 'result')}: {_clip(detail)}"
+        return decode_result(body, what, shape, self.host)
 
 
 def _abort(response: requests.Response) -> None:

@@ -1,0 +1,92 @@
+"""The API's answers as bytes on the wire: the envelope, decoded in one pass, and the messages
+made of what the server said. Light on imports (msgspec only): the page-digest helper process
+uses it too (`gate.pagedigest`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any, Generic, TypeVar
+
+import msgspec
+
+from gate.errors import ApiError
+
+T = TypeVar("T")
+
+
+class Envelope(msgspec.Struct, Generic[T]):
+    """`{"status": true, "result": ...}`; either may be missing from a wrong answer."""
+
+    status: Any = msgspec.UNSET
+    result: T | msgspec.UnsetType = msgspec.UNSET
+
+
+def decode_result(body: bytes, what: str, shape: Any, host: str) -> Any:
+    """The envelope's `result`, decoded as `shape` (plain JSON for Any) in one pass; an ApiError
+    that says what is wrong (the envelope first, then the shape) otherwise."""
+    try:
+        envelope = msgspec.json.decode(body, type=Envelope[shape])
+    except msgspec.ValidationError as exc:
+        if shape is Any:  # the body is JSON but not an object: no envelope
+            envelope = Envelope()
+        else:  # say what is wrong with the envelope first, then the shape
+            decode_result(body, what, Any, host)
+            raise ApiError(
+                f"the API answered {what} with an unexpected shape at {shape_error(exc)}; "
+                "is --base-url pointing at the Future AGI API?"
+            ) from None
+    except (msgspec.DecodeError, RecursionError):
+        raise ApiError(
+            f"{host} answered {what} with something that is not JSON "
+            f"({server_message(body)}); check --base-url"
+        ) from None
+    if envelope.status is msgspec.UNSET:
+        raise ApiError(
+            f"{host} answered {what} without the API's envelope ({{status, result}}); "
+            "check --base-url"
+        )
+    if envelope.status is not True:
+        raise ApiError(f"{host} reported a failure for {what}: {server_message(body)}")
+    if envelope.result is msgspec.UNSET:
+        raise ApiError(f"{host} answered {what} with no result; retry later")
+    return envelope.result
+
+
+def shape_error(exc: msgspec.ValidationError) -> str:
+    """msgspec's "Expected `int`, got `str` - at `$.result.x[0]`" as "result.x[0]: expected int,
+    got str", clipped: the path and values come from the answer."""
+    message, _, path = str(exc).partition(" - at `$.")
+    detail = message.replace("`", "")
+    detail = detail[:1].lower() + detail[1:]
+    return f"{clip(path.rstrip('`') or 'result')}: {clip(detail)}"
+
+
+def clip(text: str, limit: int = 200) -> str:
+    """Printable, flattened, and at most `limit` characters: text that came from the server."""
+    flat = " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def server_message(body: bytes) -> str:
+    """The useful sentence of an error body: the JSON envelope's message, or a hint at HTML."""
+    text = body[:65536].decode("utf-8", "replace")
+    try:
+        data = json.loads(text)
+    except ValueError:
+        if "<html" in text[:1000].lower() or "<!doctype" in text[:1000].lower():
+            return "an HTML page, not the API's JSON (a proxy or load balancer answered)"
+        return clip(text, 120) or "an empty body"
+    if isinstance(data, Mapping):
+        result = data.get("result")
+        for source in (data, result if isinstance(result, Mapping) else {}):
+            for key in ("message", "detail", "error"):
+                value = source.get(key)
+                if isinstance(value, str) and value:
+                    return clip(value, 160)
+        details = data.get("details")
+        if details:
+            return clip(json.dumps(details), 160)
+        return "no details"
+    return clip(text, 120)
