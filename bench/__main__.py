@@ -50,6 +50,7 @@ TARGETS = {
 @dataclass
 class Row:
     calls: int
+    page_size: int
     wall: float
     requests: int
     minimum_requests: int
@@ -199,7 +200,7 @@ def startup() -> tuple[float, float]:
     return median([exe, "--version"]), median([sys.executable, "-c", "import requests"])
 
 
-def measure(url: str, n: int, latency: float, page_size: int, naive: bool) -> Row:
+def measure(url: str, n: int, latency: float, naive: bool) -> Row:
     run_test = f"Bench {n}"
     extra = ["--workers", str(cli.DEFAULT_WORKERS)]
     run_gate(url, run_test, *extra)  # warm the fake's caches for this execution
@@ -209,6 +210,7 @@ def measure(url: str, n: int, latency: float, page_size: int, naive: bool) -> Ro
         walls.append(wall)
     calls_read = report["calls"]["read"]  # type: ignore[index]
     assert calls_read == n, (calls_read, n)
+    page_size = cli.call_page_size(n, cli.DEFAULT_WORKERS)  # what fi-gate chooses
     pages = math.ceil(n / page_size)
     minimum = 1 + pages  # the listing, then every call page (page 1 comes with the detail)
     round_trips = 2 + (1 if pages > 1 else 0)  # list -> detail -> the other pages at once
@@ -221,6 +223,7 @@ def measure(url: str, n: int, latency: float, page_size: int, naive: bool) -> Ro
         assert result["calls"] == n
     return Row(
         n,
+        page_size,
         statistics.median(walls),
         requests,
         minimum,
@@ -249,18 +252,20 @@ def grid(url: str, n: int, page_sizes: list[int], workers: list[int], runs: int 
 
 def table(rows: list[Row], start: tuple[float, float], latency: float) -> str:
     lines = [
-        f"Latency {latency * 1000:.0f} ms per request; call page size {cli.CALL_PAGE_SIZE}, "
-        f"{cli.DEFAULT_WORKERS} workers.",
+        f"Latency {latency * 1000:.0f} ms per request; {cli.DEFAULT_WORKERS} workers; call pages "
+        f"of {cli.CALL_PAGE_SIZE:,} to {cli.MAX_CALL_PAGE_SIZE:,} calls, chosen by fi-gate from "
+        "the execution's size.",
         "",
-        "| calls | fi-gate wall | requests (minimum) | × critical path | naive wall | naive "
-        "requests | naive ÷ fi-gate | peak RSS |",
-        "|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "| calls | page size | fi-gate wall | requests (minimum) | × critical path | naive wall "
+        "| naive requests | naive ÷ fi-gate | peak RSS |",
+        "|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for r in rows:
         naive = f"{r.naive_wall:.2f} s" if r.naive_wall is not None else "—"
         speedup = f"{r.naive_wall / r.wall:.0f}×" if r.naive_wall is not None else "—"
         lines.append(
-            f"| {r.calls:,} | {r.wall:.3f} s | {r.requests} ({r.minimum_requests}) | "
+            f"| {r.calls:,} | {r.page_size:,} | {r.wall:.3f} s | "
+            f"{r.requests} ({r.minimum_requests}) | "
             f"{r.wall / r.critical_path:.2f} | {naive} | {r.naive_requests or '—'} | {speedup} | "
             f"{r.rss_mb:.0f} MB |"
         )
@@ -334,7 +339,7 @@ def main() -> int:
     with fake_api(sizes, args.latency) as url:
         rows = []
         for n in sizes:
-            rows.append(measure(url, n, args.latency, cli.CALL_PAGE_SIZE, not args.no_naive))
+            rows.append(measure(url, n, args.latency, not args.no_naive))
             print(f"measured {n} calls", file=sys.stderr)
     start = startup()
     text = table(rows, start, args.latency)

@@ -43,7 +43,10 @@ DEFAULT_POLICY = "fi-gate.yml"
 DEFAULT_TIMEOUT = 120.0
 DEFAULT_WAIT_TIMEOUT = 1800.0
 DEFAULT_WORKERS = 4
-CALL_PAGE_SIZE = 2000  # chosen by measurement: see docs/performance.md
+# Call pages: at least 2,000 calls, and big enough that every page after the first is in flight
+# at once (one round trip), up to 5,000. Chosen by measurement: see docs/performance.md.
+CALL_PAGE_SIZE = 2000
+MAX_CALL_PAGE_SIZE = 5000
 EPILOG = """exit codes: 0 pass (warnings allowed), 1 gate failed, 2 usage or configuration error,
 3 API, network or response error, 4 not ready (no execution in a final state)
 
@@ -220,7 +223,7 @@ class Settings:
     wait: bool = False
     wait_for_summary: bool = False
     workers: int = DEFAULT_WORKERS
-    page_size: int = CALL_PAGE_SIZE
+    page_size: int | None = None  # None: chosen from the execution's size (call_page_size)
 
 
 def _env(environ: Mapping[str, str], name: str) -> str | None:
@@ -243,10 +246,18 @@ def _workers(flag: int | None, environ: Mapping[str, str]) -> int:
     return workers
 
 
-def _page_size(environ: Mapping[str, str]) -> int:
+def call_page_size(total_calls: int, workers: int) -> int:
+    """Calls per page: CALL_PAGE_SIZE, or more, so that the pages after the first (which comes
+    with the execution) all fit in one round of `workers` requests; at most MAX_CALL_PAGE_SIZE.
+    """
+    one_round = -(-total_calls // (workers + 1))  # ceiling division
+    return max(CALL_PAGE_SIZE, min(MAX_CALL_PAGE_SIZE, one_round))
+
+
+def _page_size(environ: Mapping[str, str]) -> int | None:
     raw = _env(environ, "FI_GATE_CALL_PAGE_SIZE")
     if raw is None:
-        return CALL_PAGE_SIZE
+        return None
     if not raw.isdigit() or not 10 <= int(raw) <= 10_000:
         raise UsageError(f"FI_GATE_CALL_PAGE_SIZE={raw!r}: give a whole number from 10 to 10000")
     return int(raw)
@@ -611,7 +622,10 @@ def _fetch(
             items = client.list_executions(run_test, 1, needed + 1)[2]
         elif needed:
             console.info("baseline and trend need the run test's name (--run-test or run_test:)")
-        page_size = settings.page_size if settings.calls else 1
+        page_size = 1
+        if settings.calls:  # with --execution-id the size is not known yet: the default
+            total = _total_calls(items, execution_id)
+            page_size = settings.page_size or call_page_size(total, settings.workers)
         execution, first = client.execution_and_calls(
             execution_id, run_test=run_test, page_size=page_size
         )
@@ -643,6 +657,15 @@ def _fetch(
                 history.append(client.execution(compare_to, summary=False))
         console.debug(f"{client.requests_made} request(s) to {client.host}")
         return execution, calls, history
+
+
+def _total_calls(items: list[Any], execution_id: str) -> int:
+    """The listing's total_calls of an execution (0 if it is not there or not a count)."""
+    for item in items:
+        if isinstance(item, Mapping) and item.get("execution_id") == execution_id:
+            total = item.get("total_calls")
+            return total if isinstance(total, int) and not isinstance(total, bool) else 0
+    return 0
 
 
 def _explicit_baselines(policy: Policy) -> set[str]:

@@ -249,14 +249,18 @@ class Client:
 
         def read(page: int) -> None:
             where = f"page {page} of {what}"
-            result: CallsResult = self.get(
+            body: bytes = self.get(
                 {"execution_id": execution_id, "page": str(page), "limit": str(page_size)},
                 what=where,
-                shape=CallsResult,
+                shape=bytes,
             )
-            if result.call_results is None:
-                raise ApiError(f"the API answered {where} with no call_results page")
+            # One page decoded at a time: the GIL runs one decoder anyway, and so at most one
+            # decoded page is in memory, whatever the number of pages in flight.
             with lock:
+                result: CallsResult = self._decode(body, where, CallsResult)
+                del body
+                if result.call_results is None:
+                    raise ApiError(f"the API answered {where} with no call_results page")
                 digest.add(result.call_results.results, where)
 
         running = {pool.submit(read, p) for p in itertools.islice(pages, max(1, workers))}
@@ -277,7 +281,7 @@ class Client:
 
     def get(self, params: Mapping[str, str], *, what: str, shape: Any = Any) -> Any:
         """GET the runs endpoint; the envelope's `result` (decoded as `shape`: plain JSON by
-        default), or an error that says what to do."""
+        default; `bytes`: the raw body of a 2xx answer), or an error that says what to do."""
         params = {k: v for k, v in params.items() if v not in ("", None)}
         attempt = 0
         paused_here = False  # this thread already slept out the 429 that paused everyone
@@ -446,7 +450,7 @@ class Client:
 
     def _result(self, status: int, body: bytes, what: str, shape: Any = Any) -> Any:
         if 200 <= status < 300:
-            return self._decode(body, what, shape)
+            return body if shape is bytes else self._decode(body, what, shape)
         message = _server_message(body)
         if status == 401:
             raise ApiError(

@@ -269,3 +269,27 @@ def test_typed_call_decoding_accepts_exactly_what_the_schema_accepts(call: Any) 
     except (msgspec.ValidationError, ApiError):
         by_decoder = False
     assert by_decoder == by_schema
+
+
+@pytest.mark.parametrize(
+    ("calls", "workers", "size"),
+    [(100, 4, 2000), (10_000, 4, 2000), (12_000, 4, 2400), (20_000, 4, 4000), (90_000, 8, 10_000)],
+)
+def test_page_size_fits_the_pages_in_one_round(calls: int, workers: int, size: int) -> None:
+    from gate.cli import MAX_CALL_PAGE_SIZE, call_page_size
+
+    assert call_page_size(calls, workers) == min(size, MAX_CALL_PAGE_SIZE)
+    if size <= MAX_CALL_PAGE_SIZE:  # then every page after the first is in flight at once
+        assert math.ceil(calls / call_page_size(calls, workers)) - 1 <= workers
+
+
+def test_the_listing_size_sets_the_page_size_and_every_page_is_read_in_one_round(
+    tmp_path: Path,
+) -> None:
+    with FakeApi(big_store(12_000), latency=0.01) as api:
+        report = check(api, tmp_path, "--workers", "4")
+        limits = {s.query["limit"] for s in api.runs_requests[1:]}
+        assert limits == {"2400"}  # ceil(12,000 / 5): page 1 and four pages in flight
+        assert len(api.runs_requests) == 1 + 5
+        assert api.max_in_flight <= 4
+    assert report["calls"]["read"] == 12_000
