@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench [--sizes 100,2000,20000] [--latency 0.05] [--check]
                               [--write docs/performance.md]
-    .venv/bin/python -m bench --grid [--page-sizes 1000,2000,2500,5000] [--workers 4,8,16]
+    .venv/bin/python -m bench --grid [--page-sizes 1000,2000,4000,5000] [--workers 4,8,16]
 
 The fake API runs in its own process with a fixed latency per request. In this process, for each
 execution size, the bench runs `fi-gate check --calls` (the full report: every call page read)
@@ -322,7 +322,7 @@ def main() -> int:
     parser.add_argument(
         "--grid", action="store_true", help="time page sizes by workers at the largest size"
     )
-    parser.add_argument("--page-sizes", default="1000,2000,2500,5000")
+    parser.add_argument("--page-sizes", default="1000,2000,4000,5000")
     parser.add_argument("--workers", default="4,8,16")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -334,7 +334,7 @@ def main() -> int:
         print(f"{sizes[-1]:,} calls, latency {args.latency * 1000:.0f} ms; median wall seconds\n")
         print(text)
         if args.write:
-            replace_between(Path(args.write), "grid", text)
+            replace_between(Path(args.write), f"grid-{args.latency * 1000:.0f}ms", text)
         return 0
     with fake_api(sizes, args.latency) as url:
         rows = []
