@@ -22,6 +22,7 @@ from typing import Annotated, Any
 import msgspec
 
 from gate.errors import ApiError
+from gate.wire import clip
 
 MAX_EXAMPLES = 3
 MAX_SCENARIOS = 10
@@ -111,10 +112,6 @@ class CallsSummary:
     duplicates: int = 0
 
 
-def _clip(text: str, limit: int = 60) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def _reason(raw: msgspec.Raw) -> str:
     try:
         value = msgspec.json.decode(raw)
@@ -140,7 +137,7 @@ class CallDigest:
             bad = next(c for c in calls if not ID.match(c.call_execution_id))
             raise ApiError(
                 f"the API answered {what} with a call_execution_id that is not an id "
-                f"({_clip(repr(bad.call_execution_id))}); is --base-url pointing at the Future "
+                f"({clip(repr(bad.call_execution_id), 60)}); is --base-url pointing at the Future "
                 "AGI API?"
             )
         # One loop, locals bound: this runs once per call and eval (100,000 times at 20,000

@@ -169,8 +169,9 @@ class Client:
         """Start the call-page readers now, before the first request.
 
         A thread started later, while other threads are busy reading and decoding pages, waits
-        for the GIL before it can run (a switch interval, 5 ms, each): 19 of them cost about
-        0.1 s on the critical path. Started first, they cost about 2 ms in all.
+        up to a GIL switch interval (5 ms) before it runs, on the critical path each time.
+        Started first, before any request, when nothing else is running, they cost about 0.1 ms
+        each.
         """
         if self._pool is not None:
             return
