@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+import time
 import traceback
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -648,8 +649,13 @@ def _fetch(
             )
         calls = None
         if settings.calls and execution.is_final:
+            start = time.monotonic()
             calls = client.read_calls(
                 execution_id, first, page_size=page_size, workers=settings.workers
+            )
+            console.debug(
+                f"read {calls.calls:,} call(s) in pages of {page_size:,} with "
+                f"{settings.workers} worker(s) in {time.monotonic() - start:.2f}s"
             )
         history = [parse_execution(item) for item in items]
         for compare_to in _explicit_baselines(policy):
