@@ -81,7 +81,7 @@ def test_repeated_run_test_flags(tmp_path: Path) -> None:
     assert "FI_GATE_EXECUTION_ID=6f1c2a8e-3b7d-4e59-9a41-2c8d5e7f9b10,c0ffee00-1111" in env_file
 
 
-def test_policy_run_tests_with_their_own_rules(tmp_path: Path) -> None:
+def test_policy_run_tests_with_their_own_rules(tmp_path: Path, fake_api: FakeApi) -> None:
     policy = (
         "version: 1\n"
         "run_tests:\n"
@@ -90,8 +90,7 @@ def test_policy_run_tests_with_their_own_rules(tmp_path: Path) -> None:
         "    evals: {Coherence: {min_pass_rate: 99}}\n"
         "evals:\n  Coherence: {min_pass_rate: 50}\n"
     )
-    with FakeApi(load_dir(ROOT / "tests" / "fakeapi" / "data")) as api:
-        code, report, _, _ = gate(api, tmp_path, policy, "--select", "latest-completed")
+    code, report, _, _ = gate(fake_api, tmp_path, policy, "--select", "latest-completed")
     by_name = {r["run_test"]: r for r in report["run_tests"]}
     assert by_name[SUPPORT]["exit_code"] == 0  # Coherence 92 % against the shared 50
     coherence = next(c for c in by_name[CHECKOUT]["checks"] if c["name"] == "Coherence")
@@ -99,31 +98,29 @@ def test_policy_run_tests_with_their_own_rules(tmp_path: Path) -> None:
     assert code == 1
 
 
-def test_environment_lists_run_tests_one_per_line(tmp_path: Path) -> None:
-    with FakeApi(load_dir(ROOT / "tests" / "fakeapi" / "data")) as api:
-        code, report, _, _ = gate(
-            api,
-            tmp_path,
-            "version: 1\n",
-            env={
-                "FI_GATE_RUN_TEST": f"{SUPPORT}\n{CHECKOUT}\n",
-                "FI_GATE_SELECT": "latest-completed",
-            },
-        )
+def test_environment_lists_run_tests_one_per_line(tmp_path: Path, fake_api: FakeApi) -> None:
+    code, report, _, _ = gate(
+        fake_api,
+        tmp_path,
+        "version: 1\n",
+        env={
+            "FI_GATE_RUN_TEST": f"{SUPPORT}\n{CHECKOUT}\n",
+            "FI_GATE_SELECT": "latest-completed",
+        },
+    )
     assert [r["run_test"] for r in report["run_tests"]] == [SUPPORT, CHECKOUT]
     assert code == 0
 
 
-def test_a_wrong_name_is_the_worst_outcome(tmp_path: Path) -> None:
-    with FakeApi(load_dir(ROOT / "tests" / "fakeapi" / "data")) as api:
-        code, report, _, _ = gate(
-            api,
-            tmp_path,
-            "version: 1\ndefaults: {min_pass_rate: 99}\n",
-            "--run-test",
-            SUPPORT,
-            "--run-test",
-            "Nope",
-        )
+def test_a_wrong_name_is_the_worst_outcome(tmp_path: Path, fake_api: FakeApi) -> None:
+    code, report, _, _ = gate(
+        fake_api,
+        tmp_path,
+        "version: 1\ndefaults: {min_pass_rate: 99}\n",
+        "--run-test",
+        SUPPORT,
+        "--run-test",
+        "Nope",
+    )
     assert code == 2  # a configuration mistake outranks a failed gate
     assert [r["exit_code"] for r in report["run_tests"]] == [1, 2]

@@ -97,28 +97,24 @@ def test_generated_policies_load_or_fail_with_located_messages(data: dict[str, A
         assert policy.version == 1
 
 
+def _policy_or_located_error(source: str | bytes, case: str) -> None:
+    counter("fuzz", case, FAST.max_examples, "loaded, or a located ConfigError")
+    try:
+        parse_policy(source, "p.yml")
+    except ConfigError as exc:
+        assert str(exc).startswith("p.yml")
+
+
 @FAST
 @given(st.text(max_size=200))
 def test_arbitrary_text_is_a_policy_or_a_config_error(text: str) -> None:
-    counter(
-        "fuzz", "arbitrary text as a policy", FAST.max_examples, "loaded, or a located ConfigError"
-    )
-    try:
-        parse_policy(text, "p.yml")
-    except ConfigError as exc:
-        assert str(exc).startswith("p.yml")
+    _policy_or_located_error(text, "arbitrary text as a policy")
 
 
 @FAST
 @given(st.binary(max_size=200))
 def test_arbitrary_bytes_are_a_policy_or_a_config_error(raw: bytes) -> None:
-    counter(
-        "fuzz", "arbitrary bytes as a policy", FAST.max_examples, "loaded, or a located ConfigError"
-    )
-    try:
-        parse_policy(raw, "p.yml")
-    except ConfigError as exc:
-        assert str(exc).startswith("p.yml")
+    _policy_or_located_error(raw, "arbitrary bytes as a policy")
 
 
 # --- generated executions ----------------------------------------------------------------------
