@@ -612,21 +612,21 @@ def _fetch(
         execution_id = settings.execution_id
         needed = policy.history_needed
         items: list[Any] = []
+        total_calls = 0  # from the listing; not known with --execution-id
         if execution_id is None:
             assert run_test is not None
             ref, items = select_execution(
                 client, run_test, settings.select, page_size=max(LIST_PAGE_SIZE, needed + 1)
             )
             console.debug(f"selected execution {ref.execution_id} ({ref.status})")
-            execution_id = ref.execution_id
+            execution_id, total_calls = ref.execution_id, ref.total_calls
         elif needed and run_test is not None:
             items = client.list_executions(run_test, 1, needed + 1)[2]
         elif needed:
             console.info("baseline and trend need the run test's name (--run-test or run_test:)")
         page_size = 1
-        if settings.calls:  # with --execution-id the size is not known yet: the default
-            total = _total_calls(items, execution_id)
-            page_size = settings.page_size or call_page_size(total, settings.workers)
+        if settings.calls:
+            page_size = settings.page_size or call_page_size(total_calls, settings.workers)
         execution, first = client.execution_and_calls(
             execution_id, run_test=run_test, page_size=page_size
         )
@@ -663,15 +663,6 @@ def _fetch(
                 history.append(client.execution(compare_to, summary=False))
         console.debug(f"{client.requests_made} request(s) to {client.host}")
         return execution, calls, history
-
-
-def _total_calls(items: list[Any], execution_id: str) -> int:
-    """The listing's total_calls of an execution (0 if it is not there or not a count)."""
-    for item in items:
-        if isinstance(item, Mapping) and item.get("execution_id") == execution_id:
-            total = item.get("total_calls")
-            return total if isinstance(total, int) and not isinstance(total, bool) else 0
-    return 0
 
 
 def _explicit_baselines(policy: Policy) -> set[str]:

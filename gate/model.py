@@ -89,6 +89,7 @@ class ExecutionRef:
     status: str
     started_at: datetime | None
     completed_at: datetime | None
+    total_calls: int = 0  # 0 when the listing leaves it out
 
 
 @cache
@@ -212,6 +213,7 @@ def parse_execution_list(result: Any) -> tuple[list[ExecutionRef], int]:
             status=r["status"],
             started_at=_time(r, "started_at", what),
             completed_at=_time(r, "completed_at", what),
+            total_calls=r.get("total_calls") or 0,
         )
         for r in result["results"]
     ]
