@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -59,14 +59,23 @@ class CallPage(msgspec.Struct):
     count: Count | None = None
 
 
-class Detail(msgspec.Struct):
-    """An execution-detail `result`: its first call page typed, every other field plain JSON.
+class PageHeader(msgspec.Struct):
+    """A call page without its calls (the decoder skips them): enough to plan the other pages."""
 
-    The execution's own fields go through the response schema (`gate.model`); only the call page
-    is decoded into records here, so page 1 costs what every other page costs.
+    total_pages: Count
+    current_page: Count
+    count: Count | None = None
+
+
+class Detail(msgspec.Struct):
+    """An execution-detail `result`: its call page's header, every other field plain JSON.
+
+    The execution's own fields go through the response schema (`gate.model`). The calls of
+    page 1 are skipped here (a fast scan), so that the other pages can be asked for at once;
+    `read_calls` decodes them later from the same body, while those pages are in flight.
     """
 
-    call_results: CallPage | None = None
+    call_results: PageHeader | None = None
     execution_id: Any = msgspec.UNSET
     status: Any = msgspec.UNSET
     started_at: Any = msgspec.UNSET
@@ -91,6 +100,28 @@ class CallsResult(msgspec.Struct):
     """A call page's `result`: only its call page is read."""
 
     call_results: CallPage | None = None
+
+
+@dataclass(frozen=True)
+class PagePlan:
+    """How an execution's calls are read: page 1, which comes with the execution, holds `first`
+    calls; every later page holds `rest`. `first` is a multiple of `rest`, because page k of
+    `rest` calls starts at call (k - 1) * rest: page 1 spans the first `first // rest` of them.
+    """
+
+    first: int
+    rest: int
+
+    def later_pages(self, header: PageHeader) -> Iterator[tuple[int, int]]:
+        """(page, limit) of every page after page 1, from page 1's header.
+
+        Pages of `rest` calls need page 1's `count`, and a header that agrees with it; without
+        them, the later pages are asked for with page 1's own size, up to its `total_pages`.
+        """
+        first, rest, count = self.first, self.rest, header.count
+        if count is not None and first % rest == 0 and header.total_pages == -(-count // first):
+            return ((page, rest) for page in range(first // rest + 1, -(-count // rest) + 1))
+        return ((page, first) for page in range(2, header.total_pages + 1))
 
 
 @dataclass(frozen=True)

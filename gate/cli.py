@@ -27,7 +27,7 @@ from gate.errors import (
 )
 
 if TYPE_CHECKING:
-    from gate.calls import CallsSummary
+    from gate.calls import CallsSummary, PagePlan
     from gate.model import Execution
     from gate.policy import Policy
     from gate.verdict import GateResult, Verdict
@@ -48,6 +48,7 @@ DEFAULT_WORKERS = 4
 # at once (one round trip), up to 5,000. Chosen by measurement: see docs/performance.md.
 CALL_PAGE_SIZE = 2000
 MAX_CALL_PAGE_SIZE = 5000
+FIRST_PAGE_SPAN = 2  # page 1 holds this many later pages' worth of calls
 EPILOG = """exit codes: 0 pass (warnings allowed), 1 gate failed, 2 usage or configuration error,
 3 API, network or response error, 4 not ready (no execution in a final state)
 
@@ -247,12 +248,22 @@ def _workers(flag: int | None, environ: Mapping[str, str]) -> int:
     return workers
 
 
-def call_page_size(total_calls: int, workers: int) -> int:
-    """Calls per page: CALL_PAGE_SIZE, or more, so that the pages after the first (which comes
-    with the execution) all fit in one round of `workers` requests; at most MAX_CALL_PAGE_SIZE.
+def plan_pages(total_calls: int, workers: int, fixed: int | None = None) -> PagePlan:
+    """How to page an execution's calls, from the listing's `total_calls` (0: not known).
+
+    Page 1 comes with the execution. The later pages are asked for together as soon as it is
+    here, and page 1's calls are digested while they are in flight; so page 1 holds
+    FIRST_PAGE_SPAN later pages' worth of calls, and the later pages are sized to be read in
+    one round of `workers` requests: CALL_PAGE_SIZE calls or more, at most MAX_CALL_PAGE_SIZE.
+    `fixed` (FI_GATE_CALL_PAGE_SIZE) sizes every page alike.
     """
-    one_round = -(-total_calls // (workers + 1))  # ceiling division
-    return max(CALL_PAGE_SIZE, min(MAX_CALL_PAGE_SIZE, one_round))
+    from gate.calls import PagePlan
+
+    if fixed:
+        return PagePlan(fixed, fixed)
+    rest = -(-total_calls // (workers + FIRST_PAGE_SPAN))  # ceiling division
+    rest = max(CALL_PAGE_SIZE, min(MAX_CALL_PAGE_SIZE, rest))
+    return PagePlan(rest * FIRST_PAGE_SPAN, rest)
 
 
 def _page_size(environ: Mapping[str, str]) -> int | None:
@@ -624,9 +635,8 @@ def _fetch(
             items = client.list_executions(run_test, 1, needed + 1)[2]
         elif needed:
             console.info("baseline and trend need the run test's name (--run-test or run_test:)")
-        page_size = 1
-        if settings.calls:
-            page_size = settings.page_size or call_page_size(total_calls, settings.workers)
+        plan = plan_pages(total_calls, settings.workers, settings.page_size)
+        page_size = plan.first if settings.calls else 1
         execution, first = client.execution_and_calls(
             execution_id, run_test=run_test, page_size=page_size
         )
@@ -650,11 +660,9 @@ def _fetch(
         calls = None
         if settings.calls and execution.is_final:
             start = time.monotonic()
-            calls = client.read_calls(
-                execution_id, first, page_size=page_size, workers=settings.workers
-            )
+            calls = client.read_calls(execution_id, first, plan=plan, workers=settings.workers)
             console.debug(
-                f"read {calls.calls:,} call(s) in pages of {page_size:,} with "
+                f"read {calls.calls:,} call(s) in pages of {plan.first:,} then {plan.rest:,} with "
                 f"{settings.workers} worker(s) in {time.monotonic() - start:.2f}s"
             )
         history = [parse_execution(item) for item in items]

@@ -1,6 +1,5 @@
 """The API's answers as bytes on the wire: the envelope, decoded in one pass, and the messages
-made of what the server said. Light on imports (msgspec only): the page-digest helper process
-uses it too (`gate.pagedigest`).
+made of what the server said. Light on imports (msgspec only).
 """
 
 from __future__ import annotations

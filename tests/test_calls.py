@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gate.calls import Call, CallDigest
+from gate.calls import Call, CallDigest, PageHeader, PagePlan
 from gate.errors import ApiError
 from tests.conftest import ROOT, run, write_policy
 from tests.fakeapi import API_KEY, SECRET_KEY, FakeApi, Fault, Store, build_run_test
@@ -102,6 +102,23 @@ def test_every_page_read_once_with_bounded_concurrency(
     summary = (tmp_path / "s.md").read_text()
     assert "### Failing calls" in summary
     assert "**Failed calls by scenario:**" in summary
+
+
+def test_compressed_and_chunked_answers_read_like_plain_ones(tmp_path: Path) -> None:
+    """A plain body of known length is read in one call; compressed and chunked bodies go
+    through the counted path. Both give the same report."""
+    env = {"FI_GATE_CALL_PAGE_SIZE": "1000"}
+    with FakeApi(big_store(2500)) as api:
+        plain = check(api, tmp_path, env=env)
+        api.fail(
+            Fault(mode="gzip", match=lambda q: "execution_id" in q and "page" not in q),
+            Fault(mode="chunked", match=lambda q: q.get("page") == "2"),
+            Fault(mode="gzip", match=lambda q: q.get("page") == "3"),
+        )
+        encoded = check(api, tmp_path, env=env)
+        assert not api.faults  # every encoded answer was served
+    assert encoded["calls"] == plain["calls"]
+    assert plain["calls"]["read"] == 2500
 
 
 def test_without_calls_no_call_page_is_read(tmp_path: Path) -> None:
@@ -211,7 +228,12 @@ def test_a_call_id_that_is_not_an_id_stops_the_gate(tmp_path: Path, bad_id: str)
         policy = write_policy(tmp_path, POLICY)
         result = run(
             ["check", "--policy", policy, "--run-test", "Big", "--calls"],
-            env={"FI_BASE_URL": api.url, "FI_API_KEY": API_KEY, "FI_SECRET_KEY": SECRET_KEY},
+            env={
+                "FI_BASE_URL": api.url,
+                "FI_API_KEY": API_KEY,
+                "FI_SECRET_KEY": SECRET_KEY,
+                "FI_GATE_CALL_PAGE_SIZE": "1000",
+            },
         )
     assert result.code == 3, result.err
     assert "page 2 of the calls of execution" in result.err
@@ -272,24 +294,58 @@ def test_typed_call_decoding_accepts_exactly_what_the_schema_accepts(call: Any) 
 
 
 @pytest.mark.parametrize(
-    ("calls", "workers", "size"),
-    [(100, 4, 2000), (10_000, 4, 2000), (12_000, 4, 2400), (20_000, 4, 4000), (90_000, 8, 10_000)],
+    ("calls", "workers", "first", "rest"),
+    [
+        (0, 4, 4000, 2000),  # not known (--execution-id): the smallest plan
+        (100, 4, 4000, 2000),
+        (4000, 4, 4000, 2000),  # all in page 1
+        (12_000, 4, 4000, 2000),
+        (20_000, 4, 6668, 3334),
+        (90_000, 8, 10_000, 5000),  # capped: more than one round
+    ],
 )
-def test_page_size_fits_the_pages_in_one_round(calls: int, workers: int, size: int) -> None:
-    from gate.cli import MAX_CALL_PAGE_SIZE, call_page_size
+def test_page_plan_fits_the_later_pages_in_one_round(
+    calls: int, workers: int, first: int, rest: int
+) -> None:
+    from gate.cli import FIRST_PAGE_SPAN, MAX_CALL_PAGE_SIZE, plan_pages
 
-    assert call_page_size(calls, workers) == min(size, MAX_CALL_PAGE_SIZE)
-    if size <= MAX_CALL_PAGE_SIZE:  # then every page after the first is in flight at once
-        assert math.ceil(calls / call_page_size(calls, workers)) - 1 <= workers
+    plan = plan_pages(calls, workers)
+    assert (plan.first, plan.rest) == (first, rest)
+    assert plan.first == FIRST_PAGE_SPAN * plan.rest
+    later = list(plan.later_pages(PageHeader(max(1, math.ceil(calls / first)), 1, calls)))
+    assert all((page - 1) * limit < calls for page, limit in later)  # none past the end
+    assert max([page * limit for page, limit in later], default=plan.first) >= calls  # all read
+    if rest < MAX_CALL_PAGE_SIZE:  # then every later page is in flight at once
+        assert len(later) <= workers
+    assert plan_pages(calls, workers, fixed=700) == PagePlan(700, 700)
 
 
-def test_the_listing_size_sets_the_page_size_and_every_page_is_read_in_one_round(
+def test_later_pages_start_where_page_1_ends() -> None:
+    plan = PagePlan(6000, 2000)
+    assert list(plan.later_pages(PageHeader(2, 1, 11_000))) == [(4, 2000), (5, 2000), (6, 2000)]
+    assert list(plan.later_pages(PageHeader(1, 1, 6000))) == []
+    assert list(plan.later_pages(PageHeader(1, 1, 0))) == []
+
+
+@pytest.mark.parametrize(
+    "header",
+    [PageHeader(3, 1, None), PageHeader(3, 1, 11_000)],  # no count; a count that disagrees
+    ids=["no count", "count disagrees with total_pages"],
+)
+def test_later_pages_without_a_usable_count_keep_page_1s_size(header: PageHeader) -> None:
+    assert list(PagePlan(6000, 2000).later_pages(header)) == [(2, 6000), (3, 6000)]
+
+
+def test_the_listing_size_plans_the_pages_and_every_later_page_is_read_in_one_round(
     tmp_path: Path,
 ) -> None:
     with FakeApi(big_store(12_000), latency=0.01) as api:
         report = check(api, tmp_path, "--workers", "4")
-        limits = {s.query["limit"] for s in api.runs_requests[1:]}
-        assert limits == {"2400"}  # ceil(12,000 / 5): page 1 and four pages in flight
-        assert len(api.runs_requests) == 1 + 5
+        detail, *later = api.runs_requests[1:]
+        assert detail.query["limit"] == "4000"  # page 1: two later pages' worth
+        # ceil(12,000 / (4 + 2)) = 2,000 calls a page: pages 3 to 6, all in one round
+        assert sorted((s.query["page"], s.query["limit"]) for s in later) == [
+            (str(p), "2000") for p in range(3, 7)
+        ]
         assert api.max_in_flight <= 4
     assert report["calls"]["read"] == 12_000

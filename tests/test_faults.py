@@ -4,6 +4,7 @@ within the deadline; retries only where safe; the keys never leak, on any path."
 from __future__ import annotations
 
 import email.utils
+import gzip
 import json
 import socket
 import subprocess
@@ -166,6 +167,16 @@ FAULTS: dict[str, tuple[Callable[[], list[Fault]], str]] = {
         "deadline",
     ),
     "a 70 MB body": (lambda: [Fault(mode="huge", size=70 * 1024 * 1024)], "fi-gate reads at most"),
+    "a gzip answer that inflates past 64 MB": (
+        lambda: [
+            Fault(
+                status=200,
+                body=gzip.compress(b" " * (70 * 1024 * 1024)),
+                headers={"Content-Encoding": "gzip"},
+            )
+        ],
+        "fi-gate stopped reading",
+    ),
     "a 40 MB body that is not JSON": (
         lambda: [Fault(mode="huge", size=40 * 1024 * 1024)],
         "not JSON",

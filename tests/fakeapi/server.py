@@ -9,6 +9,7 @@ request in a chosen wrong way before normal service resumes.
 
 from __future__ import annotations
 
+import gzip
 import json
 import math
 import socket
@@ -51,6 +52,8 @@ class Fault:
     hang     accept the request and never answer (until the server stops)
     trickle  send a valid head, then the body one byte every `delay` seconds
     huge     a 200 whose body is `size` bytes
+    gzip     the real answer, gzip-compressed (Content-Encoding: gzip)
+    chunked  the real answer in chunks (Transfer-Encoding: chunked, no Content-Length)
     """
 
     mode: str = "status"
@@ -194,10 +197,13 @@ class FakeApi:
                 if api.latency:
                     time.sleep(api.latency)
                 fault = api._take_fault(query)
-                if fault is not None:
+                if fault is not None and fault.mode not in ("gzip", "chunked"):
                     self._fault(fault)
                     return
                 status, body, headers = api.respond_cached(parts.path, query, self.headers)
+                if fault is not None:
+                    self._send_encoded(fault.mode, status, body, headers)
+                    return
                 self._send(status, body, headers)
 
             def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
@@ -218,6 +224,28 @@ class FakeApi:
                 self.send_header("Content-Length", str(len(raw)))
                 self.end_headers()
                 self.wfile.write(raw)
+
+            def _send_encoded(
+                self, mode: str, status: int, body: Any, headers: dict[str, str]
+            ) -> None:
+                """The real answer, gzip-compressed or in chunks without a Content-Length."""
+                raw = body.raw if isinstance(body, _Json) else json.dumps(body).encode()
+                self.send_response(status)
+                for k, v in {"Content-Type": "application/json", **headers}.items():
+                    self.send_header(k, v)
+                if mode == "gzip":
+                    raw = gzip.compress(raw)
+                    self.send_header("Content-Encoding", "gzip")
+                    self.send_header("Content-Length", str(len(raw)))
+                    self.end_headers()
+                    self.wfile.write(raw)
+                    return
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                for at in range(0, len(raw), 70_000):
+                    piece = raw[at : at + 70_000]
+                    self.wfile.write(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
+                self.wfile.write(b"0\r\n\r\n")
 
             def _fault(self, f: Fault) -> None:
                 if f.mode == "status":
