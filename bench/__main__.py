@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.naive import naive_gate
 from gate import cli
+from gate.calls import PageHeader
 
 KEY, SECRET = "bench-api-key", "bench-secret-key"
 POLICY = ROOT / "bench" / "policy.yml"
@@ -50,7 +51,8 @@ TARGETS = {
 @dataclass
 class Row:
     calls: int
-    page_size: int
+    first_page: int
+    later_pages: int | None  # calls in each later page; None: all in page 1
     wall: float
     requests: int
     minimum_requests: int
@@ -210,10 +212,10 @@ def measure(url: str, n: int, latency: float, naive: bool) -> Row:
         walls.append(wall)
     calls_read = report["calls"]["read"]  # type: ignore[index]
     assert calls_read == n, (calls_read, n)
-    page_size = cli.call_page_size(n, cli.DEFAULT_WORKERS)  # what fi-gate chooses
-    pages = math.ceil(n / page_size)
-    minimum = 1 + pages  # the listing, then every call page (page 1 comes with the detail)
-    round_trips = 2 + (1 if pages > 1 else 0)  # list -> detail -> the other pages at once
+    plan = cli.plan_pages(n, cli.DEFAULT_WORKERS)  # what fi-gate chooses
+    later = list(plan.later_pages(PageHeader(max(1, math.ceil(n / plan.first)), 1, n)))
+    minimum = 2 + len(later)  # the listing, the detail with page 1, every later call page
+    round_trips = 2 + (1 if later else 0)  # list -> detail -> the later pages at once
     naive_wall = naive_requests = None
     if naive:
         start = time.perf_counter()
@@ -223,7 +225,8 @@ def measure(url: str, n: int, latency: float, naive: bool) -> Row:
         assert result["calls"] == n
     return Row(
         n,
-        page_size,
+        plan.first,
+        plan.rest if later else None,
         statistics.median(walls),
         requests,
         minimum,
@@ -234,8 +237,9 @@ def measure(url: str, n: int, latency: float, naive: bool) -> Row:
     )
 
 
-def grid(url: str, n: int, page_sizes: list[int], workers: list[int], runs: int = 7) -> str:
-    """Median wall seconds of the full report at `n` calls, by page size and workers."""
+def grid(url: str, n: int, page_sizes: list[int | None], workers: list[int], runs: int = 7) -> str:
+    """Median wall seconds of the full report at `n` calls, by page size (None: fi-gate's own
+    plan) and workers."""
     head = "| page size | " + " | ".join(f"{w} workers" for w in workers) + " |"
     lines = [head, "|--:|" + "--:|" * len(workers)]
     for size in page_sizes:
@@ -245,7 +249,8 @@ def grid(url: str, n: int, page_sizes: list[int], workers: list[int], runs: int 
             run_gate(url, f"Bench {n}", *extra, page_size=size)  # warm the fake's caches
             walls = [run_gate(url, f"Bench {n}", *extra, page_size=size)[0] for _ in range(runs)]
             cells.append(f"{statistics.median(walls):.3f}")
-        lines.append(f"| {size:,} | " + " | ".join(cells) + " |")
+        label = f"{size:,}" if size is not None else "planned"
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
         print(f"measured page size {size}", file=sys.stderr)
     return "\n".join(lines)
 
@@ -253,18 +258,19 @@ def grid(url: str, n: int, page_sizes: list[int], workers: list[int], runs: int 
 def table(rows: list[Row], start: tuple[float, float], latency: float) -> str:
     lines = [
         f"Latency {latency * 1000:.0f} ms per request; {cli.DEFAULT_WORKERS} workers; call pages "
-        f"of {cli.CALL_PAGE_SIZE:,} to {cli.MAX_CALL_PAGE_SIZE:,} calls, chosen by fi-gate from "
-        "the execution's size.",
+        "planned by fi-gate from the execution's size: page 1 (with the execution), then "
+        "later pages of equal size, read in one round.",
         "",
-        "| calls | page size | fi-gate wall | requests (minimum) | × critical path | naive wall "
+        "| calls | call pages | fi-gate wall | requests (minimum) | × critical path | naive wall "
         "| naive requests | naive ÷ fi-gate | peak RSS |",
         "|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for r in rows:
+        pages = f"{r.first_page:,}" + (f" + {r.later_pages:,}…" if r.later_pages else "")
         naive = f"{r.naive_wall:.2f} s" if r.naive_wall is not None else "—"
         speedup = f"{r.naive_wall / r.wall:.0f}×" if r.naive_wall is not None else "—"
         lines.append(
-            f"| {r.calls:,} | {r.page_size:,} | {r.wall:.3f} s | "
+            f"| {r.calls:,} | {pages} | {r.wall:.3f} s | "
             f"{r.requests} ({r.minimum_requests}) | "
             f"{r.wall / r.critical_path:.2f} | {naive} | {r.naive_requests or '—'} | {speedup} | "
             f"{r.rss_mb:.0f} MB |"
@@ -327,7 +333,7 @@ def main() -> int:
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     if args.grid:
-        page_sizes = [int(s) for s in args.page_sizes.split(",")]
+        page_sizes: list[int | None] = [None, *(int(s) for s in args.page_sizes.split(","))]
         workers = [int(w) for w in args.workers.split(",")]
         with fake_api(sizes[-1:], args.latency) as url:
             text = grid(url, sizes[-1], page_sizes, workers)
