@@ -151,19 +151,27 @@ def _reason(raw: msgspec.Raw) -> str:
     return value[:300] if isinstance(value, str) else ""
 
 
+def _order(entry: tuple[int, int, CallExample]) -> tuple[int, int]:
+    return entry[0], entry[1]
+
+
 class CallDigest:
     """Accumulates call pages; `summary()` freezes what was seen."""
 
     def __init__(self) -> None:
         self.seen: set[str] = set()
         self.duplicates = 0
-        self.status: Counter[str] = Counter()
+        self.status: Counter[str | None] = Counter()  # raw: see _statuses
         self.failed: Counter[str] = Counter()
-        self.examples: dict[str, list[CallExample]] = {}
+        # (page, position, example), the earliest first: pages are digested as they arrive, and
+        # the report shows the same examples whatever that order was.
+        self.examples: dict[str, list[tuple[int, int, CallExample]]] = {}
         self.scores: dict[str, list[float]] = {}
 
-    def add(self, calls: list[Call], what: str = "a call page") -> None:
-        joined = "\n".join([c.call_execution_id for c in calls])
+    def add(self, calls: list[Call], what: str = "a call page", page: int = 1) -> None:
+        """Digest one page (`page`: its number, which orders the failing examples)."""
+        ids = [c.call_execution_id for c in calls]
+        joined = "\n".join(ids)
         if not ID_CHARACTERS.match(joined) or joined.count("\n") != max(0, len(calls) - 1):
             bad = next(c for c in calls if not ID.match(c.call_execution_id))
             raise ApiError(
@@ -171,44 +179,73 @@ class CallDigest:
                 f"({clip(repr(bad.call_execution_id), 60)}); is --base-url pointing at the Future "
                 "AGI API?"
             )
-        # One loop, locals bound: this runs once per call and eval (100,000 times at 20,000
-        # calls with five evals), on the thread that also hands pages out.
-        seen, status, failed = self.seen, self.status, self.failed
-        examples, scores = self.examples, self.scores
+        new = set(ids)
+        if len(new) == len(ids) and self.seen.isdisjoint(new):  # the usual page: all new
+            self.seen |= new
+            self._count(calls, page)
+            return
+        fresh = []  # a call seen before, or twice in this page: pages shift while calls update
         for call in calls:
-            call_id = call.call_execution_id
-            if call_id in seen:
+            if call.call_execution_id in self.seen:
                 self.duplicates += 1
-                continue
-            seen.add(call_id)
-            state = call.status[:40] if call.status else "unknown"
-            status[state] += 1
-            if state == "failed":
-                failed[(call.scenario_name or "(no scenario)")[:120]] += 1
+            else:
+                self.seen.add(call.call_execution_id)
+                fresh.append(call)
+        self._count(fresh, page)
+
+    def _count(self, calls: list[Call], page: int) -> None:
+        """Count calls not seen before. This runs once per call and eval (100,000 times at
+        20,000 calls with five evals): statuses are counted in C, raw (`summary` tidies them),
+        and the loop binds what it reads to locals."""
+        states = [c.status for c in calls]
+        self.status.update(states)
+        failed, examples, scores = self.failed, self.examples, self.scores
+        for position, call in enumerate(calls):
+            state = call.status
+            if state != "completed":
+                if state == "failed":
+                    failed[(call.scenario_name or "(no scenario)")[:120]] += 1
                 continue
             outputs = call.eval_outputs
-            if state != "completed" or not outputs:
+            if not outputs:
                 continue
             for value in outputs.values():
                 if value is None:
                     continue
-                kind, output, name = value.output_type, value.output, value.name
+                kind = value.output_type
                 if kind == "Pass/Fail":
-                    if (output is False or output == "Failed") and name:
-                        bucket = examples.setdefault(name[:200], [])
-                        if len(bucket) < MAX_EXAMPLES:
+                    output = value.output
+                    if (output is False or output == "Failed") and value.name:
+                        bucket = examples.setdefault(value.name[:200], [])
+                        if len(bucket) < MAX_EXAMPLES or page < bucket[-1][0]:
                             scenario = (call.scenario_name or "(no scenario)")[:120]
                             reason = _reason(value.reason)
-                            bucket.append(CallExample(call_id, scenario, reason))
-                elif kind == "score" and type(output) in (float, int) and name:
-                    scores.setdefault(name[:200], []).append(float(output))
+                            example = CallExample(call.call_execution_id, scenario, reason)
+                            bucket.append((page, position, example))
+                            bucket.sort(key=_order)
+                            del bucket[MAX_EXAMPLES:]
+                elif kind == "score":
+                    output = value.output
+                    if type(output) in (float, int) and value.name:
+                        scores.setdefault(value.name[:200], []).append(float(output))
+
+    def _statuses(self) -> Counter[str]:
+        """Status counts with missing statuses as "unknown" and long ones clipped."""
+        tidy: Counter[str] = Counter()
+        for state, n in self.status.items():
+            tidy[(state or "unknown")[:40]] += n
+        return tidy
 
     def summary(self) -> CallsSummary:
         return CallsSummary(
             calls=len(self.seen),
-            by_status=tuple(sorted(self.status.items())),
-            failed_by_scenario=tuple(self.failed.most_common(MAX_SCENARIOS)),
-            failing_examples={k: tuple(v) for k, v in self.examples.items()},
-            scores={k: tuple(v) for k, v in self.scores.items()},
+            by_status=tuple(sorted(self._statuses().items())),
+            failed_by_scenario=tuple(
+                sorted(self.failed.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_SCENARIOS]
+            ),
+            failing_examples={
+                k: tuple(e for _, _, e in self.examples[k]) for k in sorted(self.examples)
+            },
+            scores={k: tuple(self.scores[k]) for k in sorted(self.scores)},
             duplicates=self.duplicates,
         )

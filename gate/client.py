@@ -280,7 +280,7 @@ class Client:
         digest = CallDigest()
         lock = threading.Lock()
 
-        def digest_body(body: bytes, where: str) -> None:
+        def digest_body(body: bytes, where: str, page: int) -> None:
             # One page decoded at a time: the GIL runs one decoder anyway, and so at most one
             # decoded page is in memory, whatever the number of pages in flight.
             with lock:
@@ -288,7 +288,7 @@ class Client:
                 del body
                 if result.call_results is None:
                     raise ApiError(f"the API answered {where} with no call_results page")
-                digest.add(result.call_results.results, where)
+                digest.add(result.call_results.results, where, page)
 
         def read(page: int, limit: int) -> None:
             where = f"page {page} of {what}"
@@ -298,7 +298,7 @@ class Client:
                 what=where,
                 shape=bytes,
             )
-            digest_body(body, where)
+            digest_body(body, where, page)
 
         started = threading.Semaphore(0)
         running = {pool.submit(read, *p) for p in itertools.islice(pages, max(1, workers))}
@@ -310,7 +310,7 @@ class Client:
                 started.acquire(timeout=1.0)
             if running:
                 time.sleep(SEND_GRACE)
-            digest_body(first.body, what)
+            digest_body(first.body, what, 1)
             first.body = b""
             while running:
                 done, running = wait(running, return_when=FIRST_COMPLETED)

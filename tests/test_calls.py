@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import math
+import random
 import subprocess
 import sys
+from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -16,7 +18,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gate.calls import Call, CallDigest, PageHeader, PagePlan
+from gate.calls import (
+    Call,
+    CallDigest,
+    CallExample,
+    CallsSummary,
+    EvalOutput,
+    PageHeader,
+    PagePlan,
+)
 from gate.errors import ApiError
 from tests.conftest import ROOT, run, write_policy
 from tests.fakeapi import API_KEY, SECRET_KEY, FakeApi, Fault, Store, build_run_test
@@ -349,3 +359,115 @@ def test_the_listing_size_plans_the_pages_and_every_later_page_is_read_in_one_ro
         ]
         assert api.max_in_flight <= 4
     assert report["calls"]["read"] == 12_000
+
+
+# --- the digest against a plain, one-call-at-a-time count ----------------------------------------
+
+_outputs = st.one_of(
+    st.none(),
+    st.builds(
+        EvalOutput,
+        name=st.sampled_from([None, "", "helpful", "csat", "x" * 250]),
+        output=st.sampled_from([None, True, False, "Passed", "Failed", 0, 1, 0.5, "Positive"]),
+        output_type=st.sampled_from([None, "Pass/Fail", "score", "choices"]),
+        reason=st.sampled_from([msgspec.Raw(b'"why"'), msgspec.Raw(b"null"), msgspec.Raw(b"3")]),
+    ),
+)
+_digest_calls = st.builds(
+    Call,
+    call_execution_id=st.sampled_from([f"call-{i}" for i in range(12)]),  # repeats: duplicates
+    status=st.sampled_from([None, "", "completed", "completed", "failed", "running", "s" * 60]),
+    scenario_name=st.sampled_from([None, "Billing", "Refund", "r" * 150]),
+    eval_outputs=st.one_of(st.none(), st.dictionaries(st.sampled_from("abcde"), _outputs)),
+)
+
+
+def _reference(pages: list[list[Call]]) -> CallsSummary:
+    """What the digest must equal: every call looked at once, in order, the plain way."""
+    seen: set[str] = set()
+    duplicates = 0
+    status: Counter[str] = Counter()
+    failed: Counter[str] = Counter()
+    examples: dict[str, list[CallExample]] = {}
+    scores: dict[str, list[float]] = {}
+    for page in pages:
+        for call in page:
+            if call.call_execution_id in seen:
+                duplicates += 1
+                continue
+            seen.add(call.call_execution_id)
+            state = (call.status or "unknown")[:40]
+            status[state] += 1
+            scenario = (call.scenario_name or "(no scenario)")[:120]
+            if state == "failed":
+                failed[scenario] += 1
+            if state != "completed" or not call.eval_outputs:
+                continue
+            for value in call.eval_outputs.values():
+                if value is None or not value.name:
+                    continue
+                name = value.name[:200]
+                failing = value.output is False or value.output == "Failed"
+                if value.output_type == "Pass/Fail" and failing:
+                    bucket = examples.setdefault(name, [])
+                    if len(bucket) < 3:
+                        reason = msgspec.json.decode(value.reason)
+                        text = reason if isinstance(reason, str) else ""
+                        bucket.append(CallExample(call.call_execution_id, scenario, text))
+                elif value.output_type == "score" and type(value.output) in (int, float):
+                    scores.setdefault(name, []).append(float(value.output))
+    return CallsSummary(
+        calls=len(seen),
+        by_status=tuple(sorted(status.items())),
+        failed_by_scenario=tuple(sorted(failed.items(), key=lambda kv: (-kv[1], kv[0]))[:10]),
+        failing_examples={k: tuple(examples[k]) for k in sorted(examples)},
+        scores={k: tuple(scores[k]) for k in sorted(scores)},
+        duplicates=duplicates,
+    )
+
+
+@settings(max_examples=400, derandomize=True, deadline=None)
+@given(st.lists(st.lists(_digest_calls, max_size=8), max_size=4))
+def test_the_digest_counts_like_a_plain_loop(pages: list[list[Call]]) -> None:
+    digest = CallDigest()
+    for number, page in enumerate(pages, 1):
+        digest.add(page, page=number)
+    assert digest.summary() == _reference(pages)
+
+
+# Mostly completed calls failing a Pass/Fail eval: buckets of examples fill up.
+_failing_calls = st.builds(
+    Call,
+    call_execution_id=st.sampled_from([f"call-{i}" for i in range(12)]),
+    status=st.sampled_from(["completed", "completed", "completed", "failed"]),
+    scenario_name=st.sampled_from(["Billing", "Refund", "Upgrade"]),
+    eval_outputs=st.dictionaries(
+        st.sampled_from("ab"),
+        st.builds(
+            EvalOutput,
+            name=st.sampled_from(["helpful", "tone"]),
+            output=st.sampled_from([False, "Failed", "Passed"]),
+            output_type=st.just("Pass/Fail"),
+            reason=st.sampled_from([msgspec.Raw(b'"one"'), msgspec.Raw(b'"two"')]),
+        ),
+    ),
+)
+
+
+@settings(max_examples=200, derandomize=True, deadline=None)
+@given(st.lists(st.lists(st.one_of(_digest_calls, _failing_calls), max_size=8), max_size=5), st.randoms())
+def test_the_examples_do_not_depend_on_the_order_pages_arrive_in(
+    pages: list[list[Call]], rng: random.Random
+) -> None:
+    """Pages are digested as they arrive; the report must not change with that order. (For
+    pages without shared calls: when calls move between pages, which copy counts does.)"""
+    pages = [
+        [msgspec.structs.replace(c, call_execution_id=f"p{n}-{c.call_execution_id}") for c in page]
+        for n, page in enumerate(pages)
+    ]
+    arrival = list(enumerate(pages, 1))
+    rng.shuffle(arrival)
+    digest = CallDigest()
+    for number, page in arrival:
+        digest.add(page, page=number)
+    assert digest.summary() == _reference(pages)
