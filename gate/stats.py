@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Sequence
 from statistics import NormalDist, fmean
 
@@ -86,4 +87,5 @@ def sample_stdev(values: Sequence[float], mean: float) -> float:
     `statistics.stdev` is exact but works in fractions: 40 ms for 20,000 scores, more than the
     rest of the verdict. Two passes over floats with `math.fsum` agree with it to about 1e-12.
     """
-    return math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (len(values) - 1))
+    deviations = [v - mean for v in values]
+    return math.sqrt(math.fsum(map(operator.mul, deviations, deviations)) / (len(values) - 1))
