@@ -169,8 +169,29 @@ def test_a_429_while_reading_pages_pauses_and_recovers(tmp_path: Path) -> None:
         api.fail(
             Fault(status=429, headers={"Retry-After": "1"}, match=lambda q: q.get("page") == "2")
         )
-        report = check(api, tmp_path)
+        report = check(api, tmp_path, env={"FI_GATE_CALL_PAGE_SIZE": "1000"})
+        assert not api.faults  # page 2 was answered 429 once, then read
     assert report["calls"]["read"] == 2500
+
+
+def test_a_later_page_that_keeps_failing_stops_the_gate_naming_it(tmp_path: Path) -> None:
+    with FakeApi(big_store(2500)) as api:
+        api.fail(*[Fault(status=503, match=lambda q: q.get("page") == "3")] * 10)
+        policy = write_policy(tmp_path, POLICY)
+        result = run(
+            ["check", "--policy", policy, "--run-test", "Big", "--calls", "--timeout", "3"],
+            env={
+                "FI_BASE_URL": api.url,
+                "FI_API_KEY": API_KEY,
+                "FI_SECRET_KEY": SECRET_KEY,
+                "FI_GATE_CALL_PAGE_SIZE": "1000",
+            },
+        )
+    assert result.code == 3, result.err
+    *retries, error = result.err.strip().splitlines()
+    assert all("retrying in" in line for line in retries)  # each retry is said, then given up
+    assert error.startswith("fi-gate: error: HTTP 503")
+    assert "page 3 of the calls of execution" in error and "deadline" in error
 
 
 def test_digest_merges_by_call_id_and_keeps_little() -> None:
@@ -455,7 +476,10 @@ _failing_calls = st.builds(
 
 
 @settings(max_examples=200, derandomize=True, deadline=None)
-@given(st.lists(st.lists(st.one_of(_digest_calls, _failing_calls), max_size=8), max_size=5), st.randoms())
+@given(
+    st.lists(st.lists(st.one_of(_digest_calls, _failing_calls), max_size=8), max_size=5),
+    st.randoms(),
+)
 def test_the_examples_do_not_depend_on_the_order_pages_arrive_in(
     pages: list[list[Call]], rng: random.Random
 ) -> None:
