@@ -33,6 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.floor import network_only, parse_cpu
 from bench.naive import naive_gate
 from gate import cli
 from gate.calls import PageHeader
@@ -57,6 +58,9 @@ class Row:
     requests: int
     minimum_requests: int
     critical_path: float
+    network_wall: float  # the same requests, bodies read and thrown away (bench.floor)
+    cpu: float  # CPU seconds of fi-gate's run, every thread
+    parse_cpu: float  # CPU seconds of json.loads over the same call pages
     naive_wall: float | None
     naive_requests: int | None
     rss_mb: float
@@ -134,8 +138,9 @@ def fake_api(sizes: list[int], latency: float) -> Iterator[str]:
 
 def run_gate(
     url: str, run_test: str, *extra: str, page_size: int | None = None
-) -> tuple[float, int, dict[str, object]]:
-    """fi-gate in this process (imports warm): wall seconds, requests, the JSON report."""
+) -> tuple[float, int, dict[str, object], float]:
+    """fi-gate in this process (imports warm): wall seconds, requests, the JSON report, and the
+    CPU seconds of this process (every thread) during the run."""
     env = {"FI_BASE_URL": url, "FI_API_KEY": KEY, "FI_SECRET_KEY": SECRET}
     if page_size is not None:
         env["FI_GATE_CALL_PAGE_SIZE"] = str(page_size)
@@ -152,14 +157,14 @@ def run_gate(
         *extra,
     ]
     out, err = io.StringIO(), io.StringIO()
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         code = cli.main(argv, env)
-    wall = time.perf_counter() - start
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu
     if code not in (0, 1):
         raise SystemExit(f"bench: fi-gate exited {code}: {err.getvalue()}")
     found = re.search(r"(\d+) request\(s\)", err.getvalue())
-    return wall, int(found.group(1)) if found else -1, json.loads(out.getvalue())
+    return wall, int(found.group(1)) if found else -1, json.loads(out.getvalue()), cpu
 
 
 # A small, fresh process starts fi-gate and reports its children's peak RSS. Forking fi-gate from
@@ -205,14 +210,17 @@ def startup() -> tuple[float, float]:
 def measure(url: str, n: int, latency: float, naive: bool) -> Row:
     run_test = f"Bench {n}"
     extra = ["--workers", str(cli.DEFAULT_WORKERS)]
+    plan = cli.plan_pages(n, cli.DEFAULT_WORKERS)  # what fi-gate chooses
     run_gate(url, run_test, *extra)  # warm the fake's caches for this execution
-    walls, requests = [], 0
-    for _ in range(3):
-        wall, requests, report = run_gate(url, run_test, *extra)
+    walls, cpus, network, requests = [], [], [], 0
+    for _ in range(3):  # fi-gate and the network-only client take turns
+        wall, requests, report, cpu = run_gate(url, run_test, *extra)
         walls.append(wall)
+        cpus.append(cpu)
+        alone, bodies = network_only(url, run_test, KEY, SECRET, plan, n, cli.DEFAULT_WORKERS)
+        network.append(alone)
     calls_read = report["calls"]["read"]  # type: ignore[index]
     assert calls_read == n, (calls_read, n)
-    plan = cli.plan_pages(n, cli.DEFAULT_WORKERS)  # what fi-gate chooses
     later = list(plan.later_pages(PageHeader(max(1, math.ceil(n / plan.first)), 1, n)))
     minimum = 2 + len(later)  # the listing, the detail with page 1, every later call page
     round_trips = 2 + (1 if later else 0)  # list -> detail -> the later pages at once
@@ -231,6 +239,9 @@ def measure(url: str, n: int, latency: float, naive: bool) -> Row:
         requests,
         minimum,
         round_trips * latency,
+        statistics.median(network),
+        statistics.median(cpus),
+        parse_cpu(bodies),
         naive_wall,
         naive_requests,
         peak_rss_mb(url, run_test, *extra),
@@ -261,18 +272,19 @@ def table(rows: list[Row], start: tuple[float, float], latency: float) -> str:
         "planned by fi-gate from the execution's size: page 1 (with the execution), then "
         "later pages of equal size, read in one round.",
         "",
-        "| calls | call pages | fi-gate wall | requests (minimum) | × critical path | naive wall "
-        "| naive requests | naive ÷ fi-gate | peak RSS |",
-        "|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "| calls | call pages | requests (minimum) | fi-gate wall | × critical path "
+        "| × network only | CPU | CPU ÷ json.loads | naive wall | naive ÷ fi-gate | peak RSS |",
+        "|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for r in rows:
         pages = f"{r.first_page:,}" + (f" + {r.later_pages:,}…" if r.later_pages else "")
         naive = f"{r.naive_wall:.2f} s" if r.naive_wall is not None else "—"
         speedup = f"{r.naive_wall / r.wall:.0f}×" if r.naive_wall is not None else "—"
+        naive_requests = f" ({r.naive_requests} requests)" if r.naive_requests else ""
         lines.append(
-            f"| {r.calls:,} | {pages} | {r.wall:.3f} s | "
-            f"{r.requests} ({r.minimum_requests}) | "
-            f"{r.wall / r.critical_path:.2f} | {naive} | {r.naive_requests or '—'} | {speedup} | "
+            f"| {r.calls:,} | {pages} | {r.requests} ({r.minimum_requests}) | {r.wall:.3f} s | "
+            f"{r.wall / r.critical_path:.2f} | {r.wall / r.network_wall:.2f} | "
+            f"{r.cpu:.3f} s | {r.cpu / r.parse_cpu:.2f} | {naive}{naive_requests} | {speedup} | "
             f"{r.rss_mb:.0f} MB |"
         )
     version, requests_import = start
