@@ -642,13 +642,14 @@ def _fetch(
         )
         if settings.wait:
             final_id = execution_id
+            polled = False
 
             def fetch() -> Execution:
-                nonlocal first
-                fresh, first = client.execution_and_calls(
-                    final_id, run_test=run_test, page_size=page_size
-                )
-                return fresh
+                # Polls ask for one call: a running execution's page 1 would be downloaded
+                # (and built by the server) again at every poll, for nothing.
+                nonlocal polled
+                polled = True
+                return client.execution(final_id, run_test=run_test)
 
             execution = wait_for(
                 client,
@@ -657,6 +658,10 @@ def _fetch(
                 on_progress=console.info,
                 fetch=fetch,
             )
+            if polled and settings.calls and execution.is_final:
+                execution, first = client.execution_and_calls(
+                    final_id, run_test=run_test, page_size=page_size
+                )
         calls = None
         if settings.calls and execution.is_final:
             start = time.monotonic()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -147,3 +148,32 @@ def test_cli_wait_is_bounded_and_exit_4(api: FakeApi, tmp_path: Path) -> None:
     assert result.code == 4
     assert "fi-gate: waiting for execution" in result.err
     assert "still running after 0s (--timeout 3s)" in result.err
+
+
+def test_cli_wait_with_calls_polls_one_call_then_reads_the_pages(
+    api: FakeApi, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each poll asks for one call; the calls are read once the execution is final."""
+    monkeypatch.setattr("gate.client.WAIT_FIRST", 0.05)
+    finish_after(api, 1)  # running at the first detail, completed at the second
+    policy = tmp_path / "p.yml"
+    policy.write_text("version: 1\n")
+    env = {"FI_BASE_URL": api.url, "FI_API_KEY": API_KEY, "FI_SECRET_KEY": SECRET_KEY}
+    result = run(
+        [
+            "check",
+            "--policy",
+            str(policy),
+            "--execution-id",
+            RUNNING,
+            "--wait",
+            "--calls",
+            "--format",
+            "json",
+        ],
+        env=env,
+    )
+    assert result.code == 0, result.err
+    details = [s.query for s in api.runs_requests if "page" not in s.query]
+    assert [d["limit"] for d in details] == ["4000", "1", "4000"]  # first look, poll, calls
+    assert json.loads(result.out)["calls"]["read"] == 20
