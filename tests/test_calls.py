@@ -28,7 +28,7 @@ from gate.calls import (
     PagePlan,
 )
 from gate.errors import ApiError
-from tests.conftest import ROOT, run, write_policy
+from tests.conftest import ROOT, Result, run, write_policy
 from tests.fakeapi import API_KEY, SECRET_KEY, FakeApi, Fault, Store, build_run_test
 
 POLICY = "version: 1\nevals:\n  is_helpful: {min_pass_rate: 90}\n"
@@ -63,23 +63,13 @@ def big_store(calls: int) -> Store:
     )
 
 
-def check(api: FakeApi, tmp_path: Path, *extra: str, env: dict[str, str] | None = None) -> Any:
+def run_calls(
+    api: FakeApi, tmp_path: Path, *extra: str, env: dict[str, str] | None = None
+) -> Result:
+    """`fi-gate check --calls` on the fake's run test "Big"."""
     policy = write_policy(tmp_path, POLICY)
-    report = tmp_path / "r.json"
-    result = run(
-        [
-            "check",
-            "--policy",
-            policy,
-            "--run-test",
-            "Big",
-            "--calls",
-            "--report",
-            str(report),
-            "--summary",
-            str(tmp_path / "s.md"),
-            *extra,
-        ],
+    return run(
+        ["check", "--policy", policy, "--run-test", "Big", "--calls", *extra],
         env={
             "FI_BASE_URL": api.url,
             "FI_API_KEY": API_KEY,
@@ -87,6 +77,14 @@ def check(api: FakeApi, tmp_path: Path, *extra: str, env: dict[str, str] | None 
             **(env or {}),
         },
     )
+
+
+def check(api: FakeApi, tmp_path: Path, *extra: str, env: dict[str, str] | None = None) -> Any:
+    """The JSON report of a `check --calls` that fails (the store's evals are below 80 %)."""
+    report = tmp_path / "r.json"
+    summary = tmp_path / "s.md"
+    outputs = ("--report", str(report), "--summary", str(summary))
+    result = run_calls(api, tmp_path, *outputs, *extra, env=env)
     assert result.code == 1, result.err
     return json.loads(report.read_text())
 
@@ -177,16 +175,7 @@ def test_a_429_while_reading_pages_pauses_and_recovers(tmp_path: Path) -> None:
 def test_a_later_page_that_keeps_failing_stops_the_gate_naming_it(tmp_path: Path) -> None:
     with FakeApi(big_store(2500)) as api:
         api.fail(*[Fault(status=503, match=lambda q: q.get("page") == "3")] * 10)
-        policy = write_policy(tmp_path, POLICY)
-        result = run(
-            ["check", "--policy", policy, "--run-test", "Big", "--calls", "--timeout", "3"],
-            env={
-                "FI_BASE_URL": api.url,
-                "FI_API_KEY": API_KEY,
-                "FI_SECRET_KEY": SECRET_KEY,
-                "FI_GATE_CALL_PAGE_SIZE": "1000",
-            },
-        )
+        result = run_calls(api, tmp_path, "--timeout", "3", env={"FI_GATE_CALL_PAGE_SIZE": "1000"})
     assert result.code == 3, result.err
     *retries, error = result.err.strip().splitlines()
     assert all("retrying in" in line for line in retries)  # each retry is said, then given up
@@ -256,16 +245,7 @@ def test_a_call_id_that_is_not_an_id_stops_the_gate(tmp_path: Path, bad_id: str)
     }
     with FakeApi(big_store(2500)) as api:
         api.fail(Fault(status=200, body=page, match=lambda q: q.get("page") == "2"))
-        policy = write_policy(tmp_path, POLICY)
-        result = run(
-            ["check", "--policy", policy, "--run-test", "Big", "--calls"],
-            env={
-                "FI_BASE_URL": api.url,
-                "FI_API_KEY": API_KEY,
-                "FI_SECRET_KEY": SECRET_KEY,
-                "FI_GATE_CALL_PAGE_SIZE": "1000",
-            },
-        )
+        result = run_calls(api, tmp_path, env={"FI_GATE_CALL_PAGE_SIZE": "1000"})
     assert result.code == 3, result.err
     assert "page 2 of the calls of execution" in result.err
     assert "call_execution_id" in result.err

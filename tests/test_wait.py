@@ -11,7 +11,7 @@ import pytest
 from gate.client import Client, Deadline, wait_for
 from gate.errors import NotReadyError
 from gate.model import Execution
-from tests.conftest import ROOT, run
+from tests.conftest import ROOT, Result, run
 from tests.fakeapi import API_KEY, SECRET_KEY, FakeApi, Fault, load_dir
 
 RUNNING = "c0ffee00-1111-4222-8333-444455556666"  # Checkout Bot's newest: running
@@ -128,23 +128,16 @@ def test_summary_still_pending_at_the_deadline_is_judged_without_it(api: FakeApi
     assert progress[-1] == "the Fix My Agent summary is still pending: judging without it"
 
 
-def test_cli_wait_is_bounded_and_exit_4(api: FakeApi, tmp_path: Path) -> None:
+def cli_check(api: FakeApi, tmp_path: Path, *args: str) -> Result:
+    """`fi-gate check` with an empty policy against the fake."""
     policy = tmp_path / "p.yml"
     policy.write_text("version: 1\n")
     env = {"FI_BASE_URL": api.url, "FI_API_KEY": API_KEY, "FI_SECRET_KEY": SECRET_KEY}
-    result = run(
-        [
-            "check",
-            "--policy",
-            str(policy),
-            "--run-test",
-            "Checkout Bot",
-            "--wait",
-            "--timeout",
-            "3",
-        ],
-        env=env,
-    )
+    return run(["check", "--policy", str(policy), *args], env=env)
+
+
+def test_cli_wait_is_bounded_and_exit_4(api: FakeApi, tmp_path: Path) -> None:
+    result = cli_check(api, tmp_path, "--run-test", "Checkout Bot", "--wait", "--timeout", "3")
     assert result.code == 4
     assert "fi-gate: waiting for execution" in result.err
     assert "still running after 0s (--timeout 3s)" in result.err
@@ -156,22 +149,8 @@ def test_cli_wait_with_calls_polls_one_call_then_reads_the_pages(
     """Each poll asks for one call; the calls are read once the execution is final."""
     monkeypatch.setattr("gate.client.WAIT_FIRST", 0.05)
     finish_after(api, 1)  # running at the first detail, completed at the second
-    policy = tmp_path / "p.yml"
-    policy.write_text("version: 1\n")
-    env = {"FI_BASE_URL": api.url, "FI_API_KEY": API_KEY, "FI_SECRET_KEY": SECRET_KEY}
-    result = run(
-        [
-            "check",
-            "--policy",
-            str(policy),
-            "--execution-id",
-            RUNNING,
-            "--wait",
-            "--calls",
-            "--format",
-            "json",
-        ],
-        env=env,
+    result = cli_check(
+        api, tmp_path, "--execution-id", RUNNING, "--wait", "--calls", "--format", "json"
     )
     assert result.code == 0, result.err
     details = [s.query for s in api.runs_requests if "page" not in s.query]
