@@ -298,27 +298,29 @@ class Client:
         stop = threading.Event()
 
         def reader() -> None:
+            """Read later pages until there are none; always ends with a marker or an error,
+            so the decoding thread never waits for a reader that is gone."""
             started.release()
-            while not stop.is_set():
-                slots.acquire()
-                with take:
-                    page_limit = next(later, None)
-                if page_limit is None or stop.is_set():
-                    slots.release()
-                    break
-                page, limit = page_limit
-                where = f"page {page} of {what}"
-                try:
+            try:
+                while not stop.is_set():
+                    slots.acquire()
+                    with take:
+                        page_limit = next(later, None)
+                    if page_limit is None or stop.is_set():
+                        slots.release()
+                        break
+                    page, limit = page_limit
+                    where = f"page {page} of {what}"
                     body: bytes = self.get(
                         {"execution_id": execution_id, "page": str(page), "limit": str(limit)},
                         what=where,
                         shape=bytes,
                     )
-                except BaseException as exc:  # handed to the decoding thread, raised there
-                    arrived.put((page, where, exc))
-                    return
-                arrived.put((page, where, body))
-            arrived.put((0, "", None))  # this reader is done
+                    arrived.put((page, where, body))
+            except BaseException as exc:  # handed to the decoding thread, raised there
+                arrived.put((0, what, exc))
+            else:
+                arrived.put((0, "", None))  # this reader is done
 
         readers = [pool.submit(reader) for _ in range(workers)]
         try:
