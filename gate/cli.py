@@ -666,9 +666,14 @@ def _fetch(
         if settings.calls and execution.is_final:
             start = time.monotonic()
             calls = client.read_calls(execution_id, first, plan=plan, workers=settings.workers)
+            pages = (
+                f"page 1 of {plan.first:,}, then pages of {plan.rest:,} with "
+                f"{settings.workers} worker(s)"
+                if calls.calls + calls.duplicates > plan.first
+                else f"one page (of up to {plan.first:,})"
+            )
             console.debug(
-                f"read {calls.calls:,} call(s) in pages of {plan.first:,} then {plan.rest:,} with "
-                f"{settings.workers} worker(s) in {time.monotonic() - start:.2f}s"
+                f"read {calls.calls:,} call(s) in {pages} in {time.monotonic() - start:.2f}s"
             )
         history = [parse_execution(item) for item in items]
         for compare_to in _explicit_baselines(policy):

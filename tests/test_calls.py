@@ -475,3 +475,23 @@ def test_the_examples_do_not_depend_on_the_order_pages_arrive_in(
     for number, page in arrival:
         digest.add(page, page=number)
     assert digest.summary() == _reference(pages)
+
+
+@pytest.mark.parametrize(
+    ("env", "said"),
+    [
+        ({}, "read 2,500 call(s) in one page (of up to 4,000) in "),
+        (
+            {"FI_GATE_CALL_PAGE_SIZE": "1000"},
+            "read 2,500 call(s) in page 1 of 1,000, then pages of 1,000 with 4 worker(s) in ",
+        ),
+    ],
+    ids=["all in page 1", "later pages"],
+)
+def test_verbose_says_how_the_calls_were_read(
+    tmp_path: Path, env: dict[str, str], said: str
+) -> None:
+    with FakeApi(big_store(2500)) as api:
+        result = run_calls(api, tmp_path, "--verbose", env=env)
+    assert result.code == 1, result.err
+    assert f"fi-gate: debug: {said}" in result.err
