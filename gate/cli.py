@@ -44,11 +44,12 @@ DEFAULT_POLICY = "fi-gate.yml"
 DEFAULT_TIMEOUT = 120.0
 DEFAULT_WAIT_TIMEOUT = 1800.0
 DEFAULT_WORKERS = 4
-# Call pages: at least 2,000 calls, and big enough that every page after the first is in flight
-# at once (one round trip), up to 5,000. Chosen by measurement: see docs/performance.md.
+# Call pages (plan_pages): the later pages hold at least 2,000 calls, and enough that they are
+# all in flight at once (one round trip), up to 5,000; page 1, which comes with the execution,
+# holds two later pages' worth. Chosen by measurement: see docs/performance.md.
 CALL_PAGE_SIZE = 2000
 MAX_CALL_PAGE_SIZE = 5000
-FIRST_PAGE_SPAN = 2  # page 1 holds this many later pages' worth of calls
+FIRST_PAGE_SPAN = 2
 EPILOG = """exit codes: 0 pass (warnings allowed), 1 gate failed, 2 usage or configuration error,
 3 API, network or response error, 4 not ready (no execution in a final state)
 
