@@ -20,7 +20,6 @@ import argparse
 import contextlib
 import io
 import json
-import math
 import os
 import re
 import statistics
@@ -38,7 +37,6 @@ sys.path.insert(0, str(ROOT))
 from bench.floor import network_only, parse_cpu
 from bench.naive import naive_gate
 from gate import cli
-from gate.calls import PageHeader
 
 KEY, SECRET = "bench-api-key", "bench-secret-key"
 POLICY = ROOT / "bench" / "policy.yml"
@@ -237,7 +235,7 @@ def measure(url: str, n: int, latency: float, naive: bool) -> Row:
         network.append(alone)
     calls_read = report["calls"]["read"]  # type: ignore[index]
     assert calls_read == n, (calls_read, n)
-    later = list(plan.later_pages(PageHeader(max(1, math.ceil(n / plan.first)), 1, n)))
+    later = plan.later_pages_of(n)
     minimum = 2 + len(later)  # the listing, the detail with page 1, every later call page
     round_trips = 2 + (1 if later else 0)  # list -> detail -> the later pages at once
     naive_wall = naive_requests = None

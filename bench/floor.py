@@ -13,17 +13,12 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
 
 import requests
 
-from gate.calls import PageHeader, PagePlan
+from gate.calls import PagePlan
 
 RUNS = "/sdk/api/v1/simulation/runs/"
-
-
-def _pages(plan: PagePlan, calls: int) -> Iterator[tuple[int, int]]:
-    return plan.later_pages(PageHeader(max(1, -(-calls // plan.first)), 1, calls))
 
 
 def network_only(
@@ -44,7 +39,7 @@ def network_only(
             body: bytes = r.raw.read()
         return body
 
-    later = list(_pages(plan, calls))
+    later = plan.later_pages_of(calls)
     bodies: list[bytes] = [b""] * len(later)
 
     def read(index: int) -> None:

@@ -123,6 +123,11 @@ class PagePlan:
             return ((page, rest) for page in range(first // rest + 1, -(-count // rest) + 1))
         return ((page, first) for page in range(2, header.total_pages + 1))
 
+    def later_pages_of(self, calls: int) -> list[tuple[int, int]]:
+        """The later pages of an execution of `calls` calls, with page 1's header as the server
+        sends it (the bench and the tests plan with it)."""
+        return list(self.later_pages(PageHeader(max(1, -(-calls // self.first)), 1, calls)))
+
 
 @dataclass(frozen=True)
 class CallExample:

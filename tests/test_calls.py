@@ -323,7 +323,7 @@ def test_page_plan_fits_the_later_pages_in_one_round(
     plan = plan_pages(calls, workers)
     assert (plan.first, plan.rest) == (first, rest)
     assert plan.first == FIRST_PAGE_SPAN * plan.rest
-    later = list(plan.later_pages(PageHeader(max(1, math.ceil(calls / first)), 1, calls)))
+    later = plan.later_pages_of(calls)
     assert all((page - 1) * limit < calls for page, limit in later)  # none past the end
     assert max([page * limit for page, limit in later], default=plan.first) >= calls  # all read
     if rest < MAX_CALL_PAGE_SIZE:  # then every later page is in flight at once
