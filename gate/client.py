@@ -2,7 +2,8 @@
 
 - Only GETs, and only retried on 429, 5xx and connection failures, with exponential backoff and
   jitter; `Retry-After` (seconds or an HTTP date) is honoured but capped.
-- One deadline bounds the whole run, retries and slow bodies included.
+- One deadline bounds the whole run, retries and slow bodies included. Closing the client cuts
+  off the reads still in flight in other threads, so an error is never held back by them.
 - The keys go only to the base URL's origin: redirects are followed only within it, and no
   `Authorization` header is ever sent (a `~/.netrc` entry cannot add one).
 - Nothing the server says reaches a message unclipped; the keys never appear in one.
@@ -18,6 +19,7 @@ import random
 import socket
 import threading
 import time
+import weakref
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -140,7 +142,7 @@ class Client:
         *,
         deadline: Deadline,
         retry: RetryPolicy | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
         rng: random.Random | None = None,
         on_retry: Callable[[str], None] | None = None,
         verify: bool | str = True,
@@ -150,7 +152,8 @@ class Client:
         self.host = urlsplit(self.base_url).netloc
         self.deadline = deadline
         self.retry = retry or RetryPolicy()
-        self.sleep = sleep
+        # Waits (backoff, Retry-After, polling) end early when the client closes.
+        self.sleep = sleep or self._nap
         self.rng = rng or random.Random()
         self.on_retry = on_retry
         self.requests_made = 0
@@ -164,6 +167,10 @@ class Client:
         self._lock = threading.Lock()
         self._local = threading.local()
         self._sessions: list[requests.Session] = []
+        # Every socket the sessions open, so that `close` can end a read that another thread is
+        # blocked in (a page that never answers) instead of waiting for it.
+        self._sockets: weakref.WeakSet[socket.socket] = weakref.WeakSet()
+        self._closing = threading.Event()
         self._resume_at = 0.0  # a 429 pauses every worker until then (monotonic clock)
         self._pool: ThreadPoolExecutor | None = None
         self._pool_size = 0
@@ -176,6 +183,9 @@ class Client:
         session: requests.Session | None = getattr(self._local, "session", None)
         if session is None:
             session = requests.Session()
+            adapter = _TrackingAdapter(self._track)
+            session.mount("https://", adapter)
+            session.mount("http://", adapter)
             session.auth = _NoAuth()
             session.headers.update(self._headers)
             # The environment is read once (proxies here, the CA bundle by the CLI), not on
@@ -204,7 +214,25 @@ class Client:
         for _ in range(workers):
             self._pool.submit(ready.wait, 10.0)
 
+    def _track(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._sockets.add(sock)
+
+    def _nap(self, seconds: float) -> None:
+        self._closing.wait(seconds)
+
     def close(self) -> None:
+        """End the run's requests and free its connections.
+
+        Reads still in flight (the other page readers, after one page failed) are cut off, not
+        waited for: a page that never answers would otherwise hold the error message back until
+        its read timed out, and readers stop retrying and sleeping at once.
+        """
+        self._closing.set()
+        with self._lock:
+            live = list(self._sockets)
+        for sock in live:
+            _shut(sock)
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
@@ -369,9 +397,15 @@ class Client:
             if not paused_here:
                 self._hold()
             paused_here = False
+            if self._closing.is_set():
+                raise _Closed(what)
             try:
                 status, headers, body = self._send(params)
-            except _Retryable as exc:
+            except (_Retryable, ApiError) as exc:
+                if self._closing.is_set():  # cut off by close(): not the server's fault
+                    raise _Closed(what) from None
+                if isinstance(exc, ApiError):
+                    raise
                 self._pause(attempt, None, exc.reason, what)
                 continue
             if status in RETRY_STATUSES:
@@ -401,6 +435,8 @@ class Client:
             self._resume_at = max(self._resume_at, time.monotonic() + delay)
 
     def _pause(self, attempt: int, retry_after: float | None, reason: str, what: str) -> None:
+        if self._closing.is_set():
+            raise _Closed(what)
         where = f"{reason} from {self.host} for {what}"
         if attempt >= self.retry.attempts:
             raise ApiError(
@@ -591,10 +627,70 @@ def _abort(response: requests.Response) -> None:
         fp = getattr(getattr(raw, "_fp", None), "fp", None)
         sock = getattr(getattr(fp, "raw", None), "_sock", None)
     if sock is not None:
-        with contextlib.suppress(OSError):
-            sock.shutdown(socket.SHUT_RDWR)
+        _shut(sock)
     with contextlib.suppress(Exception):
         response.close()
+
+
+def _shut(sock: socket.socket) -> None:
+    """Shut a connection down under a read blocked in another thread, which then fails at once.
+
+    The plain socket's shutdown, also for TLS: `SSLSocket.shutdown` first drops the TLS state,
+    which the blocked read may be about to use. A socket already closed is left alone.
+    """
+    with contextlib.suppress(OSError):
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+class _TrackingAdapter(requests.adapters.HTTPAdapter):
+    """requests' adapter, with connections that report their socket once connected."""
+
+    def __init__(self, track: Callable[[socket.socket], None]) -> None:
+        self._pools = _tracking_pools(track)
+        super().__init__()
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = self._pools
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> urllib3.PoolManager:
+        manager: urllib3.PoolManager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        if type(manager) is urllib3.ProxyManager:  # SOCKS proxies keep their own pools
+            manager.pool_classes_by_scheme = self._pools
+        return manager
+
+
+def _tracking_pools(track: Callable[[socket.socket], None]) -> dict[str, type]:
+    """urllib3's HTTP and HTTPS pools, whose connections call `track` with their socket."""
+
+    def tracked(base: type[urllib3.connection.HTTPConnection]) -> type:
+        def connect(self: urllib3.connection.HTTPConnection) -> None:
+            base.connect(self)
+            sock = getattr(self, "sock", None)
+            if sock is not None:
+                track(sock)
+
+        return type(f"Tracked{base.__name__}", (base,), {"connect": connect})
+
+    return {
+        "http": type(
+            "TrackedHTTPConnectionPool",
+            (urllib3.HTTPConnectionPool,),
+            {"ConnectionCls": tracked(urllib3.connection.HTTPConnection)},
+        ),
+        "https": type(
+            "TrackedHTTPSConnectionPool",
+            (urllib3.HTTPSConnectionPool,),
+            {"ConnectionCls": tracked(urllib3.connection.HTTPSConnection)},
+        ),
+    }
+
+
+class _Closed(ApiError):
+    """A request cut off because the client closed (the run is over: nobody reads this)."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"stopped reading {what}: fi-gate was finishing")
 
 
 class _Retryable(Exception):

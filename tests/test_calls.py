@@ -7,6 +7,7 @@ import math
 import random
 import subprocess
 import sys
+import time
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
@@ -30,6 +31,7 @@ from gate.calls import (
 from gate.errors import ApiError
 from tests.conftest import ROOT, Result, run, write_policy
 from tests.fakeapi import API_KEY, SECRET_KEY, FakeApi, Fault, Store, build_run_test
+from tests.figures import record
 
 POLICY = "version: 1\nevals:\n  is_helpful: {min_pass_rate: 90}\n"
 
@@ -181,6 +183,40 @@ def test_a_later_page_that_keeps_failing_stops_the_gate_naming_it(tmp_path: Path
     assert all("retrying in" in line for line in retries)  # each retry is said, then given up
     assert error.startswith("fi-gate: error: HTTP 503")
     assert "page 3 of the calls of execution" in error and "deadline" in error
+
+
+@pytest.mark.parametrize(
+    "stuck",
+    [
+        Fault(mode="hang", delay=30, match=lambda q: q.get("page") == "3"),
+        Fault(status=429, headers={"Retry-After": "30"}, match=lambda q: q.get("page") == "3"),
+    ],
+    ids=["a page that never answers", "a page told to retry in 30 s"],
+)
+def test_a_failed_page_ends_the_run_without_waiting_for_the_others(
+    tmp_path: Path, stuck: Fault
+) -> None:
+    """Page 2 fails while page 3 is stuck: the error comes at once (the stuck read is cut off,
+    the backoff cut short), and the cut-off reader says nothing after it."""
+    with FakeApi(big_store(2500), latency=0.2) as api:  # page 3 is asked for before 2 answers
+        api.fail(stuck, Fault(status=404, match=lambda q: q.get("page") == "2"))
+        start = time.monotonic()
+        result = run_calls(api, tmp_path, "--timeout", "60", env={"FI_GATE_CALL_PAGE_SIZE": "1000"})
+        took = time.monotonic() - start
+        assert not api.faults  # page 3 was asked for and got stuck
+    assert result.code == 2, result.err
+    *before, error = result.err.strip().splitlines()
+    assert error.startswith("fi-gate: error: 404") and "page 2 of the calls" in error
+    # A 429 that came before the 404 is said (it was news then); nothing after the error.
+    assert all("page 3" in line and "retrying in 30.0s" in line for line in before), before
+    assert len(before) <= 1, before
+    assert took < 10, took  # the stuck page would hold it 30 s
+    how = "is told to retry in 30 s" if stuck.mode == "status" else "never answers"
+    record(
+        "faults",
+        f"a call page fails while another {how}",
+        "the error at once (exit 2 for a 404); the stuck read is cut off, quietly",
+    )
 
 
 def test_digest_merges_by_call_id_and_keeps_little() -> None:

@@ -8,6 +8,7 @@ import gzip
 import json
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -233,7 +234,9 @@ def test_dns_failure_is_immediate(tmp_path: Path) -> None:
     record("faults", "DNS failure", "no retry; exit 3 at once, naming the host")
 
 
-def test_tls_verification_and_ca_bundle(tmp_path: Path) -> None:
+@pytest.fixture
+def tls_api(tmp_path: Path) -> Iterator[tuple[FakeApi, Path]]:
+    """The fake behind TLS, with a fresh self-signed certificate for 127.0.0.1 (its path)."""
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(
         [
@@ -263,19 +266,62 @@ def test_tls_verification_and_ca_bundle(tmp_path: Path) -> None:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(cert, key)
         fake._server.socket = context.wrap_socket(fake._server.socket, server_side=True)
-        url = fake.url.replace("http://", "https://")
-        untrusted, _, files = gate(url, tmp=tmp_path)
-        assert untrusted.code == 3
-        assert "TLS verification failed" in one_error_line(untrusted)
-        assert "REQUESTS_CA_BUNDLE" in one_error_line(untrusted)
-        trusted, _, _ = gate(url, env={"REQUESTS_CA_BUNDLE": str(cert)})
-        assert trusted.code == 0, trusted.err
+        yield fake, cert
+
+
+def test_tls_verification_and_ca_bundle(tmp_path: Path, tls_api: tuple[FakeApi, Path]) -> None:
+    fake, cert = tls_api
+    url = fake.url.replace("http://", "https://")
+    untrusted, _, files = gate(url, tmp=tmp_path)
+    assert untrusted.code == 3
+    assert "TLS verification failed" in one_error_line(untrusted)
+    assert "REQUESTS_CA_BUNDLE" in one_error_line(untrusted)
+    trusted, _, _ = gate(url, env={"REQUESTS_CA_BUNDLE": str(cert)})
+    assert trusted.code == 0, trusted.err
     assert_no_leak(untrusted, files, "TLS verification failure (--verbose)")
     record(
         "faults",
         "self-signed TLS certificate",
         "exit 3 naming REQUESTS_CA_BUNDLE; with it: verdict",
     )
+
+
+@pytest.mark.parametrize("tls", [False, True], ids=["http", "https"])
+def test_closing_the_client_cuts_off_a_read_blocked_in_another_thread(
+    api: FakeApi, request: pytest.FixtureRequest, tls: bool
+) -> None:
+    """What ends the other page reads when one page fails: `close` shuts their connections
+    down under them, and they give up quietly (no retry, no TLS error for a cut-off read)."""
+    fake, cert = request.getfixturevalue("tls_api") if tls else (api, None)
+    fake.fail(Fault(mode="hang", delay=30))
+    retries: list[str] = []
+    client = Client(
+        fake.url.replace("http://", "https://") if tls else fake.url,
+        KEY,
+        SECRET,
+        deadline=Deadline(60),
+        on_retry=retries.append,
+        verify=str(cert) if cert else True,
+    )
+    outcome: list[BaseException] = []
+
+    def read() -> None:
+        try:
+            client.get({"execution_id": "e"}, what="a page")
+        except BaseException as exc:
+            outcome.append(exc)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    while fake.in_flight == 0:  # the request is in, and will never be answered
+        time.sleep(0.01)
+    start = time.monotonic()
+    client.close()
+    reader.join(timeout=20)
+    assert not reader.is_alive()
+    assert time.monotonic() - start < 10  # the hang lasts 30 s
+    assert [type(e).__name__ for e in outcome] == ["_Closed"], outcome
+    assert retries == []
 
 
 # --- what the keys may reach -------------------------------------------------------------------

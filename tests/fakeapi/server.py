@@ -13,6 +13,7 @@ import gzip
 import json
 import math
 import socket
+import sys
 import threading
 import time
 import uuid
@@ -82,6 +83,16 @@ def _error(status: int, code: str, message: str, **extra: Any) -> tuple[int, dic
     return status, body
 
 
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up mid-answer (fi-gate cuts off the other page reads when one
+        fails) is not the server's error: like a real front end, say nothing. Anything else is
+        printed, as the standard library does."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
+
 class FakeApi:
     """The fake server: start(), .url, stop(); or use it as a context manager."""
 
@@ -105,7 +116,7 @@ class FakeApi:
         self.seen: list[Seen] = []
         self._lock = threading.Lock()
         self._stopping = threading.Event()
-        self._server = ThreadingHTTPServer((host, port), self._handler())
+        self._server = _Server((host, port), self._handler())
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
         self.in_flight = 0
