@@ -410,9 +410,40 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         return EXIT_PASS
     if args.command == "validate":
         return _validate(args.paths)
-    if args.command == "init":
-        return _init(args, environ)
-    return _check(args, environ)
+    import signal  # not before: --version stays lean
+
+    previous = _on_sigterm(_terminate)
+    try:
+        if args.command == "init":
+            return _init(args, environ)
+        return _check(args, environ)
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (a cancelled CI job): no verdict
+        signum = signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT
+        word = "terminated" if isinstance(exc, Terminated) else "interrupted"
+        sys.stderr.write(f"fi-gate: error: {word}; no verdict\n")
+        return 128 + signum
+    finally:
+        _on_sigterm(previous)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the main thread is, so that the run unwinds as on Ctrl-C: the
+    open requests are cut off, and the exit is prompt (also as a container's PID 1, which
+    the kernel does not stop on SIGTERM unless it handles the signal)."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated
+
+
+def _on_sigterm(handler: Any) -> Any:
+    """Install a SIGTERM handler (only the main thread may); the previous one, to restore."""
+    import signal
+    import threading
+
+    if handler is None or threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, handler)
 
 
 def _validate(paths: Sequence[str]) -> int:
@@ -514,9 +545,6 @@ def _check(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
             console.traceback()
         console.error(str(exc))
         result = _soften(_error_verdict(exc, run_test, settings), settings, console)
-    except KeyboardInterrupt:
-        console.error("interrupted")
-        return 130
     except Exception as exc:  # a bug: say so plainly, never as a pass
         if args.verbose:
             console.traceback()

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -156,3 +161,51 @@ def test_cli_wait_with_calls_polls_one_call_then_reads_the_pages(
     details = [s.query for s in api.runs_requests if "page" not in s.query]
     assert [d["limit"] for d in details] == ["4000", "1", "4000"]  # first look, poll, calls
     assert json.loads(result.out)["calls"]["read"] == 20
+
+
+@pytest.mark.parametrize(
+    ("signum", "code", "word", "pid_1"),
+    [
+        (signal.SIGTERM, 143, "terminated", False),
+        (signal.SIGINT, 130, "interrupted", False),
+        (signal.SIGTERM, 143, "terminated", True),
+    ],
+    ids=["SIGTERM", "SIGINT", "SIGTERM to PID 1"],
+)
+def test_a_cancelled_job_stops_a_wait_at_once(
+    api: FakeApi, tmp_path: Path, signum: int, code: int, word: str, pid_1: bool
+) -> None:
+    """A CI job cancelled while fi-gate polls: SIGTERM or Ctrl-C ends the run now, with one
+    line and no verdict; no traceback. In the action's container fi-gate is PID 1, which the
+    kernel spares from a signal it does not handle: `unshare` makes it PID 1 here too."""
+    policy = tmp_path / "fi-gate.yml"
+    policy.write_text("version: 1\nevals:\n  '*': {min_pass_rate: 50}\n")
+    exe = Path(sys.executable).with_name("fi-gate")
+    env = {"PATH": os.environ["PATH"], "FI_BASE_URL": api.url}
+    env |= {"FI_API_KEY": API_KEY, "FI_SECRET_KEY": SECRET_KEY}
+    argv = [str(exe), "check", "--policy", str(policy), "--execution-id", RUNNING, "--wait"]
+    if pid_1:  # a new PID namespace, as in a container; fi-gate is its first process
+        argv = ["unshare", "--pid", "--fork", "--kill-child", *argv]
+    with subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        try:
+            deadline = time.monotonic() + 30
+            while not api.runs_requests:  # the first look: running, so it polls again in 5 s
+                assert proc.poll() is None and time.monotonic() < deadline
+                time.sleep(0.02)
+            time.sleep(0.3)
+            target = proc.pid
+            if pid_1:
+                children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+                assert len(children) == 1, children
+                target = int(children[0])
+                status = Path(f"/proc/{target}/status").read_text()
+                nspid = status.split("NSpid:")[1].splitlines()[0].split()
+                assert nspid[-1] == "1", nspid  # its pid in its own namespace
+            os.kill(target, signum)
+            _, err = proc.communicate(timeout=4)  # before the next poll
+        finally:
+            proc.kill()
+    assert proc.returncode == code, err
+    assert err.decode().strip().splitlines()[-1] == f"fi-gate: error: {word}; no verdict"
+    assert b"Traceback" not in err
+    assert len(api.runs_requests) == 1
