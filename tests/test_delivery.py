@@ -273,3 +273,80 @@ def test_lock_file_pins_everything_with_hashes_and_fits_pyproject() -> None:
 @pytest.mark.parametrize("path", sorted((ROOT / "examples").glob("*.y*ml")), ids=lambda p: p.name)
 def test_examples_parse(path: Path) -> None:
     assert yaml.safe_load(path.read_text())
+
+
+# --- releases ----------------------------------------------------------------------------------
+
+
+def test_every_published_reference_names_this_version() -> None:
+    """The action tag, the component version and the image tag users copy from the README,
+    examples/ and templates/ are the package's version (a release bumps them together)."""
+    from gate import __version__
+    from scripts.release_check import reference_problems
+
+    assert reference_problems(ROOT, __version__) == []
+    # ... and a stale one is found, with its place:
+    stale = reference_problems(ROOT, "9.9.9")
+    assert any(p.startswith("README.md:") and "the image reference names" in p for p in stale)
+    assert any(p.startswith("templates/fi-gate.yml:") for p in stale)
+
+
+def _release_tree(tmp_path: Path, changelog: str) -> Path:
+    (tmp_path / "gate").mkdir()
+    (tmp_path / "gate" / "__init__.py").write_text('__version__ = "0.3.0"\n')
+    (tmp_path / "examples").mkdir()
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "README.md").write_text(
+        "uses: future-agi/fi-gate@v0.3.0\n"
+        "- component: $CI_SERVER_FQDN/future-agi/fi-gate/fi-gate@0.3.0\n"
+        "image: ghcr.io/future-agi/fi-gate:0.3.0\n"
+    )
+    (tmp_path / "CHANGELOG.md").write_text(changelog)
+    return tmp_path
+
+
+RELEASED = """# Changelog
+
+## [Unreleased]
+
+## [0.3.0] - 2026-11-29
+
+### Fixed
+- Something users noticed.
+
+## [0.2.0] - 2026-10-01
+
+### Added
+- Older.
+
+[0.3.0]: https://github.com/future-agi/fi-gate/releases/tag/v0.3.0
+"""
+
+
+@pytest.mark.parametrize(
+    ("tag", "changelog", "problem"),
+    [
+        ("v0.3.0", RELEASED, None),
+        ("v0.3.1", RELEASED, "the tag v0.3.1 is not v0.3.0"),
+        ("v0.3.0", RELEASED.replace(" - 2026-11-29", ""), "heading has no date"),
+        ("v0.3.0", RELEASED.replace("[0.3.0] - ", "[0.2.9] - "), "no ## [0.3.0] section"),
+    ],
+    ids=["ready", "another tag", "no date", "no section"],
+)
+def test_release_check_prints_the_notes_or_says_what_is_missing(
+    tmp_path: Path, tag: str, changelog: str, problem: str | None
+) -> None:
+    root = _release_tree(tmp_path, changelog)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "release_check.py"), tag, "--root", str(root)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if problem is None:
+        assert done.returncode == 0, done.stderr
+        assert done.stdout == "### Fixed\n- Something users noticed.\n"  # only this version's
+        return
+    assert done.returncode == 1
+    assert problem in done.stderr
+    assert done.stdout == ""
