@@ -132,6 +132,10 @@ def test_action_metadata_and_workflows_validate(tmp_path: Path) -> None:
     ]:
         done = check_jsonschema("vendor.github-workflows", path, tmp_path)
         assert done.returncode == 0, (path, done.stdout)
+    dependabot = check_jsonschema(
+        "vendor.dependabot", ROOT / ".github" / "dependabot.yml", tmp_path
+    )
+    assert dependabot.returncode == 0, dependabot.stdout
 
 
 def test_readme_github_snippet_is_a_valid_pinned_workflow(tmp_path: Path) -> None:
