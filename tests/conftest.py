@@ -7,6 +7,7 @@ import json
 import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,10 @@ DEMO_DATA = ROOT / "tests" / "fakeapi" / "data"
 SEED = ROOT / "examples" / "seed-execution.json"
 SUPPORT = "Support Agent Regression"
 NEWEST = "6f1c2a8e-3b7d-4e59-9a41-2c8d5e7f9b10"
+# The demo data's day (its newest completed execution ended at 08:20 UTC). The CLI runs in this
+# process at this instant, so that checks on age give the same verdict on any day the suite
+# runs; a CLI started as its own process uses the real clock (its tests do not depend on age).
+NOW = datetime(2026, 11, 28, 12, 0, tzinfo=timezone.utc)
 
 
 @dataclass
@@ -30,6 +35,11 @@ class Result:
 
     def json(self) -> Any:
         return json.loads(self.out)
+
+
+@pytest.fixture(autouse=True)
+def _pinned_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("gate.cli._now", lambda: NOW)
 
 
 @pytest.fixture
