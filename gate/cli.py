@@ -51,7 +51,8 @@ CALL_PAGE_SIZE = 2000
 MAX_CALL_PAGE_SIZE = 5000
 FIRST_PAGE_SPAN = 2
 EPILOG = """exit codes: 0 pass (warnings allowed), 1 gate failed, 2 usage or configuration error,
-3 API, network or response error, 4 not ready (no execution in a final state)
+3 API, network or response error, 4 not ready (no execution in a final state);
+130 interrupted, 143 terminated (no verdict)
 
 environment: FI_API_KEY, FI_SECRET_KEY (credentials, never flags), FI_BASE_URL,
 FI_GATE_POLICY, FI_GATE_RUN_TEST, FI_GATE_EXECUTION_ID, NO_COLOR"""
