@@ -23,6 +23,7 @@ Path = tuple[str | int, ...]
 MAX_BYTES = 1024 * 1024
 MAX_NODES = 20_000
 MAX_DEPTH = 64
+DEEP = f"the document is nested more than {MAX_DEPTH} levels deep"
 
 
 class YamlError(Exception):
@@ -78,6 +79,8 @@ def load(text: str) -> Document:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"
+        if "nesting depth" in problem:  # PyYAML 6.0.4 and newer stop at their own depth
+            raise YamlError(DEEP, mark.line + 1 if mark else None) from None
         ctx = exc.context_mark
         if exc.context and ctx and exc.problem_mark and ctx.line != exc.problem_mark.line:
             problem += f" ({exc.context} that starts on line {ctx.line + 1})"
@@ -89,9 +92,7 @@ def load(text: str) -> Document:
     except yaml.YAMLError as exc:
         raise YamlError(f"YAML error: {exc}") from None
     except RecursionError:
-        raise YamlError(
-            f"the document is nested too deeply (more than {MAX_DEPTH} levels)"
-        ) from None
+        raise YamlError(DEEP) from None
     finally:
         loader.dispose()
     doc = Document(data=None)
@@ -118,7 +119,7 @@ class _Builder:
                 line,
             )
         if depth > MAX_DEPTH:
-            raise YamlError(f"the document is nested more than {MAX_DEPTH} levels deep", line)
+            raise YamlError(DEEP, line)
         self.doc.lines.setdefault(path, line)
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path, depth)
