@@ -5,6 +5,7 @@ made of what the server said. Light on imports (msgspec only).
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Mapping
 from typing import Any, Generic, TypeVar
 
@@ -22,11 +23,29 @@ class Envelope(msgspec.Struct, Generic[T]):
     result: T | msgspec.UnsetType = msgspec.UNSET
 
 
+# One decoder per shape, built once under a lock. msgspec builds a type's decoding information
+# the first time it meets the type; two threads doing that at once for the same generic struct
+# (two run tests judged together, each decoding its execution) can crash the interpreter
+# (a segfault, seen with msgspec 0.18 to 0.22). Built decoders are safe to share.
+_DECODERS: dict[Any, msgspec.json.Decoder[Any]] = {}
+_DECODERS_LOCK = threading.Lock()
+
+
+def _decoder(shape: Any) -> msgspec.json.Decoder[Any]:
+    decoder = _DECODERS.get(shape)
+    if decoder is None:
+        with _DECODERS_LOCK:
+            decoder = _DECODERS.get(shape)
+            if decoder is None:
+                decoder = _DECODERS[shape] = msgspec.json.Decoder(Envelope[shape])
+    return decoder
+
+
 def decode_result(body: bytes, what: str, shape: Any, host: str) -> Any:
     """The envelope's `result`, decoded as `shape` (plain JSON for Any) in one pass; an ApiError
     that says what is wrong (the envelope first, then the shape) otherwise."""
     try:
-        envelope = msgspec.json.decode(body, type=Envelope[shape])
+        envelope = _decoder(shape).decode(body)
     except msgspec.ValidationError as exc:
         if shape is Any:  # the body is JSON but not an object: no envelope
             envelope = Envelope()

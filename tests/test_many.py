@@ -124,3 +124,38 @@ def test_a_wrong_name_is_the_worst_outcome(tmp_path: Path, fake_api: FakeApi) ->
     )
     assert code == 2  # a configuration mistake outranks a failed gate
     assert [r["exit_code"] for r in report["run_tests"]] == [1, 2]
+
+
+# Threads that decode their first answers at the same moment, as the run tests judged together
+# do. msgspec builds a type's decoding information on first use, and two threads doing that at
+# once for one generic struct crashed the interpreter about one run in two (with the GIL handed
+# over as often as possible); fi-gate builds each decoder once, under a lock.
+FIRST_DECODES = """
+import sys, threading
+sys.setswitchinterval(1e-6)
+from gate.calls import CallsResult, Detail
+from gate.wire import decode_result
+body = b'{"status": true, "result": {"execution_id": "e", "status": "completed",' \\
+    b' "call_results": {"total_pages": 1, "current_page": 1, "count": 0, "results": []}}}'
+start = threading.Barrier(4)
+def first(shape):
+    start.wait()
+    decode_result(body, "an execution", shape, "host")
+threads = [threading.Thread(target=first, args=(s,)) for s in (Detail, Detail, CallsResult, Detail)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+print("ok")
+"""
+
+
+def test_first_decodes_on_several_threads_at_once_do_not_crash() -> None:
+    import subprocess
+    import sys
+
+    for _ in range(10):  # a fresh process each time: the first use is what races
+        done = subprocess.run(
+            [sys.executable, "-c", FIRST_DECODES], capture_output=True, text=True, check=False
+        )
+        assert (done.returncode, done.stdout) == (0, "ok\n"), done.stderr[-2000:]
