@@ -578,20 +578,32 @@ def _judge_many(
     settings: Settings, policy: Policy, names: Sequence[str], console: Console
 ) -> GateResult:
     """Several run tests, judged concurrently; each with its own rules and its own errors."""
+    import threading
     from concurrent.futures import ThreadPoolExecutor
 
     from gate.verdict import GateResult
+
+    interrupted = threading.Event()
 
     def one(name: str) -> Verdict:
         mine = replace(settings, run_test=name, run_tests=())
         try:
             return _soften(_judge(mine, policy.for_run_test(name), console), mine, console)
         except GateError as exc:
+            if interrupted.is_set():  # cut off: the main thread says why, once
+                raise
             console.error(f"{name}: {exc}")
             return _soften(_error_verdict(exc, name, mine), mine, console)
 
     with ThreadPoolExecutor(max_workers=min(4, len(names))) as pool:
-        return GateResult(tuple(pool.map(one, names)))
+        try:
+            return GateResult(tuple(pool.map(one, names)))
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM, in this thread: stop the others now
+            from gate.client import cancel_all
+
+            interrupted.set()
+            cancel_all()
+            raise
 
 
 def _judge(settings: Settings, policy: Policy, console: Console) -> Verdict:

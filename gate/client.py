@@ -171,6 +171,8 @@ class Client:
         # blocked in (a page that never answers) instead of waiting for it.
         self._sockets: weakref.WeakSet[socket.socket] = weakref.WeakSet()
         self._closing = threading.Event()
+        with _OPEN_LOCK:
+            _OPEN.add(self)
         self._resume_at = 0.0  # a 429 pauses every worker until then (monotonic clock)
         self._pool: ThreadPoolExecutor | None = None
         self._pool_size = 0
@@ -228,11 +230,7 @@ class Client:
         waited for: a page that never answers would otherwise hold the error message back until
         its read timed out, and readers stop retrying and sleeping at once.
         """
-        self._closing.set()
-        with self._lock:
-            live = list(self._sockets)
-        for sock in live:
-            _shut(sock)
+        self.cancel()
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
@@ -240,6 +238,17 @@ class Client:
             for session in self._sessions:
                 session.close()
             self._sessions.clear()
+        with _OPEN_LOCK:
+            _OPEN.discard(self)
+
+    def cancel(self) -> None:
+        """Cut off this client's requests and waits, from any thread: each ends with a quiet
+        error in the thread that made it, which then unwinds and closes the client."""
+        self._closing.set()
+        with self._lock:
+            live = list(self._sockets)
+        for sock in live:
+            _shut(sock)
 
     def __enter__(self) -> Client:
         return self
@@ -617,6 +626,20 @@ class Client:
 
     def _decode(self, body: bytes, what: str, shape: Any) -> Any:
         return decode_result(body, what, shape, self.host)
+
+
+# Every client not yet closed: a signal that ends the run cancels them all (`cancel_all`), in
+# whichever thread they work.
+_OPEN: weakref.WeakSet[Client] = weakref.WeakSet()
+_OPEN_LOCK = threading.Lock()
+
+
+def cancel_all() -> None:
+    """Cut off the requests and waits of every open client (the run was interrupted)."""
+    with _OPEN_LOCK:
+        clients = list(_OPEN)
+    for client in clients:
+        client.cancel()
 
 
 def _abort(response: requests.Response) -> None:

@@ -164,16 +164,17 @@ def test_cli_wait_with_calls_polls_one_call_then_reads_the_pages(
 
 
 @pytest.mark.parametrize(
-    ("signum", "code", "word", "pid_1"),
+    ("signum", "code", "word", "pid_1", "several"),
     [
-        (signal.SIGTERM, 143, "terminated", False),
-        (signal.SIGINT, 130, "interrupted", False),
-        (signal.SIGTERM, 143, "terminated", True),
+        (signal.SIGTERM, 143, "terminated", False, False),
+        (signal.SIGINT, 130, "interrupted", False, False),
+        (signal.SIGTERM, 143, "terminated", True, False),
+        (signal.SIGTERM, 143, "terminated", False, True),
     ],
-    ids=["SIGTERM", "SIGINT", "SIGTERM to PID 1"],
+    ids=["SIGTERM", "SIGINT", "SIGTERM to PID 1", "SIGTERM, several run tests"],
 )
 def test_a_cancelled_job_stops_a_wait_at_once(
-    api: FakeApi, tmp_path: Path, signum: int, code: int, word: str, pid_1: bool
+    api: FakeApi, tmp_path: Path, signum: int, code: int, word: str, pid_1: bool, several: bool
 ) -> None:
     """A CI job cancelled while fi-gate polls: SIGTERM or Ctrl-C ends the run now, with one
     line and no verdict; no traceback. In the action's container fi-gate is PID 1, which the
@@ -184,12 +185,14 @@ def test_a_cancelled_job_stops_a_wait_at_once(
     env = {"PATH": os.environ["PATH"], "FI_BASE_URL": api.url}
     env |= {"FI_API_KEY": API_KEY, "FI_SECRET_KEY": SECRET_KEY}
     argv = [str(exe), "check", "--policy", str(policy), "--execution-id", RUNNING, "--wait"]
+    if several:  # judged on threads: the one still waiting is stopped from the main thread
+        argv[4:6] = ["--run-test", "Support Agent Regression", "--run-test", "Checkout Bot"]
     if pid_1:  # a new PID namespace, as in a container; fi-gate is its first process
         argv = ["unshare", "--pid", "--fork", "--kill-child", *argv]
     with subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
         try:
             deadline = time.monotonic() + 30
-            while not api.runs_requests:  # the first look: running, so it polls again in 5 s
+            while len(api.runs_requests) < (4 if several else 1):  # running: polls again in 5 s
                 assert proc.poll() is None and time.monotonic() < deadline
                 time.sleep(0.02)
             time.sleep(0.3)
@@ -208,4 +211,5 @@ def test_a_cancelled_job_stops_a_wait_at_once(
     assert proc.returncode == code, err
     assert err.decode().strip().splitlines()[-1] == f"fi-gate: error: {word}; no verdict"
     assert b"Traceback" not in err
-    assert len(api.runs_requests) == 1
+    assert len(api.runs_requests) == (4 if several else 1)  # no poll after the signal
+    assert err.decode().count("fi-gate: error:") == 1  # the cut-off thread says nothing
