@@ -358,9 +358,15 @@ def resolve(args: argparse.Namespace, environ: Mapping[str, str]) -> Settings:
 
 
 class Console:
-    """Where messages go: stderr for humans, with secrets masked and workflow commands disarmed."""
+    """Where messages go: stderr for humans, with secrets masked and workflow commands disarmed.
 
-    def __init__(self, err: TextIO, secrets: Sequence[str] = (), verbose: bool = False) -> None:
+    A message that cannot be written (stderr closed, or a broken pipe) is dropped: there is
+    nobody to tell, and the exit code still says what happened.
+    """
+
+    def __init__(
+        self, err: TextIO | None, secrets: Sequence[str] = (), verbose: bool = False
+    ) -> None:
         self.err = err
         # Very short values would mangle every message and cannot be real keys.
         self.secrets = [s for s in secrets if len(s) >= MIN_SECRET_LENGTH]
@@ -371,22 +377,28 @@ class Console:
             text = text.replace(s, "***")
         return text
 
+    def _write(self, text: str) -> None:
+        try:
+            if self.err is not None:
+                self.err.write(text)
+        except OSError:
+            self.err = None
+
     def error(self, text: str) -> None:
         lines = self.scrub(text).splitlines() or [""]
-        for line in lines:
-            self.err.write(f"{PROG}: error: {_disarm(line)}\n")
+        self._write("".join(f"{PROG}: error: {_disarm(line)}\n" for line in lines))
 
     def info(self, text: str) -> None:
-        self.err.write(f"{PROG}: {_disarm(self.scrub(text))}\n")
+        self._write(f"{PROG}: {_disarm(self.scrub(text))}\n")
 
     def traceback(self) -> None:
         """The current exception's traceback (--verbose): keys masked, commands disarmed."""
-        for line in self.scrub(traceback.format_exc()).splitlines():
-            self.err.write(_disarm(line) + "\n")
+        lines = self.scrub(traceback.format_exc()).splitlines()
+        self._write("".join(_disarm(line) + "\n" for line in lines))
 
     def debug(self, text: str) -> None:
         if self.verbose:
-            self.err.write(f"{PROG}: debug: {_disarm(self.scrub(text))}\n")
+            self._write(f"{PROG}: debug: {_disarm(self.scrub(text))}\n")
 
 
 def _disarm(line: str) -> str:
@@ -397,6 +409,39 @@ def _disarm(line: str) -> str:
     return line
 
 
+class _StdoutError(Exception):
+    """Standard output could not be written (a closed pipe, a full disk, a closed descriptor)."""
+
+
+def _stdout(text: str) -> None:
+    """Write to standard output now; a failure is a `_StdoutError`, reported by `main`."""
+    out = sys.stdout
+    try:
+        if out is None:  # started with descriptor 1 closed
+            raise OSError(9, "it is closed")
+        out.write(text)
+        out.flush()
+    except OSError as exc:
+        raise _StdoutError(exc.strerror or str(exc)) from None
+
+
+def _stderr(text: str) -> None:
+    """Write a message to stderr, if it can be written (see Console)."""
+    Console(sys.stderr)._write(text)
+
+
+def _detach_stdout() -> None:
+    """After a failed write, point descriptor 1 at /dev/null, so that the interpreter's own flush
+    at exit does not fail again with a second message."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # not a real file (tests), or closed
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
+
+
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
     environ = os.environ if environ is None else environ
     parser = _parser()
@@ -404,10 +449,22 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     if args.command is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
+    try:
+        return _command(args, environ)
+    except _StdoutError as exc:
+        _detach_stdout()
+        _stderr(
+            f"fi-gate: error: cannot write to standard output: {exc}; "
+            "check what reads it (a closed pipe, a full disk)\n"
+        )
+        return EXIT_USAGE
+
+
+def _command(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     if args.command == "schema":
         from gate.policy import schema
 
-        sys.stdout.write(json.dumps(schema(), indent=2) + "\n")
+        _stdout(json.dumps(schema(), indent=2) + "\n")
         return EXIT_PASS
     if args.command == "validate":
         return _validate(args.paths)
@@ -421,7 +478,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (a cancelled CI job): no verdict
         signum = signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT
         word = "terminated" if isinstance(exc, Terminated) else "interrupted"
-        sys.stderr.write(f"fi-gate: error: {word}; no verdict\n")
+        _stderr(f"fi-gate: error: {word}; no verdict\n")
         return 128 + signum
     finally:
         _on_sigterm(previous)
@@ -456,13 +513,11 @@ def _validate(paths: Sequence[str]) -> int:
             policy = load_policy(path)
         except ConfigError as exc:
             for line in str(exc).splitlines():
-                sys.stderr.write(f"{line}\n")
+                _stderr(f"{line}\n")
             code = EXIT_USAGE
         else:
             rules = len(policy.evals)
-            sys.stdout.write(
-                f"{path}: ok (version 1, {rules} eval rule{'s' if rules != 1 else ''})\n"
-            )
+            _stdout(f"{path}: ok (version 1, {rules} eval rule{'s' if rules != 1 else ''})\n")
     return code
 
 
@@ -498,9 +553,15 @@ def _init(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         console.error(str(exc))
         return exc.exit_code
     if args.output == "-":
-        sys.stdout.write(text)
+        _stdout(text)
     else:
-        Path(args.output).write_text(text)
+        try:
+            Path(args.output).write_text(text)
+        except OSError as exc:
+            console.error(
+                f"cannot write {args.output}: {exc.strerror}; check the path and permissions"
+            )
+            return EXIT_USAGE
         console.info(f"wrote {args.output} from {len(done)} execution(s); review it, commit it")
     return EXIT_PASS
 
@@ -519,7 +580,7 @@ def _check(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     if in_actions:
         from gate.render import github
 
-        sys.stdout.write(github.mask_commands(console.secrets))
+        _stdout(github.mask_commands(console.secrets))
     outputs = resolve_outputs(args, environ)
     settings: Settings | None = None
     run_test: str | None = (args.run_test or [None])[0]
@@ -775,8 +836,8 @@ def _error_verdict(exc: GateError, run_test: str | None, settings: Settings | No
     )
 
 
-def _colour(args: argparse.Namespace, environ: Mapping[str, str], stream: TextIO) -> bool:
-    if args.no_color or "NO_COLOR" in environ:
+def _colour(args: argparse.Namespace, environ: Mapping[str, str], stream: TextIO | None) -> bool:
+    if args.no_color or "NO_COLOR" in environ or stream is None:
         return False
     if environ.get("FORCE_COLOR"):
         return True
@@ -848,6 +909,5 @@ def _emit(
             except OSError as exc:
                 console.error(f"cannot write GITHUB_OUTPUT: {exc.strerror}")
                 code = EXIT_USAGE
-    out.write(body)
-    out.flush()
+    _stdout(body)
     return code

@@ -340,3 +340,52 @@ def test_unwritable_report_is_a_clear_error(tmp_path: Path) -> None:
     )
     assert result.code == 2
     assert "cannot write" in result.err
+
+
+# --- where the output cannot go ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("redirect", "command", "code", "said"),
+    [
+        ("> /dev/full", "check", 2, "cannot write to standard output: No space left on device"),
+        ("| (exec 0<&-)", "check", 2, "cannot write to standard output: Broken pipe"),
+        (">&-", "check", 2, "cannot write to standard output: it is closed"),
+        ("> /dev/full", "schema", 2, "cannot write to standard output: No space left on device"),
+        ("> /dev/full", "validate", 2, "cannot write to standard output: No space left on device"),
+        ("2>&- > /dev/null", "check --policy missing.yml", 2, None),
+    ],
+    ids=["disk full", "reader gone", "stdout closed", "schema", "validate", "stderr closed"],
+)
+def test_output_that_cannot_be_written_is_one_line_and_exit_2(
+    tmp_path: Path, redirect: str, command: str, code: int, said: str | None
+) -> None:
+    """A full disk, a reader that went away or a closed descriptor: one line on stderr, the
+    documented exit code, no traceback; files asked for are still written."""
+    policy = write_policy(tmp_path, "version: 1\nevals:\n  is_helpful: {min_pass_rate: 80}\n")
+    exe = Path(sys.executable).with_name("fi-gate")
+    args = {
+        "check": f"check --policy {policy} --from-file {SEED} --report {tmp_path / 'r.json'}",
+        "schema": "schema",
+        "validate": f"validate {policy}",
+    }.get(command, command)
+    script = f"{exe} {args} {redirect}"
+    if redirect.startswith("|"):  # the reader is gone before fi-gate writes
+        script = f"(sleep 0.5; exec {exe} {args}) {redirect}; exit ${{PIPESTATUS[0]}}"
+    done = subprocess.run(
+        ["bash", "-c", script],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={"PATH": os.environ["PATH"]},
+        check=False,
+    )
+    assert done.returncode == code, done.stderr
+    if said is not None:
+        assert done.stderr.splitlines() == [
+            f"fi-gate: error: {said}; check what reads it (a closed pipe, a full disk)"
+        ]
+    else:
+        assert done.stderr == ""  # stderr was closed: nothing could be said, the code says it
+    if command == "check":
+        assert json.loads((tmp_path / "r.json").read_text())["verdict"] == "warn"

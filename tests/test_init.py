@@ -56,6 +56,22 @@ def test_init_refuses_to_overwrite_and_needs_keys(tmp_path: Path, env: dict[str,
     assert "FI_API_KEY and FI_SECRET_KEY" in keyless.err
 
 
+def test_init_into_a_folder_that_does_not_exist_is_one_line(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    out = tmp_path / "no-such-folder" / "fi-gate.yml"
+    with FakeApi(load_dir(DEMO_DATA)) as api:
+        result = run(
+            ["init", "--run-test", SUPPORT, "--output", str(out)],
+            env={**env, "FI_BASE_URL": api.url},
+        )
+    assert result.code == 2
+    assert result.err.splitlines() == [
+        f"fi-gate: error: cannot write {out}: No such file or directory; check the path and "
+        "permissions"
+    ]
+
+
 def test_init_with_no_completed_execution(tmp_path: Path, env: dict[str, str]) -> None:
     with FakeApi(load_dir(DEMO_DATA)) as api:
         for rt in api.store.run_tests:
