@@ -377,6 +377,10 @@ class Console:
             text = text.replace(s, "***")
         return text
 
+    def write_line(self, line: str) -> None:
+        """A line as it is (`validate` prints located errors without the prefix)."""
+        self._write(f"{line}\n")
+
     def _write(self, text: str) -> None:
         try:
             if self.err is not None:
@@ -425,11 +429,6 @@ def _stdout(text: str) -> None:
         raise _StdoutError(exc.strerror or str(exc)) from None
 
 
-def _stderr(text: str) -> None:
-    """Write a message to stderr, if it can be written (see Console)."""
-    Console(sys.stderr)._write(text)
-
-
 def _detach_stdout() -> None:
     """After a failed write, point descriptor 1 at /dev/null, so that the interpreter's own flush
     at exit does not fail again with a second message."""
@@ -453,9 +452,9 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         return _command(args, environ)
     except _StdoutError as exc:
         _detach_stdout()
-        _stderr(
-            f"fi-gate: error: cannot write to standard output: {exc}; "
-            "check what reads it (a closed pipe, a full disk)\n"
+        Console(sys.stderr).error(
+            f"cannot write to standard output: {exc}; check what reads it (a closed pipe, a "
+            "full disk)"
         )
         return EXIT_USAGE
 
@@ -476,10 +475,11 @@ def _command(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
             return _init(args, environ)
         return _check(args, environ)
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (a cancelled CI job): no verdict
-        signum = signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT
-        word = "terminated" if isinstance(exc, Terminated) else "interrupted"
-        _stderr(f"fi-gate: error: {word}; no verdict\n")
-        return 128 + signum
+        if isinstance(exc, Terminated):
+            Console(sys.stderr).error("terminated; no verdict")
+            return 128 + signal.SIGTERM
+        Console(sys.stderr).error("interrupted; no verdict")
+        return 128 + signal.SIGINT
     finally:
         _on_sigterm(previous)
 
@@ -508,12 +508,13 @@ def _validate(paths: Sequence[str]) -> int:
     from gate.policy import load_policy
 
     code = EXIT_PASS
+    console = Console(sys.stderr)
     for path in paths:
         try:
             policy = load_policy(path)
         except ConfigError as exc:
             for line in str(exc).splitlines():
-                _stderr(f"{line}\n")
+                console.write_line(line)
             code = EXIT_USAGE
         else:
             rules = len(policy.evals)

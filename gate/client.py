@@ -171,6 +171,8 @@ class Client:
         # blocked in (a page that never answers) instead of waiting for it.
         self._sockets: weakref.WeakSet[socket.socket] = weakref.WeakSet()
         self._closing = threading.Event()
+        # urllib3 pool classes whose connections report their socket to this client (_track).
+        self._pool_classes = _tracking_pools(self._track)
         with _OPEN_LOCK:
             _OPEN.add(self)
         self._resume_at = 0.0  # a 429 pauses every worker until then (monotonic clock)
@@ -185,7 +187,7 @@ class Client:
         session: requests.Session | None = getattr(self._local, "session", None)
         if session is None:
             session = requests.Session()
-            adapter = _TrackingAdapter(self._track)
+            adapter = _TrackingAdapter(self._pool_classes)
             session.mount("https://", adapter)
             session.mount("http://", adapter)
             session.auth = _NoAuth()
@@ -410,12 +412,12 @@ class Client:
                 raise _Closed(what)
             try:
                 status, headers, body = self._send(params)
-            except (_Retryable, ApiError) as exc:
-                if self._closing.is_set():  # cut off by close(): not the server's fault
+            except ApiError:
+                if self._closing.is_set():  # cut off by cancel(): not the server's fault
                     raise _Closed(what) from None
-                if isinstance(exc, ApiError):
-                    raise
-                self._pause(attempt, None, exc.reason, what)
+                raise
+            except _Retryable as exc:
+                self._pause(attempt, None, exc.reason, what)  # _Closed when cut off
                 continue
             if status in RETRY_STATUSES:
                 retry_after = _retry_after(headers.get("Retry-After"))
@@ -668,8 +670,8 @@ def _shut(sock: socket.socket) -> None:
 class _TrackingAdapter(requests.adapters.HTTPAdapter):
     """requests' adapter, with connections that report their socket once connected."""
 
-    def __init__(self, track: Callable[[socket.socket], None]) -> None:
-        self._pools = _tracking_pools(track)
+    def __init__(self, pools: dict[str, type]) -> None:
+        self._pools = pools  # from _tracking_pools
         super().__init__()
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
