@@ -143,9 +143,12 @@ class CallsSummary:
     calls: int
     by_status: tuple[tuple[str, int], ...]
     failed_by_scenario: tuple[tuple[str, int], ...]
-    failing_examples: Mapping[str, tuple[CallExample, ...]]  # by eval config name
-    scores: Mapping[str, tuple[float, ...]] = field(default_factory=dict)  # 0-1, by config name
+    # By eval config id (the key of a call's eval_outputs): two configs of one name, in one
+    # eval or in two, are never pooled.
+    failing_examples: Mapping[str, tuple[CallExample, ...]]
+    scores: Mapping[str, tuple[float, ...]] = field(default_factory=dict)  # 0-1
     duplicates: int = 0
+    config_names: Mapping[str, str] = field(default_factory=dict)  # config id -> its name
 
 
 def _reason(raw: msgspec.Raw) -> str:
@@ -172,6 +175,7 @@ class CallDigest:
         # the report shows the same examples whatever that order was.
         self.examples: dict[str, list[tuple[int, int, CallExample]]] = {}
         self.scores: dict[str, list[float]] = {}
+        self.names: dict[str, str] = {}  # config id -> name, for the report
 
     def add(self, calls: list[Call], what: str = "a call page", page: int = 1) -> None:
         """Digest one page (`page`: its number, which orders the failing examples)."""
@@ -204,7 +208,7 @@ class CallDigest:
         and the loop binds what it reads to locals."""
         states = [c.status for c in calls]
         self.status.update(states)
-        failed, examples, scores = self.failed, self.examples, self.scores
+        failed, examples, scores, names = self.failed, self.examples, self.scores, self.names
         for position, call in enumerate(calls):
             state = call.status
             if state != "completed":
@@ -214,14 +218,20 @@ class CallDigest:
             outputs = call.eval_outputs
             if not outputs:
                 continue
-            for value in outputs.values():
+            for key, value in outputs.items():
                 if value is None:
                     continue
+                config_id = key[:100]
+                name = value.name
+                if name:  # one name an id; should two differ, the least, whatever the order
+                    known = names.get(config_id)
+                    if known is None or name[:200] < known:
+                        names[config_id] = name[:200]
                 kind = value.output_type
                 if kind == "Pass/Fail":
                     output = value.output
-                    if (output is False or output == "Failed") and value.name:
-                        bucket = examples.setdefault(value.name[:200], [])
+                    if output is False or output == "Failed":
+                        bucket = examples.setdefault(config_id, [])
                         if len(bucket) < MAX_EXAMPLES or page < bucket[-1][0]:
                             scenario = (call.scenario_name or "(no scenario)")[:120]
                             reason = _reason(value.reason)
@@ -231,8 +241,8 @@ class CallDigest:
                             del bucket[MAX_EXAMPLES:]
                 elif kind == "score":
                     output = value.output
-                    if type(output) in (float, int) and value.name:
-                        scores.setdefault(value.name[:200], []).append(float(output))
+                    if type(output) in (float, int):
+                        scores.setdefault(config_id, []).append(float(output))
 
     def _statuses(self) -> Counter[str]:
         """Status counts with missing statuses as "unknown" and long ones clipped."""
@@ -253,4 +263,5 @@ class CallDigest:
             },
             scores={k: tuple(self.scores[k]) for k in sorted(self.scores)},
             duplicates=self.duplicates,
+            config_names=dict(sorted(self.names.items())),
         )

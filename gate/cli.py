@@ -15,14 +15,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from gate import __version__
+from gate import __version__, environment
 from gate.errors import (
-    EXIT_API,
     EXIT_PASS,
     EXIT_USAGE,
     ApiError,
     ConfigError,
     GateError,
+    OutageError,
     UsageError,
 )
 
@@ -34,12 +34,11 @@ if TYPE_CHECKING:
 
 PROG = "fi-gate"
 MIN_SECRET_LENGTH = 6
-SECRET_VARIABLES = (
-    "FI_API_KEY",
-    "FI_SECRET_KEY",
-    "FI_GATE_INPUT_API_KEY",
-    "FI_GATE_INPUT_SECRET_KEY",
-)
+SECRET_VARIABLES = environment.CREDENTIALS
+_env = environment.text
+_flag = environment.flag
+SELECT_CHOICES = ("latest", "latest-completed")
+ON_API_ERROR_CHOICES = ("fail", "pass")
 DEFAULT_POLICY = "fi-gate.yml"
 DEFAULT_TIMEOUT = 120.0
 DEFAULT_WAIT_TIMEOUT = 1800.0
@@ -94,7 +93,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     c.add_argument(
         "--select",
-        choices=("latest", "latest-completed"),
+        choices=SELECT_CHOICES,
         default=None,
         help="with a run test: judge the newest execution (default) or the newest completed one",
     )
@@ -114,9 +113,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     c.add_argument(
         "--on-api-error",
-        choices=("fail", "pass"),
+        choices=ON_API_ERROR_CHOICES,
         default=None,
-        help="on API or network errors: fail (exit 3, default) or pass (exit 0, verdict error)",
+        help="on an outage (connection errors, timeouts, 5xx or 429 after retries): fail (exit "
+        "3, default) or pass (exit 0, verdict error, not gated); never for a rejected key, a "
+        "wrong URL or a malformed answer",
     )
     c.add_argument(
         "--allow-insecure-http",
@@ -195,8 +196,8 @@ class Outputs:
 
 
 def resolve_outputs(args: argparse.Namespace, environ: Mapping[str, str]) -> Outputs:
-    step = environ.get("GITHUB_STEP_SUMMARY") or None
-    if (_env(environ, "FI_GATE_STEP_SUMMARY") or "true").lower() in ("false", "0", "no", "off"):
+    step = _env(environ, "GITHUB_STEP_SUMMARY")
+    if not environment.flag(environ, "FI_GATE_STEP_SUMMARY", default=True):
         step = None
     return Outputs(
         report=args.report or _env(environ, "FI_GATE_REPORT"),
@@ -228,15 +229,6 @@ class Settings:
     wait_for_summary: bool = False
     workers: int = DEFAULT_WORKERS
     page_size: int | None = None  # None: chosen from the execution's size (call_page_size)
-
-
-def _env(environ: Mapping[str, str], name: str) -> str | None:
-    value = environ.get(name, "").strip()
-    return value or None
-
-
-def _flag(environ: Mapping[str, str], name: str) -> bool:
-    return (_env(environ, name) or "").lower() in ("true", "1", "yes", "on")
 
 
 def _workers(flag: int | None, environ: Mapping[str, str]) -> int:
@@ -281,8 +273,11 @@ def resolve(args: argparse.Namespace, environ: Mapping[str, str]) -> Settings:
     from gate.client import DEFAULT_BASE_URL, check_base_url
 
     names: list[str] = list(args.run_test or [])
-    if names and args.execution_id is not None:
-        raise UsageError("--run-test and --execution-id are both given; pass only one")
+    if len(names) > 1 and args.execution_id is not None:
+        raise UsageError(
+            "--execution-id judges one execution; give at most one --run-test with it (the run "
+            "test it belongs to, for that run test's rules and history)"
+        )
     if args.from_file and (names or args.execution_id):
         raise UsageError(
             "--from-file judges a saved execution; do not combine it with "
@@ -297,12 +292,17 @@ def resolve(args: argparse.Namespace, environ: Mapping[str, str]) -> Settings:
         if value is not None and not value.strip():
             raise UsageError(f"{flag} is empty; give a value or leave the flag out")
     execution_id = args.execution_id or None
-    if not names and execution_id is None:  # flags beat the environment
-        execution_id = _env(environ, "FI_GATE_EXECUTION_ID")
+    if not names:  # flags beat the environment; --run-test also beats FI_GATE_EXECUTION_ID
         if execution_id is None:
-            # Several run tests: one name per line (names may hold commas).
-            names = [n.strip() for n in (_env(environ, "FI_GATE_RUN_TEST") or "").splitlines()]
-            names = [n for n in names if n]
+            execution_id = _env(environ, "FI_GATE_EXECUTION_ID")
+        # Several run tests: one name per line (names may hold commas).
+        names = [n.strip() for n in (_env(environ, "FI_GATE_RUN_TEST") or "").splitlines()]
+        names = [n for n in names if n]
+        if execution_id is not None and len(names) > 1:
+            raise UsageError(
+                "an execution id judges one execution, and FI_GATE_RUN_TEST names several run "
+                "tests: name only the run test it belongs to"
+            )
     run_test = names[0] if len(names) == 1 else None
     if execution_id is not None:
         try:
@@ -313,6 +313,8 @@ def resolve(args: argparse.Namespace, environ: Mapping[str, str]) -> Settings:
                 "run test's execution page"
             ) from None
     wait = args.wait or args.wait_for_summary or _flag(environ, "FI_GATE_WAIT")
+    wait_for_summary = args.wait_for_summary or _flag(environ, "FI_GATE_WAIT_FOR_SUMMARY")
+    wait = wait or wait_for_summary
     timeout = args.timeout
     if timeout is None:
         raw = _env(environ, "FI_GATE_TIMEOUT")
@@ -322,9 +324,11 @@ def resolve(args: argparse.Namespace, environ: Mapping[str, str]) -> Settings:
             raise UsageError(f"FI_GATE_TIMEOUT={raw!r} is not a number of seconds") from None
     if not 0 < timeout <= 6 * 3600:
         raise UsageError(f"--timeout {timeout:g} is out of range; give 1 to 21600 seconds")
-    on_api_error = args.on_api_error or _env(environ, "FI_GATE_ON_API_ERROR") or "fail"
-    if on_api_error not in ("fail", "pass"):
-        raise UsageError(f"FI_GATE_ON_API_ERROR={on_api_error!r}: use fail or pass")
+    on_api_error = (
+        args.on_api_error
+        or environment.choice(environ, "FI_GATE_ON_API_ERROR", ON_API_ERROR_CHOICES)
+        or "fail"
+    )
     # FI_GATE_INPUT_* are set by the GitHub action from its inputs; an empty input must not hide
     # a key or URL given in the workflow's env, so they have names of their own.
     base = (
@@ -333,16 +337,16 @@ def resolve(args: argparse.Namespace, environ: Mapping[str, str]) -> Settings:
         or _env(environ, "FI_BASE_URL")
         or DEFAULT_BASE_URL
     )
-    allow_http = args.allow_insecure_http or (
-        (_env(environ, "FI_GATE_ALLOW_INSECURE_HTTP") or "").lower() == "true"
-    )
+    allow_http = args.allow_insecure_http or _flag(environ, "FI_GATE_ALLOW_INSECURE_HTTP")
     return Settings(
         policy_path=args.policy or _env(environ, "FI_GATE_POLICY") or DEFAULT_POLICY,
         run_test=run_test,
         execution_id=execution_id,
         from_file=args.from_file,
         base_url=check_base_url(base, allow_insecure_http=allow_http),
-        select=args.select or _env(environ, "FI_GATE_SELECT") or "latest",
+        select=args.select
+        or environment.choice(environ, "FI_GATE_SELECT", SELECT_CHOICES)
+        or "latest",
         run_tests=tuple(names) if len(names) > 1 else (),
         timeout=timeout,
         on_api_error=on_api_error,
@@ -351,7 +355,7 @@ def resolve(args: argparse.Namespace, environ: Mapping[str, str]) -> Settings:
         ca_bundle=_env(environ, "REQUESTS_CA_BUNDLE") or _env(environ, "CURL_CA_BUNDLE"),
         calls=args.calls or _flag(environ, "FI_GATE_CALLS"),
         wait=wait,
-        wait_for_summary=args.wait_for_summary or _flag(environ, "FI_GATE_WAIT_FOR_SUMMARY"),
+        wait_for_summary=wait_for_summary,
         workers=_workers(args.workers, environ),
         page_size=_page_size(environ),
     )
@@ -549,7 +553,14 @@ def _init(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
                 "run it first"
             )
         text = starter_policy(args.run_test, done)
-        parse_policy(text, "<generated>")  # never write a policy that does not validate
+        try:
+            parse_policy(text, "<generated>")  # never write a policy that does not validate
+        except ConfigError:
+            raise UsageError(
+                f"no eval of run test {args.run_test!r} has data in its last {len(done)} "
+                "completed execution(s), so there is nothing to draw thresholds from; attach "
+                "evals to the run test and run it"
+            ) from None
     except GateError as exc:
         console.error(str(exc))
         return exc.exit_code
@@ -577,32 +588,43 @@ def _check(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         secrets=[environ.get(n, "") for n in SECRET_VARIABLES],
         verbose=args.verbose,
     )
-    in_actions = environ.get("GITHUB_ACTIONS") == "true"
+    in_actions = _env(environ, "GITHUB_ACTIONS") == "true"
     if in_actions:
         from gate.render import github
 
         _stdout(github.mask_commands(console.secrets))
-    outputs = resolve_outputs(args, environ)
+    early: UsageError | None = None
+    try:
+        outputs = resolve_outputs(args, environ)
+    except UsageError as exc:  # a bad FI_GATE_STEP_SUMMARY: the verdict still goes everywhere
+        early = exc
+        outputs = resolve_outputs(args, {**environ, "FI_GATE_STEP_SUMMARY": "true"})
     settings: Settings | None = None
     run_test: str | None = (args.run_test or [None])[0]
     result: Verdict | GateResult
     from gate.policy import load_policy
 
     try:
+        if early is not None:
+            raise early
         settings = resolve(args, environ)
         run_test = settings.run_test
         policy = load_policy(settings.policy_path)
-        names = settings.run_tests
-        if not (names or settings.run_test or settings.execution_id or settings.from_file):
-            names = tuple(name for name, _ in policy.run_tests)
+        names = settings.run_tests or ((settings.run_test,) if settings.run_test else ())
+        if not (names or settings.execution_id or settings.from_file):
+            names = policy.run_test_names
+        for name in names:
+            _rules_for(policy, name)  # every name is checked before any request
         if len(names) > 1:
             result = _judge_many(settings, policy, names, console)
         else:
             if names:
-                policy = policy.for_run_test(names[0])
                 settings = replace(settings, run_test=names[0])
                 run_test = names[0]
+            policy = _rules_for(policy, settings.run_test or policy.run_test)
             result = _soften(_judge(settings, policy, console), settings, console)
+            if result.verdict == "error":  # impossible data: one line, as for any error
+                console.error(result.message)
     except GateError as exc:
         if args.verbose:
             console.traceback()
@@ -622,11 +644,36 @@ def _check(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     return _emit(result, args, outputs, environ, console, in_actions)
 
 
+def _rules_for(policy: Policy, name: str | None) -> Policy:
+    """The policy a run test is judged by, its own `run_tests` rules included, however it was
+    named (policy, --run-test, FI_GATE_RUN_TEST, the action's input)."""
+    if not policy.run_tests:
+        return policy
+    listed = policy.run_test_names
+    if name is None:
+        if not policy.has_own_rules:
+            return policy
+        if len(listed) == 1:
+            return policy.for_run_test(listed[0])
+        raise UsageError(
+            f"{policy.source} has rules for several run tests ({', '.join(listed)}); name the "
+            "run test this execution belongs to with --run-test or FI_GATE_RUN_TEST"
+        )
+    if name not in listed and name != policy.run_test:
+        near = [n for n in listed if n.lower() == name.lower()]
+        hint = f"; did you mean '{near[0]}'?" if near else ""
+        raise UsageError(
+            f"run test '{name}' is not in the run_tests of {policy.source} "
+            f"({', '.join(listed)}){hint}; add it there, or judge one of those"
+        )
+    return policy.for_run_test(name)
+
+
 def _soften(verdict: Verdict, settings: Settings | None, console: Console) -> Verdict:
     """--on-api-error pass: an API or network error lets the deploy go on, loudly."""
     if not (
         verdict.verdict == "error"
-        and verdict.exit_code == EXIT_API
+        and verdict.outage
         and settings is not None
         and settings.on_api_error == "pass"
     ):
@@ -650,7 +697,10 @@ def _judge_many(
     def one(name: str) -> Verdict:
         mine = replace(settings, run_test=name, run_tests=())
         try:
-            return _soften(_judge(mine, policy.for_run_test(name), console), mine, console)
+            verdict = _soften(_judge(mine, policy.for_run_test(name), console), mine, console)
+            if verdict.verdict == "error":
+                console.error(f"{name}: {verdict.message}")
+            return verdict
         except GateError as exc:
             if interrupted.is_set():  # cut off: the main thread says why, once
                 raise
@@ -806,6 +856,8 @@ def _read_execution_file(path: str) -> Execution:
         raise UsageError(f"{path}: cannot read it: {exc.strerror}") from None
     try:
         data = json.loads(raw)
+    except RecursionError:
+        raise ApiError(f"{path}: the JSON is nested too deeply to be an execution") from None
     except ValueError as exc:
         raise UsageError(
             f"{path}: not JSON ({exc.__class__.__name__} at byte {getattr(exc, 'pos', '?')}); "
@@ -817,8 +869,8 @@ def _read_execution_file(path: str) -> Execution:
         data = data["result"]
     try:
         return parse_execution(data)
-    except ApiError as exc:
-        raise UsageError(f"{path}: {exc}") from None
+    except ApiError as exc:  # the answer's content is wrong: a response error (exit 3)
+        raise ApiError(f"{path}: {exc}") from exc
 
 
 def _error_verdict(exc: GateError, run_test: str | None, settings: Settings | None) -> Verdict:
@@ -834,13 +886,14 @@ def _error_verdict(exc: GateError, run_test: str | None, settings: Settings | No
         generated_at=_now(),
         message=str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
         source=settings.from_file or settings.base_url if settings else None,
+        outage=isinstance(exc, OutageError),
     )
 
 
 def _colour(args: argparse.Namespace, environ: Mapping[str, str], stream: TextIO | None) -> bool:
     if args.no_color or "NO_COLOR" in environ or stream is None:
         return False
-    if environ.get("FORCE_COLOR"):
+    if _env(environ, "FORCE_COLOR"):
         return True
     return stream.isatty()
 
@@ -902,7 +955,7 @@ def _emit(
         body = github.quarantine(body) + "".join(
             github.annotation_commands(v, name_run_test=many) for v in group.verdicts
         )
-        output_file = environ.get("GITHUB_OUTPUT")
+        output_file = _env(environ, "GITHUB_OUTPUT")
         if output_file:
             try:
                 with open(output_file, "a", encoding="utf-8") as f:

@@ -39,7 +39,7 @@ from gate.calls import (
     PageHeader,
     PagePlan,
 )
-from gate.errors import ApiError, ConfigError, NotReadyError, UsageError
+from gate.errors import ApiError, ConfigError, NotReadyError, OutageError, UsageError
 from gate.model import Execution, ExecutionRef, parse_execution, parse_execution_list
 from gate.wire import clip as _clip
 from gate.wire import decode_result
@@ -434,7 +434,7 @@ class Client:
         wait_for = self._resume_at - time.monotonic()
         if wait_for > 0:
             if wait_for >= self.deadline.remaining():
-                raise ApiError(
+                raise OutageError(
                     f"{self.host} is rate-limiting this run beyond the "
                     f"{self.deadline.seconds:g}s deadline; retry later or raise --timeout"
                 )
@@ -450,7 +450,7 @@ class Client:
             raise _Closed(what)
         where = f"{reason} from {self.host} for {what}"
         if attempt >= self.retry.attempts:
-            raise ApiError(
+            raise OutageError(
                 f"{where}, {attempt} attempts in a row; the API or the network is failing: "
                 "check the base URL and the service status, then retry"
             )
@@ -461,7 +461,7 @@ class Client:
             delay = self.rng.uniform(ceiling / 2, ceiling)
         left = self.deadline.remaining()
         if delay >= left:
-            raise ApiError(
+            raise OutageError(
                 f"{where}, and the next retry would pass the {self.deadline.seconds:g}s "
                 "deadline; retry later or raise --timeout"
             )
@@ -474,7 +474,7 @@ class Client:
         for _ in range(MAX_REDIRECTS + 1):
             left = self.deadline.remaining()
             if left <= 0:
-                raise ApiError(
+                raise OutageError(
                     f"no answer from {self.host} within the {self.deadline.seconds:g}s deadline; "
                     "check the network or raise --timeout"
                 )
@@ -534,7 +534,7 @@ class Client:
                 f"{MAX_BODY_BYTES:,}: check --base-url"
             )
         encoding = response.headers.get("Content-Encoding", "").strip().lower()
-        late = ApiError(
+        late = OutageError(
             f"{self.host} was still sending after the {self.deadline.seconds:g}s deadline; "
             "retry later or raise --timeout"
         )
@@ -624,7 +624,9 @@ class Client:
             )
         if 300 <= status < 400:
             raise ApiError(f"{status} from {self.host} without a usable Location; check --base-url")
-        raise ApiError(f"{status} from {self.host} for {what}: {message}; retry later")
+        if status >= 500:
+            raise OutageError(f"{status} from {self.host} for {what}: {message}; retry later")
+        raise ApiError(f"{status} from {self.host} for {what}: {message}; check --base-url")
 
     def _decode(self, body: bytes, what: str, shape: Any) -> Any:
         return decode_result(body, what, shape, self.host)

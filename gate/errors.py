@@ -34,6 +34,13 @@ class ApiError(GateError):
     exit_code = EXIT_API
 
 
+class OutageError(ApiError):
+    """The API or the network is failing in a way that waiting may fix: connections refused or
+    timed out, 5xx and 429 answers after every retry, the deadline spent waiting for them
+    (exit 3). The only errors that `--on-api-error pass` softens: a rejected key, a wrong URL,
+    a malformed answer or impossible data are never an outage."""
+
+
 class NotReadyError(GateError):
     """No execution is in a final state yet (exit 4)."""
 

@@ -5,11 +5,13 @@ No I/O, no clock, no network: everything it needs is passed in, so it is tested 
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
 from gate import history as history_mod
+from gate import sanity
 from gate.calls import CallsSummary
 from gate.model import CHOICES, PASS_FAIL, SCORE, Cluster, ConfigResult, EvalResult, Execution
 from gate.policy import CHOICE_KEYS, ConfigRule, EvalRule, Level, Policy, Thresholds
@@ -20,7 +22,15 @@ from gate.stats import (
     mean_interval_from_values,
     wilson,
 )
-from gate.verdict import EXIT_BY_VERDICT, Check, ExecutionFacts, Status, Verdict, VerdictName
+from gate.verdict import (
+    EXIT_API,
+    EXIT_BY_VERDICT,
+    Check,
+    ExecutionFacts,
+    Status,
+    Verdict,
+    VerdictName,
+)
 
 KIND_OF_METRIC = {"min_pass_rate": PASS_FAIL, "min_avg_score": SCORE}
 METRIC_OF_KEY = {"min_pass_rate": "pass_rate", "min_avg_score": "avg_score"}
@@ -52,6 +62,20 @@ def evaluate(
 ) -> Verdict:
     """Judge `execution` against `policy` as of `now` (`calls`: what was read of its calls)."""
     run_test = run_test or execution.run_test or policy.run_test
+    impossible = sanity.problems(execution, now)
+    if impossible:
+        return Verdict(
+            verdict="error",
+            exit_code=EXIT_API,
+            run_test=run_test,
+            execution=facts(execution),
+            checks=(),
+            clusters=(),
+            generated_at=now,
+            message=sanity.message(execution, impossible),
+            source=source,
+        )
+    history, dropped = _sane(history, now)
     if not execution.is_final:
         return Verdict(
             verdict="not_ready",
@@ -77,27 +101,33 @@ def evaluate(
         rule = policy.rule_for(ev.name)
         if rule is not None:
             used_rules.add(rule.pattern)
-            checks.extend(_rule_checks(rule, ev, calls))
+            checks.extend(_rule_checks(rule, ev, calls, policy))
         elif (default := _default_for(policy.defaults, ev)) is not None:
             checks.extend(_total_checks(ev, default, policy.default_level, calls))
         else:
             not_gated.append(ev.name)
-    present = {ev.name for ev in execution.evals}
+    present = sorted({ev.name for ev in execution.evals})
     for rule in policy.evals:
-        if rule.is_glob:
-            if rule.pattern not in used_rules:
-                warnings.append(f"the rule '{rule.pattern}' matched no eval of this execution")
-        elif rule.pattern not in present:
-            checks.append(
-                _check(
-                    name=rule.pattern,
-                    metric="present",
-                    level=rule.level,
-                    status="missing",
-                    message="no eval of this name in the execution; check its spelling "
-                    "(names are case-sensitive) or the run test's eval configs",
-                )
+        if rule.pattern in used_rules:
+            continue
+        what = "eval matches this pattern" if rule.is_glob else "eval of this name"
+        checks.append(
+            _check(
+                name=rule.pattern,
+                metric="present",
+                level=rule.level,
+                status="missing",
+                message=f"no {what} in the execution{_did_you_mean(rule.pattern, present)}; "
+                "names are case-sensitive (evals: "
+                f"{_names(present)})",
             )
+        )
+    checks.extend(_nothing_judged(execution, checks, not_gated))
+    warnings.extend(
+        f"earlier execution {h.execution_id} has impossible data; left out of the baseline "
+        "and trend"
+        for h in dropped
+    )
     checks.extend(_baseline_checks(policy, execution, checks, history, warnings))
     series: tuple[tuple[str, tuple[float | None, ...]], ...] = ()
     if policy.trend:
@@ -117,8 +147,65 @@ def evaluate(
         message=_headline(verdict, checks, execution),
         source=source,
         calls=calls,
-        eval_configs={ev.name: tuple(c.name for c in ev.configs) for ev in execution.evals},
         trend=series,
+    )
+
+
+def _sane(history: Sequence[Execution], now: datetime) -> tuple[list[Execution], list[Execution]]:
+    """Earlier executions split into those that make sense and those that do not."""
+    good: list[Execution] = []
+    bad: list[Execution] = []
+    for h in history:
+        (bad if sanity.problems(h, now) else good).append(h)
+    return good, bad
+
+
+def _did_you_mean(name: str, candidates: Sequence[str]) -> str:
+    same = [c for c in candidates if c.lower() == name.lower() and c != name]
+    close = same or difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.75)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def _measured(c: Check) -> bool:
+    """An eval check that compared a value with a threshold (met or not)."""
+    return (
+        c.kind == "eval"
+        and c.status in ("pass", "fail", "warn")
+        and isinstance(c.observed, (int, float))
+    )
+
+
+def _nothing_judged(
+    execution: Execution, checks: Sequence[Check], not_gated: Sequence[str]
+) -> Iterator[Check]:
+    """A gate that judged nothing never passes: no eval results, or none that a rule judged."""
+    if any(_measured(c) for c in checks):
+        return
+    if not execution.evals:
+        message = (
+            "the execution has no eval results, so nothing was judged; check that the run test "
+            "has evals attached"
+        )
+    elif not_gated and len(not_gated) == len(execution.evals):
+        message = (
+            f"no rule or default of the policy applies to any eval of this execution "
+            f"({_names(sorted(not_gated))}); add rules for them or defaults"
+        )
+    else:
+        message = (
+            "no eval of this execution was measured against a threshold (every one is off, "
+            "missing or without data); a gate that judged nothing does not pass"
+        )
+    yield _check(
+        name="eval results",
+        kind="execution",
+        metric="judged",
+        observed=0,
+        threshold=1,
+        op=">=",
+        level="error",
+        status="no_data",
+        message=message,
     )
 
 
@@ -226,6 +313,8 @@ def _check(
     passes: int | None = None,
     confidence: float | None = None,
     cells_needed: int | None = None,
+    config_index: int | None = None,
+    config_ids: tuple[str, ...] = (),
 ) -> Check:
     if level == "off":
         status, message = "skipped", "level: off"
@@ -249,6 +338,8 @@ def _check(
         passes=passes,
         confidence=confidence,
         cells_needed=cells_needed,
+        config_index=config_index,
+        config_ids=config_ids,
     )
 
 
@@ -403,12 +494,40 @@ def _default_for(t: Thresholds, ev: EvalResult) -> Thresholds | None:
     return None
 
 
-def _rule_checks(rule: EvalRule, ev: EvalResult, calls: CallsSummary | None) -> Iterator[Check]:
-    if not rule.thresholds.empty or (rule.level == "off" and not rule.configs):
-        yield from _total_checks(ev, rule.thresholds, rule.level, calls)
+def _inherited(own: Thresholds, policy: Policy, ev: EvalResult, level: Level) -> Thresholds | Check:
+    """A rule's thresholds; a rule without any takes `defaults` for its eval's output type
+    (with its own confidence and min_cells), or is a violation when there is none."""
+    if not own.empty or level == "off":
+        return own
+    default = _default_for(policy.defaults, ev)
+    if default is not None:
+        return replace(default, confidence=own.confidence, min_cells=own.min_cells)
+    fix = FIX_FOR_TYPE.get(ev.output_type, "a threshold")
+    return _check(
+        name=ev.name,
+        metric="threshold",
+        level=level,
+        status="fail",
+        output_type=ev.output_type,
+        message=f"the rule sets no threshold and `defaults` has none for a {ev.output_type} "
+        f"eval; add {fix} to the rule",
+    )
+
+
+def _rule_checks(
+    rule: EvalRule, ev: EvalResult, calls: CallsSummary | None, policy: Policy
+) -> Iterator[Check]:
+    # The eval's totals: by the rule's thresholds, else (no configs named) by `defaults`.
+    if not rule.thresholds.empty or not rule.configs:
+        t = _inherited(rule.thresholds, policy, ev, rule.level)
+        if isinstance(t, Check):
+            yield t
+        else:
+            yield from _total_checks(ev, t, rule.level, calls)
     for crule in rule.configs:
-        config = next((c for c in ev.configs if c.name == crule.name), None)
-        if config is None:
+        matches = [(i, c) for i, c in enumerate(ev.configs) if c.name == crule.name]
+        if not matches:
+            names = [c.name for c in ev.configs]
             yield _check(
                 name=ev.name,
                 config=crule.name,
@@ -416,21 +535,28 @@ def _rule_checks(rule: EvalRule, ev: EvalResult, calls: CallsSummary | None) -> 
                 level=crule.level,
                 status="missing",
                 output_type=ev.output_type,
-                message="no eval config of this name in the execution; configs are "
-                f"{_names([c.name for c in ev.configs])}",
+                message="no eval config of this name in the execution"
+                f"{_did_you_mean(crule.name, names)}; configs are {_names(names)}",
             )
             continue
-        yield from _measure(
-            ev,
-            crule.thresholds,
-            crule.level,
-            config=crule.name,
-            cells=config.total_cells,
-            pass_rate=config.output.get("pass"),
-            avg=config.avg_score,
-            choices=config.output,
-            evidence=Evidence((config,), calls),
-        )
+        t = _inherited(crule.thresholds, policy, ev, crule.level)
+        if isinstance(t, Check):
+            yield replace(t, config=crule.name)
+            continue
+        for index, config in matches:
+            # Two configs of one name: each is judged, told apart by its position.
+            label = crule.name if len(matches) == 1 else f"{crule.name} #{index + 1}"
+            yield from _measure(
+                ev,
+                t,
+                crule.level,
+                config=label,
+                cells=config.total_cells,
+                pass_rate=config.output.get("pass"),
+                avg=config.avg_score,
+                choices=config.output,
+                evidence=Evidence((config,), calls, index),
+            )
 
 
 @dataclass
@@ -450,6 +576,11 @@ class Evidence:
 
     configs: tuple[ConfigResult, ...]
     calls: CallsSummary | None
+    index: int | None = None  # the config's position in its eval, for one config
+
+    @property
+    def config_ids(self) -> tuple[str, ...]:
+        return tuple(c.id for c in self.configs if c.id)
 
     def interval(
         self, key: str, observed: float, cells: int, confidence: float
@@ -458,10 +589,11 @@ class Evidence:
         if cells <= 0:
             return None, None, None
         if key == "min_avg_score":
+            # Call-level scores by config id: a config without an id has none of its own.
             values = [
                 v
                 for c in self.configs
-                for v in (self.calls.scores.get(c.name, ()) if self.calls else ())
+                for v in (self.calls.scores.get(c.id, ()) if self.calls and c.id else ())
             ]
             if len(values) >= 2:
                 return mean_interval_from_values(values, confidence), "calls", None
@@ -599,6 +731,8 @@ def _one(
 
     def make(status: Status, message: str, observed: float | None = None) -> Check:
         return _check(
+            config_index=evidence.index,
+            config_ids=evidence.config_ids,
             interval=stats.interval,
             interval_source=stats.source,
             passes=stats.passes,
@@ -631,16 +765,15 @@ def _one(
     observed = value
     if key in CHOICE_KEYS:
         observed = choices.get(choice)
-        if observed is None and choice not in choices:
-            if key == "min_choice_rate":
-                seen = sorted(choices)
-                return make(
-                    "fail",
-                    f"the choice '{choice}' was never returned (choices seen: {_names(seen)}); "
-                    "check its spelling",
-                    0.0,
-                )
-            observed = 0.0
+        if choice not in choices:
+            # Not 0 %: a choice the eval never reports may be misspelt (`Negative` against
+            # `NEGATIVE`), and a limit on it would hold whatever the agent did.
+            seen = sorted(choices)
+            return make(
+                "missing",
+                f"the eval never reported the choice '{choice}' (choices seen: {_names(seen)})"
+                f"{_did_you_mean(choice, seen) or '; check its spelling'}",
+            )
     if observed is None:
         return make("no_data", f"the API reported no {metric} for this eval")
     interval, source, successes = evidence.interval(key, observed, cells, confidence)

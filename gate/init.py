@@ -66,7 +66,7 @@ def starter_policy(run_test: str, executions: Sequence[Execution]) -> str:
             if value is not None and kind in (PASS_FAIL, SCORE):
                 values.append(value)
         if kind == CHOICES:
-            body += [f"  # {_comment(name)}: a choices eval; add min_choice_rate / max_choice_rate"]
+            body += _choices_rule(name, executions)
             continue
         if not values or kind not in (PASS_FAIL, SCORE):
             body += [f"  # {_comment(name)}: no data in these executions; not gated"]
@@ -81,3 +81,27 @@ def starter_policy(run_test: str, executions: Sequence[Execution]) -> str:
     if body:
         lines += ["evals:", *body]
     return "\n".join(lines) + "\n"
+
+
+def _choices_rule(name: str, executions: Sequence[Execution]) -> list[str]:
+    """A choices eval: a floor under the choice that was the most common in every execution."""
+    shares: dict[str, list[float]] = {}
+    runs = 0
+    for ex in executions:
+        found = next((e for e in ex.evals if e.name == name and e.cells), None)
+        if found is None:
+            continue
+        runs += 1
+        for choice, value in found.total_choices_avg.items():
+            if value is not None:
+                shares.setdefault(choice, []).append(value)
+    steady = {c: v for c, v in shares.items() if len(v) == runs and runs}
+    if not steady:
+        return [f"  # {_comment(name)}: a choices eval; add min_choice_rate / max_choice_rate"]
+    choice, values = max(steady.items(), key=lambda cv: min(cv[1]))
+    threshold = max(0, math.floor(min(values) - MARGIN))
+    return [
+        f"  {_quote(name)}:",
+        f"    min_choice_rate: {{{_quote(choice)}: {threshold}}}   # observed "
+        f"{min(values):g}-{max(values):g}; add max_choice_rate for unwanted choices",
+    ]

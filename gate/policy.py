@@ -60,6 +60,8 @@ class ConfigRule:
     thresholds: Thresholds
     level: Level
     line: int | None = None
+    # No threshold of its own nor of its eval rule: judged by `defaults` for the eval's type.
+    inherits_defaults: bool = False
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,9 @@ class EvalRule:
     configs: tuple[ConfigRule, ...] = ()
     line: int | None = None
     baseline: Baseline | None = None
+    # No threshold of its own (`{}`, `{level: error}`, `{min_cells: 30}`) and no configs: its
+    # eval is judged by `defaults` for its output type, never dropped from the gate.
+    inherits_defaults: bool = False
 
     @property
     def is_glob(self) -> bool:
@@ -107,6 +112,15 @@ class Policy:
         """The policy one run test of `run_tests` is judged by: its own rules come first."""
         own = next((rules for n, rules in self.run_tests if n == name), ())
         return replace(self, run_test=name, evals=own + self.evals, run_tests=())
+
+    @property
+    def run_test_names(self) -> tuple[str, ...]:
+        return tuple(n for n, _ in self.run_tests)
+
+    @property
+    def has_own_rules(self) -> bool:
+        """Some run test of `run_tests` has rules of its own."""
+        return any(rules for _, rules in self.run_tests)
 
     @property
     def history_needed(self) -> int:
@@ -194,7 +208,10 @@ def _problems(doc: yamldoc.Document) -> Iterator[tuple[int | None, str]]:
             if key not in seen:
                 seen.add(key)
                 yield line, msg
-    yield from _semantic_problems(doc)
+    others = list(_semantic_problems(doc))
+    yield from others
+    if not seen and not others:  # what the policy judges, once its values are right
+        yield from _judging_problems(doc)
 
 
 def _json_types(value: Any) -> set[str]:
@@ -350,8 +367,76 @@ def _threshold_places(
                 yield (*base, k, choice), v
 
 
+def _is_off(rule: Any) -> bool:
+    """A rule (or `defaults`) switched off: `off`, `false` or `level: off`."""
+    return not isinstance(rule, dict) or rule.get("level") in ("off", False)
+
+
+def _has_threshold(rule: Mapping[str, Any]) -> bool:
+    return any(k in rule for k in (*RATE_KEYS, *CHOICE_KEYS))
+
+
+def _rule_tables(data: Mapping[str, Any]) -> Iterator[tuple[tuple[Any, ...], Mapping[str, Any]]]:
+    """Every table of eval rules: `evals`, and each run test's own `evals`."""
+    if isinstance(data.get("evals"), dict):
+        yield ("evals",), data["evals"]
+    for index, entry in enumerate(data.get("run_tests") or []):
+        if isinstance(entry, dict) and isinstance(entry.get("evals"), dict):
+            yield ("run_tests", index, "evals"), entry["evals"]
+
+
+NO_THRESHOLD = (
+    "the rule sets no threshold and `defaults` has none to inherit; add min_pass_rate, "
+    "min_avg_score, min_choice_rate or max_choice_rate (or `level: off` to leave it ungated)"
+)
+
+
+def _judging_problems(doc: yamldoc.Document) -> Iterator[tuple[int | None, str]]:
+    """A gate that judges nothing never passes: every rule has a threshold (its own, its eval
+    rule's, or one inherited from `defaults`), and the policy gates at least one eval."""
+    data = doc.data
+    defaults = data.get("defaults")
+    defaults = defaults if isinstance(defaults, dict) else {}
+    default_off = _is_off(defaults)
+    has_defaults = not default_off and any(k in defaults for k in RATE_KEYS)
+    live_rules = 0
+    for at, table in _rule_tables(data):
+        for name, rule in table.items():
+            if _is_off(rule) or (default_off and isinstance(rule, dict) and "level" not in rule):
+                continue
+            live_rules += 1
+            configs = rule.get("configs") if isinstance(rule.get("configs"), dict) else {}
+            own = _has_threshold(rule)
+            if not own and not configs and not has_defaults:
+                yield doc.line_of((*at, name), key=True), f"{_dotted((*at, name))}: {NO_THRESHOLD}"
+            for cname, crule in configs.items():
+                if _is_off(crule) or own or has_defaults or _has_threshold(crule):
+                    continue
+                path = (*at, name, "configs", cname)
+                yield doc.line_of(path, key=True), f"{_dotted(path)}: {NO_THRESHOLD}"
+    if not live_rules and not has_defaults:
+        yield (
+            doc.line_of(("version",), key=True) or 1,
+            "the policy gates no eval, and a gate that judges nothing never passes: add "
+            "`defaults: {min_pass_rate: 80}` or a rule under `evals:`",
+        )
+    seen: dict[str, int] = {}
+    for index, entry in enumerate(data.get("run_tests") or []):
+        named: Any = entry.get("name") if isinstance(entry, dict) else entry
+        if not isinstance(named, str):
+            continue
+        if named in seen:
+            yield (
+                doc.line_of(("run_tests", index)),
+                f"run_tests[{index}]: '{named}' is already listed at run_tests[{seen[named]}]; "
+                "keep one entry per run test (merge their rules)",
+            )
+        else:
+            seen[named] = index
+
+
 def _semantic_problems(doc: yamldoc.Document) -> Iterator[tuple[int | None, str]]:
-    """What a schema cannot say well: rates written as fractions."""
+    """What a schema cannot say well: rates written as fractions, rules that judge nothing."""
     data = doc.data
     for path, value in _rate_places(data):
         if _is_number(value) and 0 < value < 1:
@@ -440,23 +525,30 @@ def _rules(
     for name, raw_rule in raw_rules.items():
         rule: Mapping[str, Any] = raw_rule if isinstance(raw_rule, dict) else {"level": "off"}
         level = _level(rule.get("level"), default_level)
-        configs = tuple(
-            ConfigRule(
-                name=cname,
-                thresholds=_thresholds(crule, _thresholds(rule, base)),
-                level=_level(crule.get("level"), level),
-                line=doc.line_of((*at, name, "configs", cname), key=True),
+        own = _thresholds(rule, base)
+        configs = []
+        for cname, crule in (rule.get("configs") or {}).items():
+            mine = _thresholds(crule, own)
+            if mine.empty and not own.empty:  # a config rule without thresholds: its eval's
+                mine = replace(own, confidence=mine.confidence, min_cells=mine.min_cells)
+            configs.append(
+                ConfigRule(
+                    name=cname,
+                    thresholds=mine,
+                    level=_level(crule.get("level"), level),
+                    line=doc.line_of((*at, name, "configs", cname), key=True),
+                    inherits_defaults=mine.empty,
+                )
             )
-            for cname, crule in (rule.get("configs") or {}).items()
-        )
         rules.append(
             EvalRule(
                 pattern=name,
-                thresholds=_thresholds(rule, base),
+                thresholds=own,
                 level=level,
-                configs=configs,
+                configs=tuple(configs),
                 line=doc.line_of((*at, name), key=True),
                 baseline=_baseline(rule.get("baseline"), top_baseline),
+                inherits_defaults=own.empty and not configs,
             )
         )
     return rules

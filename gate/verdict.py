@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
@@ -37,6 +36,10 @@ class Check:
     cells_needed: int | None = None
     baseline_value: float | None = None
     baseline_execution: str | None = None
+    # The eval configs whose data the check measured, by position in the eval's `result` list
+    # and by id: two configs of one name are two checks, never one.
+    config_index: int | None = None
+    config_ids: tuple[str, ...] = ()
 
     @property
     def blocks(self) -> bool:
@@ -74,12 +77,20 @@ class Verdict:
     message: str = ""
     source: str | None = None
     calls: CallsSummary | None = None
-    eval_configs: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     trend: tuple[tuple[str, tuple[float | None, ...]], ...] = ()
+    # An error that waiting may fix (OutageError): the only kind `--on-api-error pass` softens.
+    outage: bool = False
 
     @property
     def passed(self) -> bool:
-        return self.exit_code == EXIT_PASS
+        """The deploy may go on because the policy was met (never for a softened error)."""
+        return self.exit_code == EXIT_PASS and self.gated
+
+    @property
+    def gated(self) -> bool:
+        """An execution was judged (pass, warn or fail); false for an error or not ready, also
+        when `--on-api-error pass` turned the error into exit 0."""
+        return self.verdict in ("pass", "warn", "fail")
 
     @property
     def failed_checks(self) -> tuple[Check, ...]:
@@ -93,10 +104,9 @@ class Verdict:
         """Failing calls of the check's config (or of its eval's configs), when calls were read."""
         if self.calls is None or check.kind != "eval":
             return ()
-        configs = (check.config,) if check.config else self.eval_configs.get(check.name, ())
         found: list[CallExample] = []
-        for name in configs:
-            found.extend(self.calls.failing_examples.get(name, ()))
+        for config_id in check.config_ids:
+            found.extend(self.calls.failing_examples.get(config_id, ()))
         return tuple(found[:3])
 
     def clusters_for_failures(self) -> tuple[Cluster, ...]:
@@ -117,6 +127,8 @@ class Verdict:
 # Which exit code wins when several run tests are judged together: a broken set-up first, then an
 # unreadable API, then a failed gate, then not ready.
 SEVERITY = {EXIT_USAGE: 4, EXIT_API: 3, EXIT_FAIL: 2, EXIT_NOT_READY: 1, EXIT_PASS: 0}
+# Within one exit code (0 also holds an error softened by --on-api-error pass): the least gated.
+VERDICT_RANK = {"pass": 0, "warn": 1, "fail": 2, "not_ready": 3, "error": 4}
 
 
 @dataclass(frozen=True)
@@ -127,11 +139,22 @@ class GateResult:
 
     @property
     def worst(self) -> Verdict:
-        return max(self.verdicts, key=lambda v: (SEVERITY.get(v.exit_code, 5), v.verdict == "warn"))
+        return max(
+            self.verdicts,
+            key=lambda v: (SEVERITY.get(v.exit_code, 5), VERDICT_RANK.get(v.verdict, 5)),
+        )
 
     @property
     def exit_code(self) -> int:
         return self.worst.exit_code
+
+    @property
+    def passed(self) -> bool:
+        return all(v.passed for v in self.verdicts)
+
+    @property
+    def gated(self) -> bool:
+        return all(v.gated for v in self.verdicts)
 
     @property
     def verdict(self) -> VerdictName:

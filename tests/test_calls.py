@@ -245,8 +245,9 @@ def test_digest_merges_by_call_id_and_keeps_little() -> None:
     digest.add(calls[:4])
     s = digest.summary()
     assert (s.calls, s.duplicates) == (10, 4)
-    assert len(s.failing_examples["helpful"]) == 3
-    assert len(s.failing_examples["helpful"][0].reason) == 300
+    assert len(s.failing_examples["x"]) == 3  # by config id
+    assert len(s.failing_examples["x"][0].reason) == 300
+    assert s.config_names == {"x": "helpful"}
 
 
 def test_version_and_validate_do_not_import_what_they_do_not_use() -> None:
@@ -430,6 +431,7 @@ def _reference(pages: list[list[Call]]) -> CallsSummary:
     failed: Counter[str] = Counter()
     examples: dict[str, list[CallExample]] = {}
     scores: dict[str, list[float]] = {}
+    names: dict[str, str] = {}
     for page in pages:
         for call in page:
             if call.call_execution_id in seen:
@@ -443,10 +445,12 @@ def _reference(pages: list[list[Call]]) -> CallsSummary:
                 failed[scenario] += 1
             if state != "completed" or not call.eval_outputs:
                 continue
-            for value in call.eval_outputs.values():
-                if value is None or not value.name:
+            for key, value in call.eval_outputs.items():
+                if value is None:
                     continue
-                name = value.name[:200]
+                name = key[:100]  # by config id: same-named configs are never pooled
+                if value.name:
+                    names[name] = min(names.get(name, value.name[:200]), value.name[:200])
                 failing = value.output is False or value.output == "Failed"
                 if value.output_type == "Pass/Fail" and failing:
                     bucket = examples.setdefault(name, [])
@@ -463,6 +467,7 @@ def _reference(pages: list[list[Call]]) -> CallsSummary:
         failing_examples={k: tuple(examples[k]) for k in sorted(examples)},
         scores={k: tuple(scores[k]) for k in sorted(scores)},
         duplicates=duplicates,
+        config_names=dict(sorted(names.items())),
     )
 
 

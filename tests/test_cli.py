@@ -200,7 +200,11 @@ def test_environment_wiring_and_precedence(
 @pytest.mark.parametrize(
     ("argv", "env", "message"),
     [
-        (["check", "--run-test", "a", "--execution-id", NEWEST], {}, "pass only one"),
+        (
+            ["check", "--run-test", "a", "--run-test", "b", "--execution-id", NEWEST],
+            {},
+            "give at most one --run-test with it",
+        ),
         (["check", "--from-file", "x.json", "--run-test", "a"], {}, "do not combine"),
         (["check", "--execution-id", "1234"], {}, "is not a UUID"),
         (["check", "--run-test", ""], {}, "--run-test is empty"),
@@ -220,7 +224,7 @@ def test_environment_wiring_and_precedence(
 def test_usage_errors_are_one_line_and_exit_2(
     tmp_path: Path, argv: list[str], env: dict[str, str], message: str
 ) -> None:
-    policy = write_policy(tmp_path, "version: 1\n")
+    policy = write_policy(tmp_path, "version: 1\ndefaults: {min_pass_rate: 0, min_avg_score: 0}\n")
     result = run([*argv, "--policy", policy], env=env)
     assert result.code == 2, result
     lines = result.err.strip().splitlines()
@@ -238,14 +242,14 @@ def test_argparse_errors_exit_2() -> None:
 
 
 def test_bad_from_file(tmp_path: Path) -> None:
-    policy = write_policy(tmp_path, "version: 1\n")
+    policy = write_policy(tmp_path, "version: 1\ndefaults: {min_pass_rate: 0, min_avg_score: 0}\n")
     junk = tmp_path / "junk.json"
     junk.write_text("{not json")
     assert "not JSON" in run(["check", "--policy", policy, "--from-file", str(junk)]).err
     shape = tmp_path / "shape.json"
     shape.write_text(json.dumps({"execution_id": "x", "status": "completed"}))
     result = run(["check", "--policy", policy, "--from-file", str(shape)])
-    assert result.code == 2
+    assert result.code == 3  # a response error, as from the API
     assert "total_calls" in result.err
 
 
@@ -326,7 +330,7 @@ def test_colour(tmp_path: Path, argv: list[str], env: dict[str, str], coloured: 
 
 
 def test_unwritable_report_is_a_clear_error(tmp_path: Path) -> None:
-    policy = write_policy(tmp_path, "version: 1\n")
+    policy = write_policy(tmp_path, "version: 1\ndefaults: {min_pass_rate: 0, min_avg_score: 0}\n")
     result = run(
         [
             "check",

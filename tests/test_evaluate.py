@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from gate.errors import ConfigError
 from gate.evaluate import evaluate
 from gate.model import parse_clusters, parse_execution
 from gate.policy import parse_policy
@@ -127,15 +128,45 @@ def test_warn_level_reports_but_never_fails() -> None:
 
 @pytest.mark.parametrize("rule", ["off", "{level: off, min_pass_rate: 99}", "{level: 'off'}"])
 def test_off_is_skipped(rule: str) -> None:
-    v = judge(f"evals:\n  Tone: {rule}\n", execution(pf("Tone", 10)))
+    ex = execution(pf("Tone", 10), pf("Coherence", 95))
+    v = judge(f"evals:\n  Tone: {rule}\n  Coherence: {{min_pass_rate: 90}}\n", ex)
     assert only(v, "Tone").status == "skipped"
     assert v.verdict == "pass"
 
 
 def test_default_level_off_skips_defaults() -> None:
-    v = judge("defaults: {min_pass_rate: 99, level: off}\n", execution(pf("Tone", 10)))
+    ex = execution(pf("Tone", 10), pf("Coherence", 95))
+    v = judge(
+        "defaults: {min_pass_rate: 99, level: off}\n"
+        "evals: {Coherence: {min_pass_rate: 90, level: error}}\n",
+        ex,
+    )
     assert only(v, "Tone").status == "skipped"
     assert v.exit_code == 0
+
+
+@pytest.mark.parametrize(
+    "policy",
+    [
+        "evals:\n  Tone: off\n",
+        "defaults: {min_pass_rate: 99, level: off}\n",
+        "evals:\n  Tone: {min_pass_rate: 90, level: off}\n",
+        "execution: {max_failed_calls: 0}\n",
+    ],
+)
+def test_a_policy_that_gates_no_eval_is_refused(policy: str) -> None:
+    with pytest.raises(ConfigError, match="the policy gates no eval"):
+        parse_policy("version: 1\n" + policy)
+
+
+def test_every_eval_off_in_the_execution_is_not_a_pass() -> None:
+    # The policy gates Coherence, but this execution has only Tone, which is off.
+    v = judge(
+        "evals:\n  Tone: off\n  'Coh*': {min_pass_rate: 1, level: warn}\n",
+        execution(pf("Tone", 10)),
+    )
+    assert (v.verdict, v.exit_code) == ("fail", 1)
+    assert only(v, "eval results").status == "no_data"
 
 
 def test_missing_exact_eval_is_a_violation_at_its_level() -> None:
@@ -143,17 +174,29 @@ def test_missing_exact_eval_is_a_violation_at_its_level() -> None:
     check = only(v, "Coherense")
     assert check.status == "missing"
     assert v.verdict == "fail"
+    assert "did you mean 'Coherence'?" in check.message
     warned = judge(
-        "evals:\n  Coherense: {min_pass_rate: 90, level: warn}\n", execution(pf("Coherence", 95))
+        "defaults: {min_pass_rate: 90}\nevals:\n  Coherense: {min_pass_rate: 90, level: warn}\n",
+        execution(pf("Coherence", 95)),
     )
     assert (warned.verdict, warned.exit_code) == ("warn", 0)
+    # Alone, the misspelt rule judged nothing: that is never a pass, even at level warn.
+    alone = judge(
+        "evals:\n  Coherense: {min_pass_rate: 90, level: warn}\n", execution(pf("Coherence", 95))
+    )
+    assert (alone.verdict, alone.exit_code) == ("fail", 1)
 
 
-def test_glob_matching_nothing_is_a_warning() -> None:
-    v = judge("evals:\n  'Tox*': {min_pass_rate: 90}\n", execution(pf("Coherence", 95)))
-    assert v.warnings == ("the rule 'Tox*' matched no eval of this execution",)
-    assert (v.verdict, v.exit_code) == ("warn", 0)
-    assert v.not_gated == ("Coherence",)
+def test_glob_matching_nothing_is_a_violation_at_its_level() -> None:
+    ex = execution(pf("Coherence", 95))
+    v = judge("evals:\n  'Tox*': {min_pass_rate: 90}\n  Coherence: {min_pass_rate: 90}\n", ex)
+    assert only(v, "Tox*").status == "missing"
+    assert (v.verdict, v.exit_code) == ("fail", 1)
+    warned = judge(
+        "evals:\n  'Tox*': {min_pass_rate: 90, level: warn}\n  Coherence: {min_pass_rate: 90}\n",
+        ex,
+    )
+    assert (warned.verdict, warned.exit_code) == ("warn", 0)
 
 
 def test_zero_cells_is_no_data_never_zero_or_full() -> None:
@@ -228,8 +271,8 @@ def test_score_and_choices() -> None:
     negative = only(v, "Sentiment", "choice_rate[Negative]")
     assert (negative.observed, negative.status) == (15.0, "fail")
     neutral = only(v, "Sentiment", "choice_rate[Neutral]")
-    assert neutral.status == "fail"
-    assert "never returned" in neutral.message
+    assert neutral.status == "missing"
+    assert "never reported the choice 'Neutral'" in neutral.message
 
 
 def test_config_rules_judge_configs() -> None:
@@ -273,13 +316,17 @@ def test_half_failed_execution_cannot_pass_silently() -> None:
     gated = judge("execution: {max_failed_calls: 10%}\nevals:\n  Tone: {min_pass_rate: 90}\n", ex)
     check = only(gated, "failed calls")
     assert (check.observed, check.status) == (50.0, "fail")
-    counted = judge("execution: {max_failed_calls: 10, min_completed_calls: 11}\n", ex)
+    counted = judge(
+        "execution: {max_failed_calls: 10, min_completed_calls: 11}\n"
+        "evals:\n  Tone: {min_pass_rate: 90}\n",
+        ex,
+    )
     assert only(counted, "failed calls").status == "pass"
     assert only(counted, "completed calls").status == "fail"
 
 
 def test_max_age_from_completed_else_started() -> None:
-    policy = "execution: {max_age: 24h}\n"
+    policy = "execution: {max_age: 24h}\ndefaults: {min_pass_rate: 0}\n"
     fresh = judge(policy, execution(), now=NOW)
     assert only(fresh, "age").status == "pass"
     stale = judge(policy, execution(), now=NOW + timedelta(days=2))
@@ -343,3 +390,114 @@ def test_malformed_clusters_are_skipped_not_fatal() -> None:
     assert parse_clusters({"a": "nope", "b": [1, None, {"theme": 3}], 5: None}) == (
         parse_clusters({"b": [{}]})[0].__class__(eval_name="b", name="(unnamed)", size=0),
     )
+
+
+# --- fail closed: nothing passes that was not judged (issue #12, section 1) -------------------
+
+
+@pytest.mark.parametrize("eval_results", [[], None], ids=["empty", "null"])
+def test_an_execution_without_eval_results_fails(eval_results: Any) -> None:
+    v = judge("defaults: {min_pass_rate: 80}\n", execution(eval_results=eval_results))
+    assert (v.verdict, v.exit_code) == ("fail", 1)
+    assert "no eval results" in only(v, "eval results").message
+
+
+def test_evals_no_rule_or_default_speaks_to_are_not_a_pass() -> None:
+    # Only a Pass/Fail default; the execution has a score eval only: nothing judged.
+    v = judge("defaults: {min_pass_rate: 80}\n", execution(score("CSAT", 90)))
+    assert (v.verdict, v.exit_code) == ("fail", 1)
+    assert v.not_gated == ("CSAT",)
+    assert "no rule or default of the policy applies" in only(v, "eval results").message
+
+
+@pytest.mark.parametrize("rule", ["{min_cells: 5}", "{level: error}", "{}", "{confidence: 0.9}"])
+def test_a_rule_without_a_threshold_takes_the_defaults(rule: str) -> None:
+    ex = execution(pf("Toxicity", 60), score("CSAT", 50))
+    v = judge(
+        f"defaults: {{min_pass_rate: 80, min_avg_score: 70}}\nevals:\n  Toxicity: {rule}\n", ex
+    )
+    toxicity = only(v, "Toxicity")
+    assert (toxicity.threshold, toxicity.status) == (80.0, "fail")
+    assert only(v, "CSAT").status == "fail"  # the defaults still judge the others
+    assert v.exit_code == 1
+
+
+def test_a_rule_without_a_threshold_for_its_type_is_a_violation() -> None:
+    ex = execution(choices("Mood", [("mood", {"Positive": 90.0}, 20)], {"Positive": 90.0}))
+    v = judge("defaults: {min_pass_rate: 80}\nevals:\n  Mood: {min_cells: 5}\n", ex)
+    check = only(v, "Mood")
+    assert (check.metric, check.status) == ("threshold", "fail")
+    assert "add min_choice_rate" in check.message
+    assert v.exit_code == 1
+
+
+def test_a_config_rule_without_thresholds_takes_its_evals() -> None:
+    ex = execution(pf("is_helpful", 70, configs=[("strict", 70.0, 20)]))
+    v = judge("evals:\n  is_helpful:\n    min_pass_rate: 80\n    configs: {strict: {}}\n", ex)
+    strict = next(c for c in v.checks if c.config == "strict")
+    assert (strict.threshold, strict.status) == (80.0, "fail")
+
+
+@pytest.mark.parametrize(
+    ("rule", "observed"), [("max_choice_rate", 95.0), ("min_choice_rate", 95.0)]
+)
+def test_a_choice_the_eval_never_reports_is_missing_not_zero(rule: str, observed: float) -> None:
+    ex = execution(choices("Mood", [("mood", {"NEGATIVE": observed}, 20)], {"NEGATIVE": observed}))
+    v = judge(f"evals:\n  Mood: {{{rule}: {{Negative: 10}}}}\n", ex)
+    check = only(v, "Mood")
+    assert check.status == "missing"
+    assert "did you mean 'NEGATIVE'?" in check.message
+    assert (v.verdict, v.exit_code) == ("fail", 1)
+
+
+def test_two_configs_of_one_name_are_both_judged() -> None:
+    ex = execution(pf("is_helpful", 70, configs=[("same", 95.0, 10), ("same", 40.0, 10)]))
+    v = judge("evals:\n  is_helpful:\n    configs: {same: {min_pass_rate: 80}}\n", ex)
+    by_config = {c.config: c for c in v.checks if c.name == "is_helpful"}
+    assert {k: (c.observed, c.status) for k, c in by_config.items()} == {
+        "same #1": (95.0, "pass"),
+        "same #2": (40.0, "fail"),
+    }
+    assert [c.config_index for c in by_config.values()] == [0, 1]
+    assert v.exit_code == 1
+
+
+def test_call_level_scores_stay_with_their_own_eval() -> None:
+    """Two evals with a config of one name: each interval is made of its own calls' scores."""
+    from gate.calls import CallsSummary
+
+    def scored(name: str, config_id: str, avg: float, cells: int) -> dict[str, Any]:
+        return {
+            "name": name,
+            "output_type": "score",
+            "total_avg": avg,
+            "result": [
+                {
+                    "name": "csat",
+                    "id": config_id,
+                    "total_cells": cells,
+                    "avg_score": avg,
+                    "output": {"p10": avg - 5, "p90": avg + 5},
+                }
+            ],
+        }
+
+    ex = execution(
+        scored("A", "cfg-a", 90.0, 10),
+        scored("B", "cfg-b", 20.0, 510),
+        total_calls=600,
+        completed_calls=600,
+    )
+    calls = CallsSummary(
+        calls=520,
+        by_status=(),
+        failed_by_scenario=(),
+        failing_examples={},
+        scores={"cfg-a": (0.9,) * 5 + (0.89, 0.91) * 2 + (0.9,), "cfg-b": (0.2,) * 510},
+    )
+    v = evaluate(parse_policy("version: 1\ndefaults: {min_avg_score: 50}\n"), ex, NOW, calls=calls)
+    a, b = only(v, "A"), only(v, "B")
+    assert a.interval is not None and b.interval is not None
+    assert a.interval[0] <= 90.0 <= a.interval[1]  # its own mean lies in its own interval
+    assert b.interval[1] < 50
+    assert a.config_ids == ("cfg-a",)

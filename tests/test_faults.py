@@ -10,6 +10,7 @@ import socket
 import subprocess
 import threading
 import time
+import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -409,11 +410,63 @@ def test_on_api_error_pass_is_exit_0_and_loud(api: FakeApi, tmp_path: Path) -> N
     assert "NOT gated" in files["s.md"]
     report = json.loads(files["r.json"])
     assert (report["verdict"], report["exit_code"]) == ("error", 0)
+    # Every machine-readable output says the deploy was not gated, as the exit code does.
+    assert "FI_GATE_PASSED=false\n" in files["d.env"]
+    assert "FI_GATE_GATED=false\n" in files["d.env"]
+    assert "\nfalse\n" in files["out"].split("passed<<", 1)[1][:80]
+    assert "\nfalse\n" in files["out"].split("gated<<", 1)[1][:80]
+    junit = ET.fromstring(files["j.xml"])
+    errors = junit.findall(".//testcase/error")
+    assert len(errors) == 1
+    assert (errors[0].get("message") or "").startswith("not gated: ")
+    assert "n=None" not in files["j.xml"]
     record(
         "faults",
         "HTTP 503 with --on-api-error pass",
-        "exit 0, verdict error, warning in log, annotation, summary",
+        "exit 0, verdict error, warning in log, annotation, summary; passed=false and gated=false "
+        "in outputs and dotenv, a JUnit error case",
     )
+
+
+@pytest.mark.parametrize(
+    ("fault", "code"),
+    [
+        (Fault(status=401, body={"status": False, "message": "Invalid API key or secret key"}), 3),
+        (Fault(status=403, body={"status": False, "message": "no access"}), 3),
+        (Fault(status=400, body={"status": False, "message": "Validation failed"}), 3),
+        (Fault(status=402, body={"status": False, "message": "usage limit"}), 3),
+        (Fault(status=200, body={"status": True, "result": {"total_pages": "x"}}), 3),
+        (Fault(status=200, body=b"<html>not json</html>"), 3),
+        (Fault(status=404, body={"status": False, "message": "Run test not found."}), 2),
+    ],
+    ids=["401 revoked key", "403", "400", "402", "malformed", "not JSON", "404"],
+)
+def test_on_api_error_pass_softens_outages_only(
+    api: FakeApi, tmp_path: Path, fault: Fault, code: int
+) -> None:
+    """No retry or wait fixes a rejected key or a wrong answer: never let the deploy through."""
+    api.fail(fault)
+    result, _, files = gate(api.url, "--on-api-error", "pass", timeout=5, tmp=tmp_path)
+    assert result.code == code, result.err
+    assert "NOT gated" not in result.err
+    assert "FI_GATE_PASSED=false\n" in files["d.env"]
+    record(
+        "faults",
+        f"HTTP {fault.status} ({'not JSON' if isinstance(fault.body, bytes) else 'answer'}) "
+        "with --on-api-error pass",
+        f"exit {code}: not an outage, never softened",
+    )
+
+
+def test_on_api_error_pass_softens_a_refused_connection(tmp_path: Path) -> None:
+    with socket.socket() as s:  # a port that nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    result, _, files = gate(
+        f"http://127.0.0.1:{port}", "--on-api-error", "pass", timeout=2, tmp=tmp_path
+    )
+    assert result.code == 0, result.err
+    assert "FI_GATE_GATED=false\n" in files["d.env"]
 
 
 def test_on_api_error_pass_never_softens_a_wrong_name(api: FakeApi) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -39,8 +40,8 @@ def test_init_writes_a_valid_commented_policy_that_passes_its_source(
     data = yaml.safe_load(text)
     assert data["evals"]["is_helpful"] == {"min_pass_rate": 67}
     assert data["evals"]["Customer Satisfaction"] == {"min_avg_score": 61}
-    assert "# Sentiment: a choices eval" in text
-    assert policy.rule_for("Sentiment") is None
+    assert 'min_choice_rate: {"Positive": 48}' in text  # under the lowest share seen
+    assert data["evals"]["Sentiment"] == {"min_choice_rate": {"Positive": 48}}
     assert f"{NEWEST[:8]}" in text
 
 
@@ -119,5 +120,35 @@ def test_starter_thresholds_sit_under_every_observed_value() -> None:
     policy = parse_policy(starter_policy('Odd "name"', runs))  # type: ignore[arg-type]
     assert policy.run_test == 'Odd "name"'
     for execution in runs:
-        verdict = evaluate(policy, execution, datetime(2026, 11, 28, tzinfo=timezone.utc))  # type: ignore[arg-type]
+        verdict = evaluate(policy, execution, datetime(2026, 11, 28, 12, tzinfo=timezone.utc))  # type: ignore[arg-type]
         assert verdict.exit_code == 0
+
+
+def test_a_choices_eval_gets_a_floor_under_its_steadiest_choice() -> None:
+    from gate.init import starter_policy
+    from gate.model import parse_execution
+    from gate.policy import parse_policy
+
+    def ex(positive: float) -> Any:
+        return parse_execution(
+            {
+                "execution_id": f"e{positive}",
+                "status": "completed",
+                "total_calls": 10,
+                "completed_calls": 10,
+                "failed_calls": 0,
+                "started_at": "2026-11-28T08:00:00Z",
+                "eval_results": [
+                    {
+                        "name": "Mood",
+                        "output_type": "choices",
+                        "total_choices_avg": {"Positive": positive, "Negative": 100 - positive},
+                        "result": [{"name": "m", "total_cells": 10, "output": {}}],
+                    }
+                ],
+            }
+        )
+
+    policy = parse_policy(starter_policy("R", [ex(70.0), ex(80.0)]))  # a choices-only run test
+    (rule,) = policy.evals
+    assert rule.thresholds.min_choice_rate == (("Positive", 67.0),)

@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+import pytest
 import xmlschema
 
-from tests.conftest import ROOT, SUPPORT, run, write_policy
+from tests.conftest import NEWEST, ROOT, SUPPORT, run, write_policy
 from tests.fakeapi import API_KEY, SECRET_KEY, FakeApi, load_dir
 
 SCHEMA = json.loads((ROOT / "gate" / "schemas" / "report.schema.json").read_text())
@@ -78,7 +79,9 @@ def test_repeated_run_test_flags(tmp_path: Path) -> None:
     assert len(suites) == 2
     env_file = (tmp_path / "d.env").read_text()
     assert "FI_GATE_VERDICT=not_ready\n" in env_file
-    assert "FI_GATE_EXECUTION_ID=6f1c2a8e-3b7d-4e59-9a41-2c8d5e7f9b10,c0ffee00-1111" in env_file
+    assert (
+        "FI_GATE_JUDGED_EXECUTION_ID=6f1c2a8e-3b7d-4e59-9a41-2c8d5e7f9b10,c0ffee00-1111" in env_file
+    )
 
 
 def test_policy_run_tests_with_their_own_rules(tmp_path: Path, fake_api: FakeApi) -> None:
@@ -102,7 +105,7 @@ def test_environment_lists_run_tests_one_per_line(tmp_path: Path, fake_api: Fake
     code, report, _, _ = gate(
         fake_api,
         tmp_path,
-        "version: 1\n",
+        "version: 1\ndefaults: {min_pass_rate: 0, min_avg_score: 0}\n",
         env={
             "FI_GATE_RUN_TEST": f"{SUPPORT}\n{CHECKOUT}\n",
             "FI_GATE_SELECT": "latest-completed",
@@ -159,3 +162,61 @@ def test_first_decodes_on_several_threads_at_once_do_not_crash() -> None:
             [sys.executable, "-c", FIRST_DECODES], capture_output=True, text=True, check=False
         )
         assert (done.returncode, done.stdout) == (0, "ok\n"), done.stderr[-2000:]
+
+
+OWN_RULES = (
+    "version: 1\n"
+    "run_tests:\n"
+    f"  - {SUPPORT}\n"
+    f"  - name: {CHECKOUT}\n"
+    "    evals: {Coherence: {min_pass_rate: 99}}\n"
+    "defaults: {min_pass_rate: 0, min_avg_score: 0}\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("argv", "env"),
+    [
+        (("--run-test", CHECKOUT), {}),
+        ((), {"FI_GATE_RUN_TEST": CHECKOUT}),
+        ((), {"FI_GATE_RUN_TEST": f"{CHECKOUT}\n"}),  # the action's input, one name per line
+    ],
+    ids=["flag", "environment", "action input"],
+)
+def test_a_run_tests_own_rules_apply_however_it_is_named(
+    tmp_path: Path, fake_api: FakeApi, argv: tuple[str, ...], env: dict[str, str]
+) -> None:
+    code, report, _, _ = gate(
+        fake_api, tmp_path, OWN_RULES, "--select", "latest-completed", *argv, env=env
+    )
+    coherence = [c for c in report["checks"] if c["name"] == "Coherence"]
+    assert [(c["threshold"], c["status"]) for c in coherence] == [(99.0, "fail")]
+    assert code == 1
+
+
+def test_a_run_test_the_policy_does_not_list_is_a_usage_error(
+    tmp_path: Path, fake_api: FakeApi
+) -> None:
+    code, _, _, _ = gate(fake_api, tmp_path, OWN_RULES, "--run-test", "checkout bot")
+    result = run(
+        ["check", "--policy", str(tmp_path / "fi-gate.yml"), "--run-test", "checkout bot"],
+        env={"FI_BASE_URL": fake_api.url, "FI_API_KEY": API_KEY, "FI_SECRET_KEY": SECRET_KEY},
+    )
+    assert (code, result.code) == (2, 2)
+    assert "did you mean 'Checkout Bot'?" in result.err
+    assert fake_api.runs_requests == []  # refused before any request
+
+
+def test_an_execution_id_with_several_rule_sets_needs_its_run_test(
+    tmp_path: Path, fake_api: FakeApi
+) -> None:
+    policy = write_policy(tmp_path, OWN_RULES)
+    env = {"FI_BASE_URL": fake_api.url, "FI_API_KEY": API_KEY, "FI_SECRET_KEY": SECRET_KEY}
+    unnamed = run(["check", "--policy", policy, "--execution-id", NEWEST], env=env)
+    assert unnamed.code == 2
+    assert "name the run test this execution belongs to" in unnamed.err
+    named = run(
+        ["check", "--policy", policy, "--execution-id", NEWEST, "--format", "json"],
+        env={**env, "FI_GATE_RUN_TEST": CHECKOUT},
+    )
+    assert [c["threshold"] for c in named.json()["checks"] if c["name"] == "Coherence"] == [99.0]

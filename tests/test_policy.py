@@ -129,12 +129,15 @@ def test_rules_levels_and_globs_are_built_in_file_order() -> None:
 def test_execution_rules() -> None:
     policy = parse_policy(
         "version: 1\nexecution: {max_failed_calls: '12.5%', min_completed_calls: 3, max_age: 2d}\n"
+        "defaults: {min_pass_rate: 80}\n"
     )
     assert policy.execution.max_failed_calls_percent == 12.5
     assert policy.execution.max_failed_calls is None
     assert policy.execution.min_completed_calls == 3
     assert policy.execution.max_age_seconds == 2 * 86400
-    count = parse_policy("version: 1\nexecution: {max_failed_calls: 3}\n")
+    count = parse_policy(
+        "version: 1\nexecution: {max_failed_calls: 3}\ndefaults: {min_pass_rate: 80}\n"
+    )
     assert count.execution.max_failed_calls == 3
 
 

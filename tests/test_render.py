@@ -230,7 +230,7 @@ def test_outputs_use_random_delimiters_so_values_cannot_forge_others() -> None:
     )
     d1 = re.findall(r"<<(ghadelimiter_[0-9a-f]{32})", first)
     d2 = re.findall(r"<<(ghadelimiter_[0-9a-f]{32})", second)
-    assert len(set(d1)) == len(d1) == 6
+    assert len(set(d1)) == len(d1) == 7
     assert not set(d1) & set(d2)
     parsed = github_outputs(first)
     assert parsed["verdict"] == "fail"
@@ -288,7 +288,7 @@ def test_junit_structure_and_schema() -> None:
 
 def test_junit_off_is_skipped_and_errors_are_errors() -> None:
     v = evaluate(
-        parse_policy("version: 1\nevals:\n  is_helpful: off\n"),
+        parse_policy("version: 1\ndefaults: {min_pass_rate: 0}\nevals:\n  is_helpful: off\n"),
         parse_execution(json.loads(SEED.read_text())["result"]),
         NOW,
     )
@@ -325,7 +325,9 @@ def test_dotenv_values_cannot_forge_variables(bad: str) -> None:
     lines = dotenv.render(forged).splitlines()
     assert [line.split("=", 1)[0] for line in lines] == [
         "FI_GATE_VERDICT",
-        "FI_GATE_EXECUTION_ID",
+        "FI_GATE_PASSED",
+        "FI_GATE_GATED",
+        "FI_GATE_JUDGED_EXECUTION_ID",
         "FI_GATE_FAILED_CHECKS",
         "FI_GATE_EXIT_CODE",
     ]

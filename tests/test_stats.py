@@ -145,6 +145,7 @@ def test_score_interval_from_calls_when_read() -> None:
                     "result": [
                         {
                             "name": "csat",
+                            "id": "cfg-csat",
                             "total_cells": 4,
                             "avg_score": 75.0,
                             "output": {"p10": 60.0, "p90": 90.0},
@@ -162,7 +163,7 @@ def test_score_interval_from_calls_when_read() -> None:
         by_status=(),
         failed_by_scenario=(),
         failing_examples={},
-        scores={"csat": (0.6, 0.7, 0.8, 0.9)},
+        scores={"cfg-csat": (0.6, 0.7, 0.8, 0.9)},  # by config id
     )
     from_calls = next(c for c in evaluate(policy, ex, NOW, calls=calls).checks if c.name == "CSAT")
     assert from_calls.interval_source == "calls"

@@ -136,7 +136,7 @@ def test_summary_still_pending_at_the_deadline_is_judged_without_it(api: FakeApi
 def cli_check(api: FakeApi, tmp_path: Path, *args: str) -> Result:
     """`fi-gate check` with an empty policy against the fake."""
     policy = tmp_path / "p.yml"
-    policy.write_text("version: 1\n")
+    policy.write_text("version: 1\ndefaults: {min_pass_rate: 0, min_avg_score: 0}\n")
     env = {"FI_BASE_URL": api.url, "FI_API_KEY": API_KEY, "FI_SECRET_KEY": SECRET_KEY}
     return run(["check", "--policy", str(policy), *args], env=env)
 
@@ -189,7 +189,15 @@ def test_a_cancelled_job_stops_a_wait_at_once(
         argv[4:6] = ["--run-test", "Support Agent Regression", "--run-test", "Checkout Bot"]
     if pid_1:  # a new PID namespace, as in a container; fi-gate is its first process
         argv = ["unshare", "--pid", "--fork", "--kill-child", *argv]
-    with subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+    # A suite started in the background inherits SIGINT ignored, and so would fi-gate: give it
+    # the default disposition a CI job's process has.
+    with subprocess.Popen(
+        argv,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    ) as proc:
         try:
             deadline = time.monotonic() + 30
             while len(api.runs_requests) < (4 if several else 1):  # running: polls again in 5 s

@@ -1,4 +1,8 @@
-"""A dotenv file for GitLab's `artifacts:reports:dotenv`: three variables, values made safe."""
+"""A dotenv file for GitLab's `artifacts:reports:dotenv`: a few variables, values made safe.
+
+GitLab passes these variables to later jobs, so none of them is a variable fi-gate reads
+(`gate.environment.READS`): a second gate must never take the first one's execution as input.
+"""
 
 from __future__ import annotations
 
@@ -21,10 +25,13 @@ def render_many(result: GateResult) -> str:
     ids = [_safe(v.execution.execution_id) for v in result.verdicts if v.execution]
     values = {
         "FI_GATE_VERDICT": result.verdict,
-        "FI_GATE_EXECUTION_ID": ",".join(ids),
+        "FI_GATE_PASSED": "true" if result.passed else "false",
+        "FI_GATE_GATED": "true" if result.gated else "false",
+        "FI_GATE_JUDGED_EXECUTION_ID": ",".join(ids),
         "FI_GATE_FAILED_CHECKS": str(result.failed_checks),
         "FI_GATE_EXIT_CODE": str(result.exit_code),
     }
     return "".join(
-        f"{k}={_safe(val) if k != 'FI_GATE_EXECUTION_ID' else val}\n" for k, val in values.items()
+        f"{k}={_safe(val) if k != 'FI_GATE_JUDGED_EXECUTION_ID' else val}\n"
+        for k, val in values.items()
     )

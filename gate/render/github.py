@@ -86,9 +86,8 @@ def outputs(v: Verdict | GateResult, *, report_path: str | None) -> str:
     result = v if isinstance(v, GateResult) else GateResult((v,))
     values = {
         "verdict": result.verdict,
-        "passed": "true"
-        if result.exit_code == 0 and result.verdict in ("pass", "warn")
-        else "false",
+        "passed": "true" if result.passed else "false",
+        "gated": "true" if result.gated else "false",
         "execution-id": ",".join(x.execution.execution_id for x in result.verdicts if x.execution),
         "report": report_path or "",
         "failed-checks": str(result.failed_checks),

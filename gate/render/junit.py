@@ -45,7 +45,9 @@ def _suite(v: Verdict) -> ET.Element:
     cases = list(v.checks)
     for c in cases:
         case = ET.SubElement(suite, "testcase", classname=classname, name=_name(c), time="0")
-        detail = f"observed {observed(c)}, threshold {threshold(c) or '—'}, n={c.n}"
+        detail = f"observed {observed(c)}, threshold {threshold(c) or '—'}" + (
+            f", n={c.n}" if c.n is not None else ""
+        )
         if c.status == "skipped":
             skipped += 1
             ET.SubElement(case, "skipped", message=xml_text(c.message or "level: off", 500))
@@ -56,13 +58,17 @@ def _suite(v: Verdict) -> ET.Element:
         elif c.warns:
             out = ET.SubElement(case, "system-out")
             out.text = xml_text(f"warning ({c.status}): {c.message}\n{detail}")
-    if not cases:
+    if not v.gated:
+        # No verdict on this run test (an error, not ready; also with --on-api-error pass and
+        # exit 0): an error case saying so, never a green one.
         case = ET.SubElement(suite, "testcase", classname=classname, name="fi-gate", time="0")
-        if v.exit_code:
-            errors += 1
-            node = ET.SubElement(case, "error", message=xml_text(v.message, 500), type=v.verdict)
-            node.text = xml_text(v.message)
-    suite.set("tests", str(max(len(cases), 1)))
+        errors += 1
+        why = f"not gated: {v.message}" if v.exit_code == 0 else v.message
+        node = ET.SubElement(case, "error", message=xml_text(why, 500), type=v.verdict)
+        node.text = xml_text(why)
+    elif not cases:
+        ET.SubElement(suite, "testcase", classname=classname, name="fi-gate", time="0")
+    suite.set("tests", str(len(suite)))
     suite.set("failures", str(failures))
     suite.set("errors", str(errors))
     suite.set("skipped", str(skipped))

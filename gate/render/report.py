@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from gate import __version__
+from gate.calls import CallsSummary
 from gate.model import Cluster
 from gate.verdict import Check, GateResult, Verdict
 
@@ -55,6 +56,13 @@ def _cluster(cl: Cluster) -> dict[str, Any]:
     }
 
 
+def _config_key(c: CallsSummary, config_id: str) -> str:
+    """A config's name; with its id when another config of the calls has the same name."""
+    name = c.config_names.get(config_id, config_id)
+    shared = sum(1 for n in c.config_names.values() if n == name) > 1
+    return f"{name} ({config_id})" if shared else name
+
+
 def _calls(v: Verdict) -> dict[str, Any]:
     c = v.calls
     assert c is not None
@@ -63,8 +71,10 @@ def _calls(v: Verdict) -> dict[str, Any]:
         "by_status": dict(c.by_status),
         "failed_by_scenario": [{"scenario": s, "calls": n} for s, n in c.failed_by_scenario],
         "failing_examples": {
-            name: [{"call_id": e.call_id, "scenario": e.scenario, "reason": e.reason} for e in ex]
-            for name, ex in c.failing_examples.items()
+            _config_key(c, config_id): [
+                {"call_id": e.call_id, "scenario": e.scenario, "reason": e.reason} for e in ex
+            ]
+            for config_id, ex in c.failing_examples.items()
         },
         "duplicates_skipped": c.duplicates,
     }
