@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -382,8 +383,15 @@ class Console:
         return text
 
     def write_line(self, line: str) -> None:
-        """A line as it is (`validate` prints located errors without the prefix)."""
-        self._write(f"{line}\n")
+        """A line without the prefix (`validate` prints located errors so), disarmed."""
+        self._write("".join(f"{_disarm(part)}\n" for part in line.splitlines() or [""]))
+
+    def command(self, text: str) -> None:
+        """GitHub workflow commands of fi-gate's own (masks, annotations), as they are."""
+        if text:
+            self._write(text)
+            with contextlib.suppress(OSError, ValueError, AttributeError):
+                self.err.flush()  # type: ignore[union-attr]
 
     def _write(self, text: str) -> None:
         try:
@@ -397,7 +405,10 @@ class Console:
         self._write("".join(f"{PROG}: error: {_disarm(line)}\n" for line in lines))
 
     def info(self, text: str) -> None:
-        self._write(f"{PROG}: {_disarm(self.scrub(text))}\n")
+        """Every line prefixed and disarmed: API text (a status with a newline in it) can never
+        start a line of the log, where it would be read as a workflow command."""
+        lines = self.scrub(text).splitlines() or [""]
+        self._write("".join(f"{PROG}: {_disarm(line)}\n" for line in lines))
 
     def traceback(self) -> None:
         """The current exception's traceback (--verbose): keys masked, commands disarmed."""
@@ -406,14 +417,16 @@ class Console:
 
     def debug(self, text: str) -> None:
         if self.verbose:
-            self._write(f"{PROG}: debug: {_disarm(self.scrub(text))}\n")
+            lines = self.scrub(text).splitlines() or [""]
+            self._write("".join(f"{PROG}: debug: {_disarm(line)}\n" for line in lines))
 
 
 def _disarm(line: str) -> str:
     """A log line that cannot be read as a GitHub workflow command."""
     stripped = line.lstrip()
     if stripped.startswith("::") or "##[" in line:
-        return line.replace("::", ":\u200c:").replace("##[", "#\u200c#[")
+        # Visibly broken, with no invisible character: `: :` and `# #[`.
+        return line.replace("::", ": :").replace("##[", "# #[")
     return line
 
 
@@ -592,7 +605,7 @@ def _check(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     if in_actions:
         from gate.render import github
 
-        _stdout(github.mask_commands(console.secrets))
+        console.command(github.mask_commands(console.secrets))
     early: UsageError | None = None
     try:
         outputs = resolve_outputs(args, environ)
@@ -641,7 +654,33 @@ def _check(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         result = _error_verdict(
             ApiError(f"internal error: {type(exc).__name__}"), run_test, settings
         )
+    except KeyboardInterrupt as exc:  # a cancelled job: no report of an earlier run may remain
+        _write_stopped(exc, run_test, settings, outputs, environ, in_actions)
+        raise
     return _emit(result, args, outputs, environ, console, in_actions)
+
+
+def _write_stopped(
+    exc: KeyboardInterrupt,
+    run_test: str | None,
+    settings: Settings | None,
+    outputs: Outputs,
+    environ: Mapping[str, str],
+    in_actions: bool,
+) -> None:
+    """Overwrite the reports with an error verdict: a report left by an earlier run in the
+    same place must not claim a verdict for this one. Quietly: `main` says what happened."""
+    import signal
+
+    from gate.verdict import GateResult
+
+    word = "terminated" if isinstance(exc, Terminated) else "interrupted"
+    code = 128 + (signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT)
+    stopped = replace(
+        _error_verdict(UsageError(f"{word}; no verdict"), run_test, settings), exit_code=code
+    )
+    with contextlib.suppress(Exception):
+        _write_reports(GateResult((stopped,)), False, outputs, environ, Console(None), in_actions)
 
 
 def _rules_for(policy: Policy, name: str | None) -> Policy:
@@ -845,15 +884,19 @@ def _explicit_baselines(policy: Policy) -> set[str]:
 
 
 def _read_execution_file(path: str) -> Execution:
+    from gate.files import MAX_FILE_BYTES, Refused, read_regular
     from gate.model import parse_execution
 
-    p = Path(path)
     try:
-        raw = p.read_bytes()
+        raw = read_regular(path, MAX_FILE_BYTES)
     except FileNotFoundError:
         raise UsageError(f"{path}: file not found (--from-file)") from None
+    except IsADirectoryError:
+        raise UsageError(f"{path}: is a directory, not a saved response (--from-file)") from None
+    except Refused as exc:
+        raise UsageError(f"{path}: {exc} (--from-file)") from exc
     except OSError as exc:
-        raise UsageError(f"{path}: cannot read it: {exc.strerror}") from None
+        raise UsageError(f"{path}: cannot read it: {exc.strerror}") from exc
     try:
         data = json.loads(raw)
     except RecursionError:
@@ -874,13 +917,15 @@ def _read_execution_file(path: str) -> Execution:
 
 
 def _error_verdict(exc: GateError, run_test: str | None, settings: Settings | None) -> Verdict:
+    from gate.evaluate import facts
     from gate.verdict import Verdict
 
+    waited = getattr(exc, "execution", None)  # a --wait that ran out: what it waited for
     return Verdict(
         verdict="not_ready" if exc.verdict == "not_ready" else "error",
         exit_code=exc.exit_code,
         run_test=run_test,
-        execution=None,
+        execution=facts(waited) if waited is not None else None,
         checks=(),
         clusters=(),
         generated_at=_now(),
@@ -906,11 +951,60 @@ def _emit(
     console: Console,
     in_actions: bool,
 ) -> int:
-    from gate.render import dotenv, junit, markdown, report, text
+    """Write every report, then standard output; the exit code, which a report that could not
+    be written turns into 2 (said on the log's last line)."""
+    from gate.render import report, text
     from gate.verdict import GateResult
 
     many = isinstance(result, GateResult)
     group = result if isinstance(result, GateResult) else GateResult((result,))
+    failed = _write_reports(group, many, outputs, environ, console, in_actions)
+    code = EXIT_USAGE if failed else group.exit_code
+    if args.format == "json":
+        # Exactly one JSON document on standard output, in every mode (`| jq` in a job).
+        body = report.render_many(group) if many else report.render(group.verdicts[0])
+        body = console.scrub(body)
+        if in_actions:  # the old `##[command]` syntax is read anywhere in a line
+            body = body.replace("##[", "#\\u0023[")
+    else:
+        colour = _colour(args, environ, sys.stdout)
+        if many:
+            body = text.render_many(group, colour=colour)
+        elif group.verdicts[0].execution is not None:
+            body = text.render(group.verdicts[0], colour=colour)
+        else:  # an error or not-ready before any execution was read: the stderr line says it
+            body = ""
+        body = console.scrub(body)
+        if in_actions:
+            from gate.render import github
+
+            body = github.quarantine(body)
+    if in_actions:  # workflow commands go to standard error, which the runner reads too
+        from gate.render import github
+
+        console.command(
+            "".join(github.annotation_commands(v, name_run_test=many) for v in group.verdicts)
+        )
+    _stdout(body)
+    if failed:
+        console.error(
+            f"exit {code}: could not write {', '.join(failed)} (the verdict was "
+            f"{group.verdict}, exit {group.exit_code})"
+        )
+    return code
+
+
+def _write_reports(
+    group: GateResult,
+    many: bool,
+    outputs: Outputs,
+    environ: Mapping[str, str],
+    console: Console,
+    in_actions: bool,
+) -> list[str]:
+    """Every report file and the GitHub outputs; the paths that could not be written."""
+    from gate.files import write_atomic
+    from gate.render import dotenv, junit, markdown, report
 
     def summary() -> str:
         return markdown.render_many(group) if many else markdown.render(group.verdicts[0])
@@ -918,50 +1012,34 @@ def _emit(
     def json_report() -> str:
         return report.render_many(group) if many else report.render(group.verdicts[0])
 
-    writes: list[tuple[str, Callable[[], str], str]] = []
+    writes: list[tuple[str, Callable[[], str], bool]] = []  # (path, text, append)
     if outputs.report:
-        writes.append((outputs.report, json_report, "w"))
+        writes.append((outputs.report, json_report, False))
     if outputs.summary:
-        writes.append((outputs.summary, summary, "w"))
-    if outputs.step_summary:
-        writes.append((outputs.step_summary, summary, "a"))
+        writes.append((outputs.summary, summary, False))
+    if outputs.step_summary:  # the runner's file: appended to, as GitHub asks
+        writes.append((outputs.step_summary, summary, True))
     if outputs.junit:
-        writes.append((outputs.junit, lambda: junit.render_many(group), "w"))
+        writes.append((outputs.junit, lambda: junit.render_many(group), False))
     if outputs.dotenv:
-        writes.append((outputs.dotenv, lambda: dotenv.render_many(group), "w"))
-    code = group.exit_code
-    for path, make, mode in writes:
-        try:
-            content = console.scrub(make())
-            with open(path, mode, encoding="utf-8") as f:
-                f.write(content)
-        except OSError as exc:
-            console.error(f"cannot write {path}: {exc.strerror}; check the path and permissions")
-            code = EXIT_USAGE
-    out = sys.stdout
-    colour = _colour(args, environ, out)
-    if args.format == "json":
-        body = json_report()
-    elif many:
-        body = text.render_many(group, colour=colour)
-    elif group.verdicts[0].execution is not None:
-        body = text.render(group.verdicts[0], colour=colour)
-    else:  # an error or not-ready before any execution was read: the stderr line says it all
-        body = ""
-    body = console.scrub(body)
-    if in_actions:
+        writes.append((outputs.dotenv, lambda: dotenv.render_many(group), False))
+    output_file = _env(environ, "GITHUB_OUTPUT") if in_actions else None
+    if output_file:
         from gate.render import github
 
-        body = github.quarantine(body) + "".join(
-            github.annotation_commands(v, name_run_test=many) for v in group.verdicts
+        writes.append(
+            (output_file, lambda: github.outputs(group, report_path=outputs.report), True)
         )
-        output_file = _env(environ, "GITHUB_OUTPUT")
-        if output_file:
-            try:
-                with open(output_file, "a", encoding="utf-8") as f:
-                    f.write(console.scrub(github.outputs(group, report_path=outputs.report)))
-            except OSError as exc:
-                console.error(f"cannot write GITHUB_OUTPUT: {exc.strerror}")
-                code = EXIT_USAGE
-    _stdout(body)
-    return code
+    failed: list[str] = []
+    for path, make, append in writes:
+        try:
+            content = console.scrub(make())
+            if append:
+                with open(path, "a", encoding="utf-8") as f:
+                    f.write(content)
+            else:
+                write_atomic(path, content)
+        except OSError as exc:
+            console.error(f"cannot write {path}: {exc.strerror}; check the path and permissions")
+            failed.append(path)
+    return failed

@@ -859,7 +859,8 @@ def wait_for(
             raise NotReadyError(
                 f"execution {execution.execution_id} is still {execution.status} after "
                 f"{_elapsed(elapsed)} (--timeout {client.deadline.seconds:g}s); re-run later "
-                "or raise --timeout"
+                "or raise --timeout",
+                execution,
             )
         client.sleep(delay)
         delay = min(WAIT_MAX, delay * 1.5)

@@ -42,7 +42,12 @@ class OutageError(ApiError):
 
 
 class NotReadyError(GateError):
-    """No execution is in a final state yet (exit 4)."""
+    """No execution is in a final state yet (exit 4). `execution`: the one waited for, as last
+    seen, when there is one (the report then says which, and its status)."""
 
     exit_code = EXIT_NOT_READY
     verdict = "not_ready"
+
+    def __init__(self, message: str, execution: object | None = None) -> None:
+        super().__init__(message)
+        self.execution = execution

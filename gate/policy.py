@@ -17,7 +17,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from gate import yamldoc
+from gate import files, yamldoc
 from gate.errors import ConfigError
 
 Level = Literal["error", "warn", "off"]
@@ -151,7 +151,7 @@ def load_policy(path: str | Path) -> Policy:
     """Read, validate and build the policy at `path`."""
     p = Path(path)
     try:
-        raw = p.read_bytes()
+        raw = files.read_regular(p, yamldoc.MAX_BYTES)
     except FileNotFoundError:
         raise ConfigError(
             f"{p}: policy file not found; create it (see policies/starter.yml) "
@@ -159,8 +159,10 @@ def load_policy(path: str | Path) -> Policy:
         ) from None
     except IsADirectoryError:
         raise ConfigError(f"{p}: is a directory, not a policy file") from None
+    except files.Refused as exc:
+        raise ConfigError(f"{p}: {exc}") from exc
     except OSError as exc:
-        raise ConfigError(f"{p}: cannot read the policy file: {exc.strerror}") from None
+        raise ConfigError(f"{p}: cannot read the policy file: {exc.strerror}") from exc
     return parse_policy(raw, str(p))
 
 
@@ -180,9 +182,15 @@ def parse_policy(raw: bytes | str, source: str = "<policy>") -> Policy:
             "(see policies/starter.yml)"
         )
     if not isinstance(doc.data, dict):
+        # Never the value itself: a file that is not a policy may be anyone's secret.
+        kind = _type_name(doc.data).split(" (")[0]
         raise ConfigError(
-            f"{source}:1: the policy must be a mapping of keys (version, evals, ...), "
-            f"not {_type_name(doc.data)}"
+            f"{source}:1: the policy must be a mapping of keys (version, evals, ...), not {kind}"
+        )
+    if not set(doc.data) & set(schema()["properties"]):
+        raise ConfigError(
+            f"{source}:1: this is not an fi-gate policy (none of its keys is version, evals, "
+            "defaults, ...); check --policy or FI_GATE_POLICY (see policies/starter.yml)"
         )
     problems = sorted(_problems(doc), key=lambda lp: (lp[0] or 0, lp[1]))
     if problems:

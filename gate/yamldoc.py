@@ -89,8 +89,8 @@ def load(text: str) -> Document:
             mark.line + 1 if mark else None,
             mark.column + 1 if mark else None,
         ) from None
-    except yaml.YAMLError as exc:
-        raise YamlError(f"YAML error: {exc}") from None
+    except yaml.YAMLError as exc:  # never its text: it may quote the file
+        raise YamlError(f"YAML error ({type(exc).__name__})") from None
     except RecursionError:
         raise YamlError(DEEP) from None
     finally:
@@ -127,8 +127,10 @@ class _Builder:
             return [self.build(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
         try:
             return self.scalars.construct_object(node, deep=True)
+        except yaml.MarkedYAMLError as exc:  # its text quotes the line: say only the problem
+            raise YamlError(f"cannot read the value: {exc.problem or 'invalid'}", line) from None
         except yaml.YAMLError as exc:
-            raise YamlError(f"cannot read the value: {exc}", line) from None
+            raise YamlError(f"cannot read the value ({type(exc).__name__})", line) from None
 
     def _mapping(self, node: yaml.MappingNode, path: Path, depth: int) -> dict[str, Any]:
         out: dict[str, Any] = {}

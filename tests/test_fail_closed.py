@@ -112,3 +112,108 @@ def test_deeply_nested_json_is_a_response_error(tmp_path: Path) -> None:
     result = run(["check", "--policy", write_policy(tmp_path, POLICY), "--from-file", str(saved)])
     assert result.code == 3, result
     assert "nested too deeply" in result.err
+
+
+# --- files: read and write only what was meant (section 3) --------------------------------------
+
+SECRET_TEXT = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA-canary\n"
+
+
+def _check_policy(tmp_path: Path, policy: str, *extra: str) -> Any:
+    report = tmp_path / "r.json"
+    result = run(
+        ["check", "--policy", policy, "--from-file", str(SEED), "--report", str(report), *extra],
+        env={"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(tmp_path / "step.md")},
+    )
+    return result, report
+
+
+def test_a_policy_symlink_out_of_the_working_directory_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = tmp_path / "home" / "id_ed25519"
+    secret.parent.mkdir()
+    secret.write_text(SECRET_TEXT)
+    work = tmp_path / "checkout"
+    work.mkdir()
+    (work / "fi-gate.yml").symlink_to(secret)
+    monkeypatch.chdir(work)
+    result, report = _check_policy(tmp_path, "fi-gate.yml")
+    assert result.code == 2
+    assert "symbolic link that leads out of the working directory" in result.err
+    everything = result.out + result.err + report.read_text() + (tmp_path / "step.md").read_text()
+    assert "canary" not in everything and "PRIVATE" not in everything
+    record("hostile", "policy: a symlink to ~/.ssh/id_ed25519", "exit 2; the file is never read")
+
+
+def test_a_policy_symlink_inside_the_working_directory_is_followed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "policies").mkdir()
+    (tmp_path / "policies" / "real.yml").write_text(POLICY)
+    (tmp_path / "fi-gate.yml").symlink_to(tmp_path / "policies" / "real.yml")
+    monkeypatch.chdir(tmp_path)
+    result, _ = _check_policy(tmp_path, "fi-gate.yml")
+    assert result.code == 0, result.err
+
+
+def test_a_secret_file_given_as_the_policy_is_never_quoted(tmp_path: Path) -> None:
+    secret = tmp_path / "id_ed25519"
+    secret.write_text(SECRET_TEXT)
+    env_file = tmp_path / "prod.env"
+    env_file.write_text("DB_PASSWORD: hunter2-canary\nAPI_TOKEN: tok-canary\n")
+    for path in (secret, env_file):
+        result, report = _check_policy(tmp_path, str(path))
+        assert result.code == 2
+        everything = result.out + result.err + report.read_text()
+        assert "canary" not in everything, everything
+
+
+@pytest.mark.parametrize("device", ["/dev/zero", "/dev/null", "fifo"])
+def test_a_device_or_fifo_is_not_a_policy(tmp_path: Path, device: str) -> None:
+    import os
+
+    if device == "fifo":
+        device = str(tmp_path / "pipe.yml")
+        os.mkfifo(device)  # nobody writes: a plain open would block forever
+    result, _ = _check_policy(tmp_path, device)
+    assert result.code == 2
+    assert "not a regular file" in result.err
+    record("hostile", f"policy: {Path(device).name}", "exit 2 at once: not a regular file")
+
+
+def test_reports_replace_a_planted_symlink_and_never_write_through_it(tmp_path: Path) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    outputs = {}
+    for flag in ("--report", "--summary", "--junit", "--dotenv"):
+        path = tmp_path / f"out{flag}"
+        path.symlink_to(victim)  # planted by a pull request in its checkout
+        outputs[flag] = path
+    argv = [a for flag, path in outputs.items() for a in (flag, str(path))]
+    result = run(
+        ["check", "--policy", write_policy(tmp_path, POLICY), "--from-file", str(SEED), *argv]
+    )
+    assert result.code == 0, result.err
+    assert victim.read_text() == "precious\n"
+    for path in outputs.values():
+        assert not path.is_symlink() and path.stat().st_size > 0
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")) == []
+    record(
+        "hostile", "report paths planted as symlinks", "replaced by a rename, never written through"
+    )
+
+
+def test_a_report_that_cannot_be_written_ends_the_log_with_the_real_exit_code(
+    tmp_path: Path,
+) -> None:
+    result = run(
+        [
+            "check", "--policy", write_policy(tmp_path, POLICY), "--from-file", str(SEED),
+            "--report", str(tmp_path / "missing-folder" / "r.json"),
+        ]
+    )  # fmt: skip
+    assert result.code == 2
+    last = result.err.strip().splitlines()[-1]
+    assert last.startswith("fi-gate: error: exit 2: could not write"), last
+    assert "the verdict was warn, exit 0" in last

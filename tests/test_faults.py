@@ -6,6 +6,7 @@ from __future__ import annotations
 import email.utils
 import gzip
 import json
+import re
 import socket
 import subprocess
 import threading
@@ -406,7 +407,7 @@ def test_on_api_error_pass_is_exit_0_and_loud(api: FakeApi, tmp_path: Path) -> N
     result, _, files = gate(api.url, "--on-api-error", "pass", timeout=2, tmp=tmp_path)
     assert result.code == 0
     assert "this deploy is NOT gated" in result.err
-    assert "::warning title=fi-gate%3A deploy not gated::" in result.out
+    assert "::warning title=fi-gate%3A deploy not gated::" in result.err
     assert "NOT gated" in files["s.md"]
     report = json.loads(files["r.json"])
     assert (report["verdict"], report["exit_code"]) == ("error", 0)
@@ -629,8 +630,11 @@ def test_api_text_in_errors_cannot_issue_commands_even_verbose(
     result, _, _ = gate(api.url, tmp=tmp_path)
     assert result.code == 3
     assert "Traceback" in result.err
+    own = re.compile(r"::(add-mask|error title=fi-gate[^:]*|warning title=fi-gate[^:]*)::")
     for line in result.err.splitlines():
         assert "##[" not in line, line
-        assert not line.lstrip().startswith("::"), line
+        # fi-gate's own commands (its masks, its annotations) are the only live ones
+        assert not line.lstrip().startswith("::") or own.match(line), line
+    assert not any(line.startswith("::add-mask::x") for line in result.err.splitlines())
     assert "forged" in result.err  # still readable
     record("hostile", "stderr, tracebacks included (--verbose)", "API text cannot issue commands")

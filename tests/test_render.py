@@ -195,7 +195,8 @@ def test_hostile_names_cannot_issue_workflow_commands(tmp_path: Path) -> None:
     }
     result = run(["check", "--policy", policy, "--from-file", str(saved)], env=env)
     assert result.code == 1
-    commands = _commands(result.out)
+    assert _commands(result.out) == []  # fi-gate's own commands go to standard error
+    commands = _commands(result.err)  # the runner reads both streams
     kinds = [re.match(r"::([a-z-]+)", c).group(1) for c in commands]  # type: ignore[union-attr]
     assert set(kinds) <= {"add-mask", "error", "warning", "notice"}
     assert kinds.count("add-mask") == 2
@@ -211,7 +212,18 @@ def test_hostile_names_cannot_issue_workflow_commands(tmp_path: Path) -> None:
     record(
         "hostile",
         "GitHub log (workflow commands)",
-        "only fi-gate's own add-mask, error, warning and notice commands are active",
+        "only fi-gate's own add-mask, error, warning and notice commands are active, on stderr",
+    )
+    as_json = run(
+        ["check", "--policy", policy, "--from-file", str(saved), "--format", "json"], env=env
+    )
+    assert json.loads(as_json.out)["verdict"] == "fail"  # stdout: exactly one JSON document
+    assert _commands(as_json.out) == []  # `##[` in API text is escaped there
+    assert [c for c in _commands(as_json.err) if c.startswith("::add-mask")]
+    record(
+        "hostile",
+        "--format json inside a GitHub job",
+        "stdout is exactly one JSON document with no live command; commands on stderr",
     )
     record("hostile", "GitHub outputs", "random heredoc delimiters; no value forges another")
 

@@ -142,10 +142,27 @@ def cli_check(api: FakeApi, tmp_path: Path, *args: str) -> Result:
 
 
 def test_cli_wait_is_bounded_and_exit_4(api: FakeApi, tmp_path: Path) -> None:
-    result = cli_check(api, tmp_path, "--run-test", "Checkout Bot", "--wait", "--timeout", "3")
+    report = tmp_path / "r.json"
+    result = cli_check(
+        api, tmp_path, "--run-test", "Checkout Bot", "--wait", "--timeout", "3",
+        "--report", str(report),
+    )  # fmt: skip
     assert result.code == 4
     assert "fi-gate: waiting for execution" in result.err
     assert "still running after 0s (--timeout 3s)" in result.err
+    # The report says what was waited for, and how it was last seen.
+    data = json.loads(report.read_text())
+    assert (data["verdict"], data["run_test"]) == ("not_ready", "Checkout Bot")
+    assert data["execution"]["execution_id"] == RUNNING
+    assert data["execution"]["status"] == "running"
+
+
+def test_a_status_with_a_newline_cannot_start_a_log_line(api: FakeApi, tmp_path: Path) -> None:
+    api.store.execution(RUNNING)[1].status = "running\n::error title=Approved::ship it"  # type: ignore[index]
+    result = cli_check(api, tmp_path, "--execution-id", RUNNING, "--wait", "--timeout", "2")
+    lines = result.err.splitlines()
+    assert all(line.startswith("fi-gate: ") for line in lines), lines
+    assert not any(line.lstrip().startswith("::") for line in lines)
 
 
 def test_cli_wait_with_calls_polls_one_call_then_reads_the_pages(
@@ -185,6 +202,11 @@ def test_a_cancelled_job_stops_a_wait_at_once(
     env = {"PATH": os.environ["PATH"], "FI_BASE_URL": api.url}
     env |= {"FI_API_KEY": API_KEY, "FI_SECRET_KEY": SECRET_KEY}
     argv = [str(exe), "check", "--policy", str(policy), "--execution-id", RUNNING, "--wait"]
+    # Reports of an earlier run in the same place: none may still claim a verdict after.
+    earlier = {"--report": "r.json", "--dotenv": "d.env", "--junit": "j.xml"}
+    for flag, name in earlier.items():
+        (tmp_path / name).write_text("FI_GATE_VERDICT=pass\n")
+        argv += [flag, str(tmp_path / name)]
     if several:  # judged on threads: the one still waiting is stopped from the main thread
         argv[4:6] = ["--run-test", "Support Agent Regression", "--run-test", "Checkout Bot"]
     if pid_1:  # a new PID namespace, as in a container; fi-gate is its first process
@@ -221,3 +243,9 @@ def test_a_cancelled_job_stops_a_wait_at_once(
     assert b"Traceback" not in err
     assert len(api.runs_requests) == (4 if several else 1)  # no poll after the signal
     assert err.decode().count("fi-gate: error:") == 1  # the cut-off thread says nothing
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert (report["verdict"], report["exit_code"]) == ("error", code)
+    assert f"{word}; no verdict" in json.dumps(report)
+    dotenv = (tmp_path / "d.env").read_text()
+    assert "FI_GATE_VERDICT=error\n" in dotenv and f"FI_GATE_EXIT_CODE={code}\n" in dotenv
+    assert "<error" in (tmp_path / "j.xml").read_text()

@@ -44,9 +44,14 @@ def quarantine(body: str) -> str:
     return f"::stop-commands::{token}\n{body}::{token}::\n"
 
 
+def _defang(text: str) -> str:
+    """No `##[` (the old command syntax, read anywhere in a line) inside a command's text."""
+    return text.replace("##[", "# #[")
+
+
 def _annotation(level: str, title: str, message: str) -> str:
-    title_text = escape_property(plain(title, 120))
-    return f"::{level} title={title_text}::{escape_data(plain(message, 600))}\n"
+    title_text = escape_property(_defang(plain(title, 120)))
+    return f"::{level} title={title_text}::{escape_data(_defang(plain(message, 600)))}\n"
 
 
 def annotation_commands(v: Verdict, *, name_run_test: bool = False) -> str:
