@@ -22,7 +22,7 @@ from typing import Annotated, Any
 import msgspec
 
 from gate.errors import ApiError
-from gate.wire import clip
+from gate.redact import clip
 
 MAX_EXAMPLES = 3
 MAX_SCENARIOS = 10
@@ -176,6 +176,7 @@ class CallDigest:
         self.examples: dict[str, list[tuple[int, int, CallExample]]] = {}
         self.scores: dict[str, list[float]] = {}
         self.names: dict[str, str] = {}  # config id -> name, for the report
+        self.limit: int | None = None  # most calls an execution can have (read_calls sets it)
 
     def add(self, calls: list[Call], what: str = "a call page", page: int = 1) -> None:
         """Digest one page (`page`: its number, which orders the failing examples)."""
@@ -191,6 +192,7 @@ class CallDigest:
         new = set(ids)
         if len(new) == len(ids) and self.seen.isdisjoint(new):  # the usual page: all new
             self.seen |= new
+            self._check_limit(what)
             self._count(calls, page)
             return
         fresh = []  # a call seen before, or twice in this page: pages shift while calls update
@@ -200,7 +202,16 @@ class CallDigest:
             else:
                 self.seen.add(call.call_execution_id)
                 fresh.append(call)
+        self._check_limit(what)
         self._count(fresh, page)
+
+    def _check_limit(self, what: str) -> None:
+        if self.limit is not None and len(self.seen) > self.limit:
+            raise ApiError(
+                f"the API answered {what} with more calls than the execution has "
+                f"({len(self.seen):,} against at most {self.limit:,}); is --base-url pointing "
+                "at the Future AGI API?"
+            )
 
     def _count(self, calls: list[Call], page: int) -> None:
         """Count calls not seen before. This runs once per call and eval (100,000 times at

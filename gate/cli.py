@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from gate import __version__, environment
+from gate import __version__, environment, redact
 from gate.errors import (
     EXIT_PASS,
     EXIT_USAGE,
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from gate.verdict import GateResult, Verdict
 
 PROG = "fi-gate"
-MIN_SECRET_LENGTH = 6
+MIN_SECRET_LENGTH = redact.MIN_SECRET_LENGTH
 SECRET_VARIABLES = environment.CREDENTIALS
 _env = environment.text
 _flag = environment.flag
@@ -378,9 +378,8 @@ class Console:
         self.verbose = verbose
 
     def scrub(self, text: str) -> str:
-        for s in self.secrets:
-            text = text.replace(s, "***")
-        return text
+        """The keys of this run (`redact.register`), whole, in part or escaped, masked."""
+        return redact.scrub(text)
 
     def write_line(self, line: str) -> None:
         """A line without the prefix (`validate` prints located errors so), disarmed."""
@@ -545,6 +544,7 @@ def _init(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     from gate.model import parse_execution
     from gate.policy import parse_policy
 
+    redact.register(environ.get(n, "").strip() for n in SECRET_VARIABLES)
     console = Console(sys.stderr, secrets=[environ.get(n, "") for n in SECRET_VARIABLES])
     try:
         if not 1 <= args.from_last <= 20:
@@ -596,6 +596,7 @@ def _now() -> datetime:
 
 
 def _check(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    redact.register(environ.get(n, "").strip() for n in SECRET_VARIABLES)
     console = Console(
         sys.stderr,
         secrets=[environ.get(n, "") for n in SECRET_VARIABLES],
@@ -858,7 +859,13 @@ def _fetch(
         calls = None
         if settings.calls and execution.is_final:
             start = time.monotonic()
-            calls = client.read_calls(execution_id, first, plan=plan, workers=settings.workers)
+            calls = client.read_calls(
+                execution_id,
+                first,
+                plan=plan,
+                workers=settings.workers,
+                total_calls=execution.total_calls,
+            )
             pages = (
                 f"page 1 of {plan.first:,}, then pages of {plan.rest:,} with "
                 f"{settings.workers} worker(s)"
@@ -983,7 +990,9 @@ def _emit(
         from gate.render import github
 
         console.command(
-            "".join(github.annotation_commands(v, name_run_test=many) for v in group.verdicts)
+            console.scrub(
+                "".join(github.annotation_commands(v, name_run_test=many) for v in group.verdicts)
+            )
         )
     _stdout(body)
     if failed:

@@ -16,10 +16,12 @@ import ipaddress
 import itertools
 import queue
 import random
+import re
 import socket
 import threading
 import time
 import weakref
+import zlib
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -41,7 +43,7 @@ from gate.calls import (
 )
 from gate.errors import ApiError, ConfigError, NotReadyError, OutageError, UsageError
 from gate.model import Execution, ExecutionRef, parse_execution, parse_execution_list
-from gate.wire import clip as _clip
+from gate.redact import clip as _clip
 from gate.wire import decode_result
 from gate.wire import server_message as _server_message
 
@@ -100,6 +102,40 @@ def _origin(url: str) -> tuple[str, str, int | None]:
     p = urlsplit(url)
     port = p.port or {"http": 80, "https": 443}.get(p.scheme)
     return p.scheme, (p.hostname or "").lower(), port
+
+
+def _transport_origin(url: str) -> tuple[str, str, int | None]:
+    """The origin as the HTTP library will connect to it (urllib3's own parser)."""
+    p = urllib3.util.parse_url(url)
+    scheme = (p.scheme or "").lower()
+    return (
+        scheme,
+        (p.host or "").lower().strip("[]"),
+        p.port or {"http": 80, "https": 443}.get(scheme),
+    )
+
+
+_UNSAFE_LOCATION = re.compile(r"[\\@\x00-\x20\x7f-\x9f]")
+
+
+def _same_origin_target(current: str, location: str) -> str | None:
+    """Where a redirect leads, if fi-gate may follow it with the keys; else None.
+
+    The API never needs a redirect but its own trailing-slash 301. A target is followed only
+    when it keeps the scheme, host and port, as both the standard parser and the HTTP
+    library's own parser read it (they disagree on `http://a:1\\@b:2/`), and has no backslash,
+    userinfo, whitespace or control character at all.
+    """
+    if not location or _UNSAFE_LOCATION.search(location):
+        return None
+    target = urljoin(current, location)
+    if _UNSAFE_LOCATION.search(target):
+        return None
+    try:
+        same = _origin(target) == _origin(current) == _transport_origin(target)
+    except (ValueError, urllib3.exceptions.LocationParseError):
+        return None
+    return target if same else None
 
 
 class _NoAuth(requests.auth.AuthBase):
@@ -163,6 +199,8 @@ class Client:
             "Accept": "application/json",
             "X-Api-Key": api_key,
             "X-Secret-Key": secret_key,
+            # Only what fi-gate decodes itself, with a cap (no br or zstd).
+            "Accept-Encoding": "gzip, deflate",
         }
         self._lock = threading.Lock()
         self._local = threading.local()
@@ -171,6 +209,13 @@ class Client:
         # blocked in (a page that never answers) instead of waiting for it.
         self._sockets: weakref.WeakSet[socket.socket] = weakref.WeakSet()
         self._closing = threading.Event()
+        # The deadline covers everything: connecting, sending, response heads (a server that
+        # sends one header byte at a time, or endless `100 Continue`), bodies. When it passes,
+        # every request in flight is cut off (`cancel`) and ends as a deadline error.
+        self._expired = threading.Event()
+        self._deadline_timer = threading.Timer(max(0.0, deadline.remaining()), self._expire)
+        self._deadline_timer.daemon = True
+        self._deadline_timer.start()
         # urllib3 pool classes whose connections report their socket to this client (_track).
         self._pool_classes = _tracking_pools(self._track)
         with _OPEN_LOCK:
@@ -178,8 +223,14 @@ class Client:
         self._resume_at = 0.0  # a 429 pauses every worker until then (monotonic clock)
         self._pool: ThreadPoolExecutor | None = None
         self._pool_size = 0
-        # HTTPS_PROXY / HTTP_PROXY / NO_PROXY, as requests would read them for this URL.
-        self._proxies = requests.utils.get_environ_proxies(self.url)
+        # HTTPS_PROXY / NO_PROXY, as requests would read them for this URL; for https only:
+        # the keys never go through a proxy in cleartext (a plain http base URL is reached
+        # directly, whatever HTTP_PROXY says).
+        self._proxies = (
+            requests.utils.get_environ_proxies(self.url)
+            if urlsplit(self.url).scheme == "https"
+            else {}
+        )
 
     @property
     def session(self) -> requests.Session:
@@ -225,6 +276,16 @@ class Client:
     def _nap(self, seconds: float) -> None:
         self._closing.wait(seconds)
 
+    def _expire(self) -> None:
+        self._expired.set()
+        self.cancel()
+
+    def _late(self, what: str) -> OutageError:
+        return OutageError(
+            f"no complete answer from {self.host} for {what} within the "
+            f"{self.deadline.seconds:g}s deadline; retry later or raise --timeout"
+        )
+
     def close(self) -> None:
         """End the run's requests and free its connections.
 
@@ -232,6 +293,7 @@ class Client:
         waited for: a page that never answers would otherwise hold the error message back until
         its read timed out, and readers stop retrying and sleeping at once.
         """
+        self._deadline_timer.cancel()
         self.cancel()
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
@@ -303,7 +365,13 @@ class Client:
         return execution, FirstPage(detail.call_results, body)
 
     def read_calls(
-        self, execution_id: str, first: FirstPage | None, *, plan: PagePlan, workers: int
+        self,
+        execution_id: str,
+        first: FirstPage | None,
+        *,
+        plan: PagePlan,
+        workers: int,
+        total_calls: int | None = None,
     ) -> CallsSummary:
         """Every call of the execution: page 1 is given; the later pages are read concurrently.
 
@@ -318,6 +386,23 @@ class Client:
         if first is None:
             raise ApiError(f"the API answered {what} with no call_results page")
         digest = CallDigest()
+        if total_calls is not None:
+            # Whatever the pagination says, an execution of n calls is read in the pages that
+            # n calls fill (with a margin), and no more than that many calls are kept.
+            digest.limit = total_calls + max(10, total_calls // 10)
+            header = first.header
+            if (header.count or 0) > digest.limit:
+                raise ApiError(
+                    f"the API's pages for {what} claim {header.count:,} calls, but the "
+                    f"execution has {total_calls:,}; is --base-url pointing at the Future AGI API?"
+                )
+            most = -(-digest.limit // min(plan.first, plan.rest)) + 1
+            if header.total_pages > most:
+                raise ApiError(
+                    f"the API's pages for {what} claim {header.total_pages:,} pages, but the "
+                    f"execution's {total_calls:,} calls fill at most {most}; is --base-url "
+                    "pointing at the Future AGI API?"
+                )
         later = plan.later_pages(first.header)
         following = next(later, None)
         if following is None:  # all the calls came with the execution
@@ -400,6 +485,17 @@ class Client:
     def get(self, params: Mapping[str, str], *, what: str, shape: Any = Any) -> Any:
         """GET the runs endpoint; the envelope's `result` (decoded as `shape`: plain JSON by
         default; `bytes`: the raw body of a 2xx answer), or an error that says what to do."""
+        try:
+            result = self._get(params, what=what, shape=shape)
+        except (ApiError, _Retryable):
+            if self._expired.is_set():  # cut off by the deadline, whatever broke then
+                raise self._late(what) from None
+            raise
+        if self._expired.is_set() or self.deadline.remaining() < 0:  # decoding included
+            raise self._late(what)
+        return result
+
+    def _get(self, params: Mapping[str, str], *, what: str, shape: Any = Any) -> Any:
         params = {k: v for k, v in params.items() if v not in ("", None)}
         attempt = 0
         paused_here = False  # this thread already slept out the 429 that paused everyone
@@ -511,12 +607,13 @@ class Client:
                 ) from None
             with response:
                 if response.is_redirect:
-                    target = urljoin(url, response.headers.get("Location", ""))
-                    if _origin(target) != _origin(self.url):
+                    target = _same_origin_target(url, response.headers.get("Location", ""))
+                    if target is None:
                         raise ApiError(
-                            f"{self.host} redirected to another origin "
-                            f"({urlsplit(target).netloc}); not following it with the API keys: "
-                            "set --base-url to the API's real address"
+                            f"{self.host} redirected elsewhere "
+                            f"({_clip(response.headers.get('Location', ''), 80)}); not "
+                            "following it with the API keys: set --base-url to the API's real "
+                            "address"
                         )
                     # Keep the query unless the new location carries its own.
                     url, params = target, ({} if urlsplit(target).query else params)
@@ -526,6 +623,8 @@ class Client:
         raise ApiError(f"{self.host} redirected more than {MAX_REDIRECTS} times; check --base-url")
 
     def _read(self, response: requests.Response) -> bytes:
+        """The body, at most MAX_BODY_BYTES of it whatever the framing (a Content-Length beside
+        `Transfer-Encoding: chunked`, no length at all) and, compressed, once decoded."""
         declared = response.headers.get("Content-Length", "")
         length = int(declared) if declared.isdigit() else None
         if length is not None and length > MAX_BODY_BYTES:
@@ -534,37 +633,21 @@ class Client:
                 f"{MAX_BODY_BYTES:,}: check --base-url"
             )
         encoding = response.headers.get("Content-Encoding", "").strip().lower()
-        late = OutageError(
-            f"{self.host} was still sending after the {self.deadline.seconds:g}s deadline; "
-            "retry later or raise --timeout"
-        )
-        # A body that trickles in never trips the per-read timeout: a watchdog closes the
-        # connection when the deadline passes, which ends the blocked read.
-        expired = threading.Event()
-
-        def expire() -> None:
-            expired.set()
-            _abort(response)
-
-        watchdog = threading.Timer(max(0.0, self.deadline.remaining()), expire)
-        watchdog.daemon = True
-        watchdog.start()
+        chunked = "chunked" in response.headers.get("Transfer-Encoding", "").lower()
         try:
-            if length is not None and encoding in ("", "identity"):
-                # A plain body of known size (the usual answer) is read in one call: through
-                # iter_content's chunks it costs three times the CPU (about 2 ms a megabyte).
-                body = response.raw.read(decode_content=False)
+            if length is not None and not chunked and encoding in ("", "identity"):
+                # A plain body of known size (the usual answer) is read in one call: in
+                # chunks it costs three times the CPU (about 2 ms a megabyte).
+                body = response.raw.read(length, decode_content=False)
                 if len(body) != length:
                     raise _Retryable("the connection broke while reading the answer")
-            else:  # compressed or chunked: counted as it is decoded, to stop at the cap
-                body = self._read_chunks(response)
+            else:  # chunked or compressed: counted as it arrives and as it is decoded
+                body = self._read_capped(response, encoding)
         except (ApiError, _Retryable):
-            if expired.is_set():
-                raise late from None
             raise
         except Exception as exc:
-            if expired.is_set():
-                raise late from None
+            if self._expired.is_set():
+                raise self._late("the answer") from None
             if isinstance(exc, (requests.exceptions.Timeout, urllib3.exceptions.TimeoutError)):
                 raise _Retryable("the answer stalled (read timed out)") from None
             if isinstance(
@@ -573,24 +656,50 @@ class Client:
             ):
                 raise _Retryable("the connection broke while reading the answer") from None
             raise
-        finally:
-            watchdog.cancel()
-        if expired.is_set():
-            raise late
         return body
 
-    def _read_chunks(self, response: requests.Response) -> bytes:
-        chunks: list[bytes] = []
-        size = 0
-        for chunk in response.iter_content(chunk_size=1024 * 1024):
-            size += len(chunk)
-            if size > MAX_BODY_BYTES:
-                raise ApiError(
-                    f"{self.host} sent more than {MAX_BODY_BYTES:,} bytes; fi-gate stopped "
-                    "reading: check --base-url"
-                )
-            chunks.append(chunk)
-        return b"".join(chunks)
+    def _read_capped(self, response: requests.Response, encoding: str) -> bytes:
+        """Read in pieces; decompress here (never urllib3, which inflates a whole piece at
+        once: a 2 MB gzip bomb reached 2 GB), stopping at the cap."""
+        too_big = ApiError(
+            f"{self.host} sent more than {MAX_BODY_BYTES:,} bytes; fi-gate stopped reading: "
+            "check --base-url"
+        )
+        if encoding in ("", "identity"):
+            inflate = None
+        elif encoding in ("gzip", "x-gzip"):
+            inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif encoding == "deflate":
+            inflate = zlib.decompressobj()
+        else:
+            raise ApiError(
+                f"{self.host} answered in an encoding fi-gate does not read "
+                f"({_clip(encoding, 40)}); check --base-url and any proxy in between"
+            )
+        out = bytearray()
+        received = 0
+        try:
+            for piece in response.raw.stream(256 * 1024, decode_content=False):
+                received += len(piece)
+                if received > MAX_BODY_BYTES:
+                    raise too_big
+                if inflate is None:
+                    out += piece
+                else:
+                    out += inflate.decompress(piece, MAX_BODY_BYTES + 1 - len(out))
+                    if inflate.unconsumed_tail:
+                        raise too_big
+                if len(out) > MAX_BODY_BYTES:
+                    raise too_big
+            if inflate is not None:
+                out += inflate.flush()
+        except zlib.error:
+            raise ApiError(
+                f"{self.host} sent a {encoding} answer that does not decompress; check --base-url"
+            ) from None
+        if len(out) > MAX_BODY_BYTES:
+            raise too_big
+        return bytes(out)
 
     def _result(self, status: int, body: bytes, what: str, shape: Any = Any) -> Any:
         if 200 <= status < 300:
@@ -644,19 +753,6 @@ def cancel_all() -> None:
         clients = list(_OPEN)
     for client in clients:
         client.cancel()
-
-
-def _abort(response: requests.Response) -> None:
-    """End a read blocked in another thread: shut the socket down, then close the response."""
-    raw = response.raw
-    sock = getattr(getattr(raw, "_connection", None), "sock", None)
-    if sock is None:  # older urllib3: reach the socket through http.client's file object
-        fp = getattr(getattr(raw, "_fp", None), "fp", None)
-        sock = getattr(getattr(fp, "raw", None), "_sock", None)
-    if sock is not None:
-        _shut(sock)
-    with contextlib.suppress(Exception):
-        response.close()
 
 
 def _shut(sock: socket.socket) -> None:

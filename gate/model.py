@@ -16,6 +16,12 @@ from importlib import resources
 from typing import Any
 
 from gate.errors import ApiError
+from gate.redact import clip
+
+
+def _clip(text: str, limit: int = 160) -> str:
+    return clip(text, limit)
+
 
 FINAL_STATUSES = frozenset({"completed", "failed", "cancelled"})
 NOT_READY_STATUSES = frozenset({"pending", "running", "evaluating", "cancelling"})
@@ -112,8 +118,14 @@ def validate(data: Any, shape: str, what: str) -> None:
     import jsonschema
 
     validator = _validator(shape)
-    if validator.is_valid(data):
-        return
+    try:
+        if validator.is_valid(data):
+            return
+    except RecursionError:
+        raise ApiError(
+            f"the API answered {what} with JSON nested too deeply to be the API's; is "
+            "--base-url pointing at the Future AGI API?"
+        ) from None
     error = jsonschema.exceptions.best_match(validator.iter_errors(data))
     assert error is not None
     path = "result" + "".join(
@@ -129,12 +141,6 @@ def validate(data: Any, shape: str, what: str) -> None:
         f"the API answered {what} with an unexpected shape at {_clip(path)}: {_clip(detail)}; "
         "is --base-url pointing at the Future AGI API? (re-run with --verbose for details)"
     )
-
-
-def _clip(text: str, limit: int = 160) -> str:
-    """Shorten and flatten text that came from the API before it goes into a message."""
-    flat = " ".join(str(text).split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def parse_time(value: str | None) -> datetime | None:
@@ -161,9 +167,38 @@ def _number(value: Any) -> float | None:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
+# Far beyond any real run test, and small enough that checking and judging stay quick: a
+# listing of 200,000 evals took two minutes to validate under a 10 s deadline.
+MAX_EVALS = 500
+MAX_CONFIGS = 100
+MAX_LISTED = 100
+
+
+def _bounded(result: Any, what: str) -> None:
+    """Refuse an answer far larger than the API gives, before its shape is checked."""
+    if not isinstance(result, Mapping):
+        return
+    evals = result.get("eval_results")
+    if isinstance(evals, list):
+        if len(evals) > MAX_EVALS:
+            raise ApiError(
+                f"the API answered {what} with {len(evals):,} evals; fi-gate reads at most "
+                f"{MAX_EVALS}: is --base-url pointing at the Future AGI API?"
+            )
+        for e in evals:
+            configs = e.get("result") if isinstance(e, Mapping) else None
+            if isinstance(configs, list) and len(configs) > MAX_CONFIGS:
+                raise ApiError(
+                    f"the API answered {what} with an eval of {len(configs):,} configs; "
+                    f"fi-gate reads at most {MAX_CONFIGS}: is --base-url pointing at the "
+                    "Future AGI API?"
+                )
+
+
 def parse_execution(result: Any, *, run_test: str | None = None) -> Execution:
     """The execution-detail `result` (or a list entry with its fields) as an Execution."""
     what = "the execution detail"
+    _bounded(result, what)
     validate(result, "execution_detail", what)
     evals = tuple(
         EvalResult(
@@ -206,6 +241,15 @@ def parse_execution(result: Any, *, run_test: str | None = None) -> Execution:
 def parse_execution_list(result: Any) -> tuple[list[ExecutionRef], int]:
     """A listing page: its executions and `total_pages`."""
     what = "the execution list"
+    items = result.get("results") if isinstance(result, Mapping) else None
+    if isinstance(items, list):
+        if len(items) > MAX_LISTED:
+            raise ApiError(
+                f"the API answered {what} with {len(items):,} executions on one page; fi-gate "
+                f"asks for at most {MAX_LISTED}: is --base-url pointing at the Future AGI API?"
+            )
+        for item in items:
+            _bounded(item, what)
     validate(result, "execution_list", what)
     refs = [
         ExecutionRef(

@@ -13,7 +13,7 @@ import math
 from datetime import datetime, timedelta
 
 from gate.model import EvalResult, Execution
-from gate.wire import clip
+from gate.redact import clip
 
 # Clocks differ between the server and the runner: a little future is skew, more is nonsense.
 CLOCK_SKEW = timedelta(minutes=5)

@@ -12,6 +12,7 @@ from typing import Any, Generic, TypeVar
 import msgspec
 
 from gate.errors import ApiError
+from gate.redact import clip
 
 T = TypeVar("T")
 
@@ -81,17 +82,13 @@ def shape_error(exc: msgspec.ValidationError) -> str:
     return f"{clip(path.rstrip('`') or 'result')}: {clip(detail)}"
 
 
-def clip(text: str, limit: int = 200) -> str:
-    """Printable, flattened, and at most `limit` characters: text that came from the server."""
-    flat = " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
-
-
 def server_message(body: bytes) -> str:
     """The useful sentence of an error body: the JSON envelope's message, or a hint at HTML."""
     text = body[:65536].decode("utf-8", "replace")
     try:
         data = json.loads(text)
+    except RecursionError:
+        return "JSON nested too deeply to be the API's"
     except ValueError:
         if "<html" in text[:1000].lower() or "<!doctype" in text[:1000].lower():
             return "an HTML page, not the API's JSON (a proxy or load balancer answered)"

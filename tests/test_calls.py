@@ -539,3 +539,51 @@ def test_verbose_says_how_the_calls_were_read(
         result = run_calls(api, tmp_path, "--verbose", env=env)
     assert result.code == 1, result.err
     assert f"fi-gate: debug: {said}" in result.err
+
+
+class _LyingPages(FakeApi):
+    """A server whose call pages lie about their number, their count, or keep inventing
+    calls: fi-gate reads no more than the execution's total_calls can fill."""
+
+    lie = "pages"
+
+    def _execution(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, Any]]:
+        status, body = super()._execution(*args, **kwargs)
+        if status != 200:
+            return status, body
+        page = body["result"]["call_results"]
+        if self.lie == "pages":
+            page["total_pages"] = 1_000_000
+        else:
+            page["count"], page["total_pages"] = 10_000_000, 10_000_000 // len(page["results"])
+        return status, body
+
+
+@pytest.mark.parametrize("lie", ["pages", "count"])
+def test_lying_pagination_is_bounded_by_total_calls(tmp_path: Path, lie: str) -> None:
+    api = _LyingPages(big_store(300))
+    api.lie = lie
+    with api:
+        result = run_calls(api, tmp_path, env={"FI_GATE_CALL_PAGE_SIZE": "10"})
+        assert result.code == 3, result.err
+        assert len(api.runs_requests) < 60  # 300 calls in pages of 10, with the margin
+    assert "is --base-url pointing at the Future AGI API?" in result.err
+    record(
+        "hostile",
+        f"--calls with lying pagination ({lie})",
+        "exit 3; pages read bounded by total_calls",
+    )
+
+
+def test_the_digest_keeps_no_more_calls_than_the_execution_can_have() -> None:
+    """Pages that keep inventing calls (fresh ids) end the read once past total_calls."""
+    digest = CallDigest()
+    digest.limit = 25
+    page = msgspec.json.decode(
+        json.dumps([{"call_execution_id": f"c{i}", "status": "completed"} for i in range(20)]),
+        type=list[Call],
+    )
+    digest.add(page)
+    invented = [msgspec.structs.replace(c, call_execution_id=f"n{i}") for i, c in enumerate(page)]
+    with pytest.raises(ApiError, match="more calls than the execution has"):
+        digest.add(invented, "page 2")

@@ -4,6 +4,7 @@ within the deadline; retries only where safe; the keys never leak, on any path."
 from __future__ import annotations
 
 import email.utils
+import functools
 import gzip
 import json
 import re
@@ -12,6 +13,7 @@ import subprocess
 import threading
 import time
 import xml.etree.ElementTree as ET
+import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -81,6 +83,66 @@ def assert_no_leak(result: Result, files: dict[str, str], case: str) -> None:
     record("secrets", case, "no key in stdout, stderr, report, summary, JUnit, dotenv, outputs")
 
 
+def assert_no_piece(texts: dict[str, str], case: str) -> None:
+    """No 8-character piece of either key anywhere, even with markdown escapes taken out."""
+    for where, text in texts.items():
+        flat = text.replace("\\", "")
+        for key in (KEY, SECRET):
+            for i in range(len(key) - 7):
+                piece = key[i : i + 8]
+                assert piece not in text and piece not in flat, f"{case}: {piece!r} in {where}"
+    record("secrets", case, "no 8-character piece of a key in any output, escaped or not")
+
+
+def test_a_key_in_a_server_message_is_masked_before_it_is_clipped(
+    api: FakeApi, tmp_path: Path
+) -> None:
+    # The key starts at character 135: a clip at 160 would keep 25 of its characters.
+    message = "x" * 135 + KEY + " " + SECRET
+    api.fail(Fault(status=400, body={"status": False, "message": message}))
+    result, _, files = gate(api.url, tmp=tmp_path)
+    assert result.code == 3
+    err = "\n".join(x for x in result.err.splitlines() if not x.startswith("::add-mask::"))
+    assert_no_piece({"stdout": result.out, "stderr": err, **files}, "a key clipped in a message")
+
+
+def test_a_key_in_api_text_is_masked_before_it_is_escaped(tmp_path: Path) -> None:
+    data = json.loads((ROOT / "examples" / "seed-execution.json").read_text())
+    evals = data["result"]["eval_results"]
+    evals[0]["name"] = f"leak-{KEY}-here"
+    evals[0]["result"][0]["name"] = SECRET[3:]  # a part of the secret key
+    data["result"]["eval_explanation_summary"] = {
+        evals[0]["name"]: [{"theme": f"t {KEY[2:]}", "kind": "failure", "guidance": SECRET}]
+    }
+    saved = tmp_path / "e.json"
+    saved.write_text(json.dumps(data))
+    policy = tmp_path / "p.yml"
+    policy.write_text("version: 1\ndefaults: {min_pass_rate: 99}\n")
+    out = tmp_path / "out"
+    files = {n: tmp_path / n for n in ("r.json", "s.md", "j.xml", "d.env")}
+    result = run(
+        [
+            "check", "--policy", str(policy), "--from-file", str(saved),
+            "--report", str(files["r.json"]), "--summary", str(files["s.md"]),
+            "--junit", str(files["j.xml"]), "--dotenv", str(files["d.env"]),
+        ],
+        env={
+            "FI_API_KEY": KEY, "FI_SECRET_KEY": SECRET, "GITHUB_ACTIONS": "true",
+            "GITHUB_OUTPUT": str(out), "GITHUB_STEP_SUMMARY": str(tmp_path / "step.md"),
+        },
+    )  # fmt: skip
+    assert result.code == 1, result.err
+    texts = {n: p.read_text() for n, p in files.items()}
+    texts["step.md"] = (tmp_path / "step.md").read_text()
+    texts["outputs"] = out.read_text()
+    # The add-mask commands are the only place the keys may be (GitHub reads them, hides them).
+    err = "\n".join(x for x in result.err.splitlines() if not x.startswith("::add-mask::"))
+    assert_no_piece(
+        {"stdout": result.out, "stderr": err, **texts},
+        "keys in eval names, config names and FMA text (markdown-escaped, annotations)",
+    )
+
+
 def one_error_line(result: Result) -> str:
     lines = [line for line in result.err.splitlines() if line.startswith("fi-gate: error:")]
     assert len(lines) == 1, result.err
@@ -130,6 +192,33 @@ def test_reset_mid_body_then_success(api: FakeApi, tmp_path: Path) -> None:
 
 
 # --- unrecovered faults: exit 3, one line, within the deadline -----------------------------------
+
+
+@functools.cache
+def _gzip_bomb(megabytes: int = 256) -> bytes:
+    """About 250 KB of gzip that inflates to `megabytes` MB of zeros (4x the cap)."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    zeros = bytes(16 * 1024 * 1024)
+    parts = [packer.compress(zeros) for _ in range(megabytes // 16)]
+    return b"".join(parts) + packer.flush()
+
+
+def _huge_listing(evals: int) -> bytes:
+    item = {
+        "execution_id": NEWEST,
+        "status": "completed",
+        "started_at": "2026-11-28T08:00:00Z",
+        "completed_at": "2026-11-28T08:20:00Z",
+        "total_calls": 10,
+        "completed_calls": 10,
+        "failed_calls": 0,
+        "eval_results": [
+            {"name": f"e{i}", "output_type": "Pass/Fail", "total_pass_rate": 90.0, "result": []}
+            for i in range(evals)
+        ],
+    }
+    page = {"total_pages": 1, "current_page": 1, "count": 1, "results": [item]}
+    return json.dumps({"status": True, "result": page}).encode()
 
 
 FAULTS: dict[str, tuple[Callable[[], list[Fault]], str]] = {
@@ -184,6 +273,29 @@ FAULTS: dict[str, tuple[Callable[[], list[Fault]], str]] = {
         lambda: [Fault(mode="huge", size=40 * 1024 * 1024)],
         "not JSON",
     ),
+    "response headers one byte every 0.5 s": (
+        lambda: [Fault(mode="slowhead", delay=0.5)] * 5,
+        "deadline",
+    ),
+    "endless 100 Continue": (lambda: [Fault(mode="continue", delay=0.2)] * 5, "deadline"),
+    "Content-Length beside chunked framing, 80 MB": (
+        lambda: [Fault(mode="chunkbomb", size=80 * 1024 * 1024)],
+        "fi-gate stopped reading",
+    ),
+    "a 250 KB gzip bomb (256 MB inflated)": (
+        lambda: [Fault(status=200, body=_gzip_bomb(), headers={"Content-Encoding": "gzip"})],
+        "fi-gate stopped reading",
+    ),
+    "JSON nested 5,000 levels deep": (
+        lambda: [
+            Fault(status=200, body=b'{"status":true,"result":' + b"[" * 5000 + b"]" * 5000 + b"}")
+        ],
+        "nested too deeply",
+    ),
+    "a listing of 200,000 evals": (
+        lambda: [Fault(status=200, body=_huge_listing(200_000))],
+        "fi-gate reads at most",
+    ),
     "redirect to another origin": (
         lambda: [Fault(status=302, headers={"Location": "https://evil.example/steal"}, body={})],
         "not following it with the API keys",
@@ -210,6 +322,39 @@ def test_unrecovered_faults_end_with_exit_3(api: FakeApi, tmp_path: Path, name: 
     assert_no_leak(result, files, f"{name} (--verbose)")  # ... with the keys masked
     record(
         "faults", name, f"exit 3 within the 3 s deadline: “{line.removeprefix('fi-gate: error: ')}”"
+    )
+
+
+REDIRECT_TRICKS = {
+    "backslash before userinfo": "http://127.0.0.1:{other}\\@127.0.0.1:{port}{path}",
+    "userinfo naming the origin": "http://127.0.0.1:{port}@127.0.0.1:{other}{path}",
+    "scheme-relative": "//127.0.0.1:{other}{path}",
+    "another port": "http://127.0.0.1:{other}{path}",
+    "slash-backslash": "http:/\\127.0.0.1:{other}{path}",
+    "tab in the authority": "http://127.0.0.1:{port}\t@127.0.0.1:{other}{path}",
+    "encoded at sign": "http://127.0.0.1:{port}%40127.0.0.1:{other}{path}",
+    "another scheme": "https://127.0.0.1:{port}{path}",
+}
+
+
+@pytest.mark.parametrize("trick", sorted(REDIRECT_TRICKS))
+def test_a_redirect_never_takes_the_keys_elsewhere(
+    api: FakeApi, tmp_path: Path, trick: str
+) -> None:
+    """The origin check and the connection read a Location with the same parser, and anything
+    odd in it is refused: the keys reach the API's origin only."""
+    with FakeApi(load_dir(DEMO), api_key=KEY, secret_key=SECRET) as other:
+        port = api.url.rsplit(":", 1)[1]
+        other_port = other.url.rsplit(":", 1)[1]
+        location = REDIRECT_TRICKS[trick].format(port=port, other=other_port, path=RUNS_PATH)
+        api.fail(Fault(status=302, headers={"Location": location}, body={}))
+        result, _, files = gate(api.url, timeout=3, tmp=tmp_path)
+        assert result.code == 3, result.err
+        assert "not following it with the API keys" in one_error_line(result)
+        assert other.seen == []
+        assert_no_leak(result, files, f"redirect: {trick}")
+    record(
+        "secrets", f"redirect: {trick}", "refused; no request, so no key, reaches another origin"
     )
 
 
@@ -364,24 +509,35 @@ def test_netrc_never_becomes_an_authorization_header(
     record("secrets", "~/.netrc entry for the API host", "no Authorization header sent")
 
 
-def test_proxy_variables_are_honoured(
+def test_keys_never_go_through_a_proxy_in_cleartext(
     api: FakeApi, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """HTTP_PROXY is read (once) as requests would; NO_PROXY still wins. The fake serves
-    absolute-form request lines, as a forward proxy receives them."""
-    with socket.socket() as s:  # a loopback port where nothing listens: reached only directly
-        s.bind(("127.0.0.1", 0))
-        unreachable = f"http://127.0.0.1:{s.getsockname()[1]}"
-    monkeypatch.setenv("HTTP_PROXY", api.url)
+    """A plain-http base URL (loopback, or --allow-insecure-http) is reached directly:
+    HTTP_PROXY would see both keys in cleartext. The fake serves absolute-form request lines,
+    as a forward proxy receives them, so a request sent to it would be answered."""
+    with FakeApi(load_dir(DEMO), api_key=KEY, secret_key=SECRET) as proxy:
+        for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY"):
+            monkeypatch.setenv(name, proxy.url)
+        monkeypatch.setenv("NO_PROXY", "")
+        result, _, _ = gate(api.url)
+        assert result.code == 0, result.err
+        assert proxy.seen == []  # not one request, so not one key
+        assert len(api.runs_requests) == 2
+    record("secrets", "HTTP_PROXY with a plain-http base URL", "ignored: the keys never cross it")
+
+
+def test_https_proxy_and_no_proxy_are_honoured_for_https(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Behind a corporate proxy, an https base URL goes through HTTPS_PROXY (a CONNECT tunnel:
+    the keys stay inside TLS), unless NO_PROXY names the host."""
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
     monkeypatch.setenv("NO_PROXY", "")
-    result, _, _ = gate(unreachable)
-    assert result.code == 0, result.err
-    assert len(api.runs_requests) == 2
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
-    result, _, _ = gate(unreachable, timeout=3)
-    assert result.code == 3
-    assert "connection refused" in result.err
-    record("faults", "HTTP_PROXY and NO_PROXY", "honoured; the environment read once")
+    seen = client_for("https://api.futureagi.com", [])._proxies
+    assert seen.get("https") == "http://proxy.internal:3128"
+    monkeypatch.setenv("NO_PROXY", "api.futureagi.com")
+    assert "https" not in client_for("https://api.futureagi.com", [])._proxies
+    record("faults", "HTTPS_PROXY and NO_PROXY with an https base URL", "honoured")
 
 
 def test_plain_http_only_for_loopback_unless_allowed(api: FakeApi) -> None:

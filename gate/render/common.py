@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+from gate import redact
 from gate.evaluate import format_duration
 from gate.verdict import Check
 
@@ -24,8 +25,9 @@ VERDICT_WORD = {
 
 
 def plain(text: object, limit: int = 200) -> str:
-    """One line of printable text: control and bidi characters removed, whitespace folded."""
-    flat = " ".join(_CONTROL.sub(" ", str(text)).split())
+    """One line of printable text: the keys masked (before any cut or escape), control, bidi
+    and invisible characters removed, whitespace folded."""
+    flat = " ".join(_CONTROL.sub(" ", redact.scrub(str(text))).split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 

@@ -55,6 +55,9 @@ class Fault:
     huge     a 200 whose body is `size` bytes
     gzip     the real answer, gzip-compressed (Content-Encoding: gzip)
     chunked  the real answer in chunks (Transfer-Encoding: chunked, no Content-Length)
+    slowhead the status line and headers one byte every `delay` seconds
+    continue `100 Continue` heads every `delay` seconds, and never a final answer
+    chunkbomb a 200 with `Content-Length: 100` and chunked framing, `size` bytes in chunks
     """
 
     mode: str = "status"
@@ -290,6 +293,40 @@ class FakeApi:
                             self.wfile.flush()
                         except OSError:
                             break
+                    self.close_connection = True
+                elif f.mode in ("slowhead", "continue"):
+                    head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                    try:
+                        while not api._stopping.is_set():
+                            if f.mode == "continue":
+                                self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+                                self.wfile.flush()
+                                api._stopping.wait(f.delay)
+                                continue
+                            for byte in head * 1000:
+                                if api._stopping.wait(f.delay):
+                                    break
+                                self.wfile.write(bytes([byte]))
+                                self.wfile.flush()
+                            break
+                    except OSError:
+                        pass
+                    self.close_connection = True
+                elif f.mode == "chunkbomb":
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", "100")
+                    self.send_header("Transfer-Encoding", "chunked")
+                    self.end_headers()
+                    piece = b" " * 65536
+                    sent = 0
+                    try:
+                        while sent < f.size:
+                            self.wfile.write(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
+                            sent += len(piece)
+                        self.wfile.write(b"0\r\n\r\n")
+                    except OSError:
+                        pass
                     self.close_connection = True
                 elif f.mode == "huge":
                     self.send_response(200)
