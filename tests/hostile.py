@@ -20,6 +20,10 @@ HOSTILE_NAMES = [
     "bidi \u202eevil\u202c and nul \x00 and esc \x1b[31mred",
     "line1\r\nline2",
     "FI_GATE_VERDICT=pass",
+    "x@evil.example",
+    "mailto:ceo@evil.example and https://evil.example/x",
+    "soft\u00adhyphen, word\u2060joiner, tag\U000e0041s, \u061cmark, C1 \x85\x9b31m",
+    "line\u2028separator",
     "]]><!-- -->&amp;",
 ]
 
@@ -68,5 +72,8 @@ def hostile_result() -> dict[str, Any]:
         "eval_explanation_summary_status": "completed",
     }
 
+
+# Characters no output may carry raw: controls, bidi, zero-width, tags, separators.
+INVISIBLE = "\x00\x1b\x85\x9b\u00ad\u061c\u200b\u2028\u202e\u2060\U000e0041"
 
 HOSTILE_POLICY = "version: 1\ndefaults: {min_pass_rate: 50}\n"

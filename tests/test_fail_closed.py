@@ -8,14 +8,24 @@ from __future__ import annotations
 
 import copy
 import json
+import math
+import random
 from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from gate.errors import ConfigError
+from gate.policy import parse_policy
 from tests.conftest import SEED, run, write_policy
-from tests.figures import record
+from tests.fakeapi import API_KEY, SECRET_KEY, FakeApi, Fault
+from tests.figures import counter, record
+from tests.test_properties import executions
 
 POLICY = "version: 1\ndefaults: {min_pass_rate: 50, min_avg_score: 50}\n"
 GOOD = json.loads(SEED.read_text())
@@ -217,3 +227,236 @@ def test_a_report_that_cannot_be_written_ends_the_log_with_the_real_exit_code(
     last = result.err.strip().splitlines()[-1]
     assert last.startswith("fi-gate: error: exit 2: could not write"), last
     assert "the verdict was warn, exit 0" in last
+
+
+# --- the promise, as a property (definition of done) -------------------------------------------
+
+PROPERTY = settings(
+    derandomize=True,
+    deadline=None,
+    max_examples=150,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+EVAL_NAMES = ["Coherence", "Tone", "CSAT", "Mood"]
+level = st.sampled_from(["error", "error", "warn", "off"])
+# Low thresholds are common, so that passing gates (the case the promise is about) are too.
+rate = st.one_of(st.sampled_from([0, 0, 0, 5, 20]), st.integers(0, 100))
+
+
+@st.composite
+def policies(draw: st.DrawFn) -> dict[str, Any]:
+    policy: dict[str, Any] = {"version": 1}
+    defaults = draw(
+        st.fixed_dictionaries(
+            {}, optional={"min_pass_rate": rate, "min_avg_score": rate, "level": level}
+        )
+    )
+    if defaults:
+        policy["defaults"] = defaults
+    rules: dict[str, Any] = {}
+    names = st.sampled_from([*EVAL_NAMES, *EVAL_NAMES, "Co*", "Missing"])
+    for name in draw(st.lists(names, unique=True, max_size=3)):
+        rule = draw(
+            st.fixed_dictionaries(
+                {},
+                optional={
+                    "min_pass_rate": rate,
+                    "min_avg_score": rate,
+                    "min_choice_rate": st.fixed_dictionaries({"Positive": rate}),
+                    "max_choice_rate": st.fixed_dictionaries({"Negative": rate}),
+                    "min_cells": st.integers(1, 30),
+                    "level": level,
+                },
+            )
+        )
+        rules[name] = rule
+    if rules:
+        policy["evals"] = rules
+    return policy
+
+
+def impossible(ex: dict[str, Any], now: datetime) -> bool:
+    """An oracle written apart from gate/sanity.py: is anything out of its range?"""
+    total, done, failed = ex["total_calls"], ex["completed_calls"], ex["failed_calls"]
+    assert isinstance(total, int) and isinstance(done, int) and isinstance(failed, int)
+    if min(total, done, failed) < 0 or done + failed > total:
+        return True
+    for ev in ex["eval_results"] or []:
+        values = [ev.get("total_pass_rate"), ev.get("total_avg")]
+        values += list((ev.get("total_choices_avg") or {}).values())
+        for cfg in ev["result"]:
+            if cfg["total_cells"] > total:
+                return True
+            values.append(cfg.get("avg_score"))
+            values += [v for k, v in cfg["output"].items() if not k.endswith("_count")]
+        for v in values:
+            if v is not None and not (math.isfinite(v) and 0 <= v <= 100):
+                return True
+    return False
+
+
+def _rules(policy: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    rules = policy.get("evals") or {}
+    assert isinstance(rules, dict)
+    return rules
+
+
+def _mostly_sane(ex: dict[str, Any]) -> dict[str, Any]:
+    """At least 50 calls, so that the generated cells (0-50) fit; corruption is added apart."""
+    total = max(50, ex["total_calls"])
+    return {**ex, "total_calls": total, "completed_calls": total - ex["failed_calls"]}
+
+
+@PROPERTY
+@given(
+    policies(),
+    executions().filter(lambda e: e["eval_results"]).map(_mostly_sane),
+    st.integers(0, 2**32),
+    st.booleans(),
+)
+def test_exit_0_only_when_every_rule_was_met_on_sane_data(
+    tmp_path_factory: pytest.TempPathFactory,
+    policy: dict[str, Any],
+    execution: dict[str, Any],
+    seed: int,
+    corrupt: bool,
+) -> None:
+    counter(
+        "fuzz",
+        "fail closed: generated policies and executions through the CLI",
+        PROPERTY.max_examples or 0,
+        "exit 0 only when every error-level rule and default was met on sane data; "
+        "impossible data is exit 3",
+    )
+    rng = random.Random(seed)
+    if corrupt and execution["eval_results"]:
+        ev = rng.choice(execution["eval_results"])
+        key = {"Pass/Fail": "total_pass_rate", "score": "total_avg"}.get(ev["output_type"])
+        if key:
+            ev[key] = rng.choice([150.0, -1.0, 1e300])
+    tmp = tmp_path_factory.mktemp("prop")
+    saved = tmp / "e.json"
+    saved.write_text(json.dumps({"status": True, "result": execution}))
+    text = yaml.safe_dump(policy)
+    (tmp / "p.yml").write_text(text)
+    result = run(
+        ["check", "--policy", str(tmp / "p.yml"), "--from-file", str(saved), "--format", "json"]
+    )
+    try:
+        parse_policy(text)
+    except ConfigError:
+        assert result.code == 2, result
+        return
+    report = result.json()
+    if impossible(execution, NOW_FOR_PROPERTY):
+        assert result.code == 3, result
+        assert report["checks"] == []
+        return
+    assert result.code != 3, result
+    if result.code != 0:
+        return
+    # Exit 0: the judged execution is the one given, it completed, and every rule and
+    # default that applies produced a check that was met, on data within range.
+    assert report["execution"]["execution_id"] == execution["execution_id"]
+    assert report["execution"]["status"] == "completed"
+    checks = report["checks"]
+    measured = [c for c in checks if isinstance(c["observed"], (int, float))]
+    assert any(c["status"] in ("pass", "warn") for c in measured if c["name"] != "execution status")
+    present = {ev["name"] for ev in execution["eval_results"] or []}
+    for name, rule in _rules(policy).items():
+        lvl = rule.get("level", (policy.get("defaults") or {}).get("level", "error"))
+        if lvl != "error":
+            continue
+        matched = [
+            n for n in present if n == name or (name.endswith("*") and n.startswith(name[:-1]))
+        ]
+        mine = [c for c in checks if c["name"] in (matched if matched else [name])]
+        assert mine, (name, checks)
+        assert all(c["status"] in ("pass", "skipped") for c in mine if c["level"] == "error"), mine
+    for c in checks:
+        if c["level"] == "error" and c["kind"] == "eval":
+            assert c["status"] in ("pass", "skipped"), c
+        if isinstance(c["observed"], (int, float)) and c["metric"] in ("pass_rate", "avg_score"):
+            assert 0 <= c["observed"] <= 100, c
+
+
+NOW_FOR_PROPERTY = datetime(2026, 11, 28, 12, 0, tzinfo=timezone.utc)
+
+
+statuses = st.sampled_from(["completed", "completed", "failed", "running", "pending", "cancelled"])
+
+
+@PROPERTY
+@given(
+    st.lists(st.tuples(statuses, st.integers(0, 72)), min_size=1, max_size=6),
+    st.sampled_from(["latest", "latest-completed"]),
+)
+def test_the_execution_judged_is_the_one_selected(
+    tmp_path_factory: pytest.TempPathFactory, runs: list[tuple[str, int]], select: str
+) -> None:
+    counter(
+        "fuzz",
+        "fail closed: the execution judged is the one selected (listing over real HTTP)",
+        PROPERTY.max_examples or 0,
+        "the newest (completed) execution by started_at, or exit 4",
+    )
+    items: list[dict[str, Any]] = []
+    for i, (status, hours_ago) in enumerate(runs):
+        started = NOW_FOR_PROPERTY - timedelta(hours=hours_ago, minutes=i)
+        items.append(
+            {
+                "execution_id": f"00000000-0000-4000-8000-{i:012d}",
+                "status": status,
+                "started_at": started.isoformat().replace("+00:00", "Z"),
+                "completed_at": None,
+                "total_calls": 10,
+                "completed_calls": 10 if status == "completed" else 0,
+                "failed_calls": 0,
+                "eval_results": [
+                    {
+                        "name": "Coherence",
+                        "output_type": "Pass/Fail",
+                        "total_pass_rate": 90.0,
+                        "result": [{"name": "c", "total_cells": 10, "output": {"pass": 90.0}}],
+                    }
+                ],
+            }
+        )
+    candidates = [x for x in items if select == "latest" or x["status"] == "completed"]
+    expected = max(candidates, key=lambda x: x["started_at"]) if candidates else None
+    listing = {"total_pages": 1, "current_page": 1, "count": len(items), "results": items}
+    with FakeApi() as api:
+        api.fail(Fault(status=200, body={"status": True, "result": listing}, match=_listing))
+        for item in items:
+            detail = {
+                **item,
+                "call_results": {"total_pages": 1, "current_page": 1, "count": 0, "results": []},
+            }
+            api.fail(
+                Fault(
+                    status=200,
+                    body={"status": True, "result": detail},
+                    match=_detail_of(item["execution_id"]),
+                )
+            )
+        tmp = tmp_path_factory.mktemp("sel")
+        (tmp / "p.yml").write_text("version: 1\ndefaults: {min_pass_rate: 50}\n")
+        result = run(
+            ["check", "--policy", str(tmp / "p.yml"), "--run-test", "R", "--select", select,
+             "--format", "json"],
+            env={"FI_BASE_URL": api.url, "FI_API_KEY": API_KEY, "FI_SECRET_KEY": SECRET_KEY},
+        )  # fmt: skip
+    if expected is None:
+        assert result.code == 4, result
+        return
+    report = result.json()
+    assert report["execution"]["execution_id"] == expected["execution_id"]
+    assert (result.code == 0) == (expected["status"] == "completed"), result
+
+
+def _detail_of(execution_id: str) -> Callable[[dict[str, str]], bool]:
+    return lambda query: query.get("execution_id") == execution_id
+
+
+def _listing(query: dict[str, str]) -> bool:
+    return "run_test_name" in query

@@ -17,11 +17,11 @@ from cmarkgfm.cmark import Options
 from gate.evaluate import evaluate
 from gate.model import parse_execution
 from gate.policy import parse_policy
-from gate.render import dotenv, github, junit, markdown, text
+from gate.render import dotenv, github, junit, markdown, report, text
 from gate.verdict import Check, Verdict
 from tests.conftest import ROOT, SEED, run, write_policy
 from tests.figures import record
-from tests.hostile import HOSTILE_NAMES, HOSTILE_POLICY, hostile_result
+from tests.hostile import HOSTILE_NAMES, HOSTILE_POLICY, INVISIBLE, hostile_result
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=timezone.utc)
 JUNIT_XSD = xmlschema.XMLSchema(str(ROOT / "tests" / "schemas" / "junit.xsd"))
@@ -107,13 +107,34 @@ def test_hostile_content_is_inert_in_markdown() -> None:
     assert len(rows) == 1 + 1 + len(HOSTILE_NAMES)  # header, execution status, one per eval
     for row in rows:
         assert row.count("<td") in (0, 9)  # no cell split by a '|'
-    assert "\u202e" not in md and "\x00" not in md and "\x1b" not in md
+    assert not set(INVISIBLE) & set(md)
     # the names are still there, readable
     assert "a | b | c" in html.replace("&lt;", "<")
     record(
         "hostile",
         "markdown summary (rendered with cmark-gfm)",
         f"{len(HOSTILE_NAMES)} hostile names: no HTML, link, heading or broken table",
+    )
+
+
+def test_hostile_content_carries_no_invisible_character_into_any_output() -> None:
+    v = hostile_verdict()
+    outputs = {
+        "markdown": markdown.render(v),
+        "text": text.render(v, colour=False),
+        "junit": junit.render(v),
+        "annotations": github.annotation_commands(v),
+    }
+    for name, out in outputs.items():
+        assert not set(INVISIBLE) & set(out), name
+    raw = report.render(v)
+    assert not set(INVISIBLE) & set(raw)  # escaped as \u sequences in the JSON text ...
+    names = {c["name"] for c in json.loads(raw)["checks"]}
+    assert set(HOSTILE_NAMES) <= names  # ... which a JSON reader reads back as they were
+    record(
+        "hostile",
+        "invisible characters (bidi, zero-width, tags, C1, separators)",
+        "none raw in any output; escaped as \\u in JSON, which reads them back",
     )
 
 

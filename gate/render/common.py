@@ -3,15 +3,48 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import datetime
 
 from gate import redact
 from gate.evaluate import format_duration
 from gate.verdict import Check
 
-_CONTROL = re.compile(
-    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]"
-)
+_ASCII_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_NOT_ASCII = re.compile(r"[^\x00-\x7e]")
+# Control, format (bidi overrides, zero-width characters, tags), separator, surrogate,
+# private-use and unassigned characters: invisible or misleading in any output.
+_HIDDEN = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"})
+
+
+def hidden(ch: str) -> bool:
+    return unicodedata.category(ch) in _HIDDEN
+
+
+def visible(text: str) -> str:
+    """`text` with every control, bidi, invisible or unassigned character made a space."""
+    text = _ASCII_CONTROL.sub(" ", text)
+    if text.isascii():
+        return text
+    return _NOT_ASCII.sub(lambda m: " " if hidden(m.group()) else m.group(), text)
+
+
+def json_safe(text: str) -> str:
+    """A JSON document with those characters written as \\u escapes (a JSON reader gets them
+    back; a terminal, a log or a diff never shows them raw)."""
+
+    def escape(m: re.Match[str]) -> str:
+        ch = m.group()
+        if not hidden(ch):
+            return ch
+        code = ord(ch)
+        if code > 0xFFFF:  # as a surrogate pair, as JSON writes it
+            code -= 0x10000
+            return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+        return f"\\u{code:04x}"
+
+    return _NOT_ASCII.sub(escape, text.replace("\x7f", "\\u007f"))
+
 
 OP_SYMBOL = {">=": "≥", "<=": "≤", "==": "="}
 STATUS_ORDER = {"fail": 0, "missing": 1, "no_data": 2, "warn": 3, "pass": 4, "skipped": 5}
@@ -27,7 +60,7 @@ VERDICT_WORD = {
 def plain(text: object, limit: int = 200) -> str:
     """One line of printable text: the keys masked (before any cut or escape), control, bidi
     and invisible characters removed, whitespace folded."""
-    flat = " ".join(_CONTROL.sub(" ", redact.scrub(str(text))).split())
+    flat = " ".join(visible(redact.scrub(str(text))).split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 

@@ -42,8 +42,11 @@ _PUNCT = frozenset(string.punctuation)
 
 
 def md(text: object, limit: int = 200) -> str:
-    """Untrusted text as inert markdown: one line, every ASCII punctuation mark escaped."""
-    return "".join("\\" + ch if ch in _PUNCT else ch for ch in plain(text, limit))
+    """Untrusted text as inert markdown: one line, every ASCII punctuation mark escaped, and
+    `@` written as the full-width `＠`: cmark-gfm makes an e-mail link of `x@evil.example`
+    whatever escapes surround it."""
+    safe = plain(text, limit).replace("@", "\uff20")
+    return "".join("\\" + ch if ch in _PUNCT else ch for ch in safe)
 
 
 def _check_row(c: Check) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 from gate import __version__
 from gate.calls import CallsSummary
 from gate.model import Cluster
+from gate.render.common import json_safe
 from gate.verdict import Check, GateResult, Verdict
 
 SCHEMA_VERSION = 1
@@ -114,7 +115,7 @@ def as_dict(v: Verdict) -> dict[str, Any]:
 
 
 def render(v: Verdict) -> str:
-    return json.dumps(as_dict(v), indent=2, ensure_ascii=False) + "\n"
+    return json_safe(json.dumps(as_dict(v), indent=2, ensure_ascii=False)) + "\n"
 
 
 def render_many(result: GateResult) -> str:
@@ -127,4 +128,4 @@ def render_many(result: GateResult) -> str:
         "generated_at": _time(result.worst.generated_at),
         "tool_version": __version__,
     }
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    return json_safe(json.dumps(data, indent=2, ensure_ascii=False)) + "\n"
