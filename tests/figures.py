@@ -18,6 +18,15 @@ def record(section: str, case: str, outcome: str) -> None:
     RECORDS[section][case] = outcome.replace("|", "\\|")
 
 
+# attack class -> {example tried: outcome}
+ATTACKS: dict[str, dict[str, str]] = defaultdict(dict)
+
+
+def attack(cls: str, example: str, outcome: str) -> None:
+    """One attack tried (issue #12's classes): the table groups the examples by class."""
+    ATTACKS[cls][example.replace("|", "\\|")] = outcome.replace("|", "\\|")
+
+
 def counter(section: str, case: str, n: int, outcome: str) -> None:
     RECORDS[section][case] = f"{n} examples: {outcome}"
 
@@ -38,6 +47,17 @@ def render() -> str:
         "that passed in the run that wrote this file. CI fails if this file is out of date.",
         "",
     ]
+    lines += [
+        "## Attacks: what a careless user or an attacker tried, and what fi-gate did",
+        "",
+        "| class | examples tried | outcome |",
+        "|---|---|---|",
+    ]
+    for cls in sorted(ATTACKS):
+        tried = ATTACKS[cls]
+        outcomes = "; ".join(dict.fromkeys(tried.values()))
+        lines.append(f"| {cls} | {'; '.join(sorted(tried))} | {outcomes} |")
+    lines += ["", f"{len(ATTACKS)} class(es), {sum(map(len, ATTACKS.values()))} example(s).", ""]
     for key, (title, col, outcome) in SECTIONS.items():
         rows = RECORDS.get(key, {})
         lines += [f"## {title}", "", f"| {col} | {outcome} |", "|---|---|"]

@@ -31,7 +31,7 @@ from gate.calls import (
 from gate.errors import ApiError
 from tests.conftest import ROOT, Result, run, write_policy
 from tests.fakeapi import API_KEY, SECRET_KEY, FakeApi, Fault, Store, build_run_test
-from tests.figures import record
+from tests.figures import attack, record
 
 POLICY = "version: 1\nevals:\n  is_helpful: {min_pass_rate: 90}\n"
 
@@ -568,6 +568,7 @@ def test_lying_pagination_is_bounded_by_total_calls(tmp_path: Path, lie: str) ->
         assert result.code == 3, result.err
         assert len(api.runs_requests) < 60  # 300 calls in pages of 10, with the margin
     assert "is --base-url pointing at the Future AGI API?" in result.err
+    attack("pagination", f"--calls with a lying {lie}", "exit 3; reads bounded by total_calls")
     record(
         "hostile",
         f"--calls with lying pagination ({lie})",

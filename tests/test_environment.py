@@ -13,6 +13,7 @@ from gate import environment
 from gate.render import dotenv, github
 from tests.conftest import NOW, ROOT, SEED, run, write_policy
 from tests.evaluate_helpers import verdict_of
+from tests.figures import attack
 
 BOOLEANS = (
     "FI_GATE_WAIT",
@@ -45,6 +46,7 @@ def test_a_bad_value_in_the_environment_is_exit_2_naming_the_variable(
     assert result.code == 2, result
     assert result.err.startswith(f"fi-gate: error: {name}={value!r}"), result.err
     assert '"exit_code": 2' in report.read_text()
+    attack("environment values", f"{name}={value}", "exit 2 naming the variable")
 
 
 @pytest.mark.parametrize("word", ["true", "TRUE", "1", "yes", "Yes", "on", "ON"])
@@ -93,6 +95,7 @@ def test_no_output_defines_a_variable_fi_gate_reads() -> None:
     names = _dotenv_names()
     assert "FI_GATE_JUDGED_EXECUTION_ID" in names
     assert set(names).isdisjoint(environment.READS)
+    attack("outputs as inputs", "dotenv read by a later gate", "no output defines a variable read")
     # GitHub step outputs are read as `steps.<id>.outputs.<name>`, never as variables.
     outputs = github.outputs(verdict_of(POLICY, SEED, NOW), report_path=None)
     keys = {line.split("<<", 1)[0] for line in outputs.splitlines() if "<<" in line}

@@ -14,6 +14,7 @@ from gate.model import parse_clusters, parse_execution
 from gate.policy import parse_policy
 from gate.verdict import Check, Verdict
 from tests.conftest import SEED
+from tests.figures import attack
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=timezone.utc)
 
@@ -400,6 +401,7 @@ def test_an_execution_without_eval_results_fails(eval_results: Any) -> None:
     v = judge("defaults: {min_pass_rate: 80}\n", execution(eval_results=eval_results))
     assert (v.verdict, v.exit_code) == ("fail", 1)
     assert "no eval results" in only(v, "eval results").message
+    attack("judged nothing", f"eval_results: {eval_results!r}", "exit 1: nothing was judged")
 
 
 def test_evals_no_rule_or_default_speaks_to_are_not_a_pass() -> None:
@@ -408,6 +410,7 @@ def test_evals_no_rule_or_default_speaks_to_are_not_a_pass() -> None:
     assert (v.verdict, v.exit_code) == ("fail", 1)
     assert v.not_gated == ("CSAT",)
     assert "no rule or default of the policy applies" in only(v, "eval results").message
+    attack("judged nothing", "every eval not gated", "exit 1: nothing was judged")
 
 
 @pytest.mark.parametrize("rule", ["{min_cells: 5}", "{level: error}", "{}", "{confidence: 0.9}"])
@@ -420,6 +423,7 @@ def test_a_rule_without_a_threshold_takes_the_defaults(rule: str) -> None:
     assert (toxicity.threshold, toxicity.status) == (80.0, "fail")
     assert only(v, "CSAT").status == "fail"  # the defaults still judge the others
     assert v.exit_code == 1
+    attack("rules without a threshold", f"Toxicity: {rule}", "judged by the defaults")
 
 
 def test_a_rule_without_a_threshold_for_its_type_is_a_violation() -> None:
@@ -448,6 +452,7 @@ def test_a_choice_the_eval_never_reports_is_missing_not_zero(rule: str, observed
     assert check.status == "missing"
     assert "did you mean 'NEGATIVE'?" in check.message
     assert (v.verdict, v.exit_code) == ("fail", 1)
+    attack("choices and configs", f"{rule}: {{Negative: 10}} against NEGATIVE", "missing: exit 1")
 
 
 def test_two_configs_of_one_name_are_both_judged() -> None:
@@ -460,6 +465,7 @@ def test_two_configs_of_one_name_are_both_judged() -> None:
     }
     assert [c.config_index for c in by_config.values()] == [0, 1]
     assert v.exit_code == 1
+    attack("choices and configs", "two configs of one name", "both judged: exit 1")
 
 
 def test_call_level_scores_stay_with_their_own_eval() -> None:
@@ -501,3 +507,4 @@ def test_call_level_scores_stay_with_their_own_eval() -> None:
     assert a.interval[0] <= 90.0 <= a.interval[1]  # its own mean lies in its own interval
     assert b.interval[1] < 50
     assert a.config_ids == ("cfg-a",)
+    attack("choices and configs", "--calls: a config name shared by two evals", "never pooled")

@@ -24,7 +24,7 @@ from gate.errors import ConfigError
 from gate.policy import parse_policy
 from tests.conftest import SEED, run, write_policy
 from tests.fakeapi import API_KEY, SECRET_KEY, FakeApi, Fault
-from tests.figures import counter, record
+from tests.figures import attack, counter, record
 from tests.test_properties import executions
 
 POLICY = "version: 1\ndefaults: {min_pass_rate: 50, min_avg_score: 50}\n"
@@ -107,6 +107,7 @@ def test_impossible_data_is_exit_3_naming_the_field(tmp_path: Path, case: str) -
     assert field in lines[0], result.err
     assert json.loads(report.read_text())["checks"] == []  # never judged
     record("hostile", f"impossible data: {case}", "exit 3, the field named, nothing judged")
+    attack("impossible data", case, "exit 3 naming the field; nothing judged")
 
 
 def test_a_sane_copy_of_the_same_file_is_judged(tmp_path: Path) -> None:
@@ -154,6 +155,7 @@ def test_a_policy_symlink_out_of_the_working_directory_is_refused(
     everything = result.out + result.err + report.read_text() + (tmp_path / "step.md").read_text()
     assert "canary" not in everything and "PRIVATE" not in everything
     record("hostile", "policy: a symlink to ~/.ssh/id_ed25519", "exit 2; the file is never read")
+    attack("policy file", "a symlink to ~/.ssh/id_ed25519", "exit 2; never read, never quoted")
 
 
 def test_a_policy_symlink_inside_the_working_directory_is_followed(
@@ -177,6 +179,7 @@ def test_a_secret_file_given_as_the_policy_is_never_quoted(tmp_path: Path) -> No
         assert result.code == 2
         everything = result.out + result.err + report.read_text()
         assert "canary" not in everything, everything
+    attack("policy file", "a private key or a .env given as --policy", "exit 2; never quoted")
 
 
 @pytest.mark.parametrize("device", ["/dev/zero", "/dev/null", "fifo"])
@@ -190,6 +193,7 @@ def test_a_device_or_fifo_is_not_a_policy(tmp_path: Path, device: str) -> None:
     assert result.code == 2
     assert "not a regular file" in result.err
     record("hostile", f"policy: {Path(device).name}", "exit 2 at once: not a regular file")
+    attack("policy file", f"{Path(device).name} as --policy", "exit 2 at once: not a regular file")
 
 
 def test_reports_replace_a_planted_symlink_and_never_write_through_it(tmp_path: Path) -> None:
@@ -212,6 +216,11 @@ def test_reports_replace_a_planted_symlink_and_never_write_through_it(tmp_path: 
     record(
         "hostile", "report paths planted as symlinks", "replaced by a rename, never written through"
     )
+    attack(
+        "report files",
+        "report, summary, JUnit, dotenv planted as symlinks",
+        "replaced by a rename, never written through",
+    )
 
 
 def test_a_report_that_cannot_be_written_ends_the_log_with_the_real_exit_code(
@@ -227,6 +236,9 @@ def test_a_report_that_cannot_be_written_ends_the_log_with_the_real_exit_code(
     last = result.err.strip().splitlines()[-1]
     assert last.startswith("fi-gate: error: exit 2: could not write"), last
     assert "the verdict was warn, exit 0" in last
+    attack(
+        "report files", "a report into a missing folder", "exit 2, stated on the log's last line"
+    )
 
 
 # --- the promise, as a property (definition of done) -------------------------------------------

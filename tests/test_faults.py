@@ -25,7 +25,7 @@ from gate.errors import ApiError
 from tests.conftest import NEWEST, ROOT, SUPPORT, Result, run
 from tests.fakeapi import FakeApi, Fault, load_dir
 from tests.fakeapi.server import RUNS_PATH
-from tests.figures import record
+from tests.figures import attack, record
 
 STARTER = str(ROOT / "policies" / "starter.yml")
 KEY = "fk-canary-7d1e93b0a4c2"
@@ -85,6 +85,7 @@ def assert_no_leak(result: Result, files: dict[str, str], case: str) -> None:
 
 def assert_no_piece(texts: dict[str, str], case: str) -> None:
     """No 8-character piece of either key anywhere, even with markdown escapes taken out."""
+    attack("masking", case, "no 8-character piece of a key in any output")
     for where, text in texts.items():
         flat = text.replace("\\", "")
         for key in (KEY, SECRET):
@@ -307,6 +308,17 @@ FAULTS: dict[str, tuple[Callable[[], list[Fault]], str]] = {
 }
 
 
+BOUNDS = {
+    "response headers one byte every 0.5 s": "deadline",
+    "endless 100 Continue": "deadline",
+    "a body that trickles past the deadline": "deadline",
+    "Content-Length beside chunked framing, 80 MB": "body cap",
+    "a 250 KB gzip bomb (256 MB inflated)": "body cap",
+    "a listing of 200,000 evals": "body cap",
+    "JSON nested 5,000 levels deep": "nesting",
+}
+
+
 @pytest.mark.parametrize("name", list(FAULTS))
 def test_unrecovered_faults_end_with_exit_3(api: FakeApi, tmp_path: Path, name: str) -> None:
     make, words = FAULTS[name]
@@ -318,6 +330,8 @@ def test_unrecovered_faults_end_with_exit_3(api: FakeApi, tmp_path: Path, name: 
     assert took < 3 + 2.5, took  # within the deadline (plus start-up and a last short wait)
     report = json.loads(files["r.json"])
     assert (report["verdict"], report["exit_code"]) == ("error", 3)
+    if name in BOUNDS:
+        attack(BOUNDS[name], name, "exit 3 within the deadline")
     assert "Traceback" in result.err  # --verbose shows it ...
     assert_no_leak(result, files, f"{name} (--verbose)")  # ... with the keys masked
     record(
@@ -353,6 +367,7 @@ def test_a_redirect_never_takes_the_keys_elsewhere(
         assert "not following it with the API keys" in one_error_line(result)
         assert other.seen == []
         assert_no_leak(result, files, f"redirect: {trick}")
+    attack("redirects", trick, "refused; no request reaches another origin")
     record(
         "secrets", f"redirect: {trick}", "refused; no request, so no key, reaches another origin"
     )
@@ -523,6 +538,7 @@ def test_keys_never_go_through_a_proxy_in_cleartext(
         assert result.code == 0, result.err
         assert proxy.seen == []  # not one request, so not one key
         assert len(api.runs_requests) == 2
+    attack("proxies", "HTTP_PROXY with a plain-http base URL", "ignored: reached directly")
     record("secrets", "HTTP_PROXY with a plain-http base URL", "ignored: the keys never cross it")
 
 
@@ -577,6 +593,7 @@ def test_on_api_error_pass_is_exit_0_and_loud(api: FakeApi, tmp_path: Path) -> N
     assert len(errors) == 1
     assert (errors[0].get("message") or "").startswith("not gated: ")
     assert "n=None" not in files["j.xml"]
+    attack("outputs agree", "--on-api-error pass on a 503", "passed, gated false; JUnit error")
     record(
         "faults",
         "HTTP 503 with --on-api-error pass",
@@ -613,6 +630,8 @@ def test_on_api_error_pass_softens_outages_only(
         "with --on-api-error pass",
         f"exit {code}: not an outage, never softened",
     )
+    kind = "not JSON" if isinstance(fault.body, bytes) else "answer"
+    attack("--on-api-error pass scope", f"HTTP {fault.status} {kind}", f"exit {code}, not softened")
 
 
 def test_on_api_error_pass_softens_a_refused_connection(tmp_path: Path) -> None:

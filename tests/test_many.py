@@ -13,6 +13,7 @@ import xmlschema
 
 from tests.conftest import NEWEST, ROOT, SUPPORT, run, write_policy
 from tests.fakeapi import API_KEY, SECRET_KEY, FakeApi, load_dir
+from tests.figures import attack
 
 SCHEMA = json.loads((ROOT / "gate" / "schemas" / "report.schema.json").read_text())
 CHECKOUT = "Checkout Bot"
@@ -192,6 +193,7 @@ def test_a_run_tests_own_rules_apply_however_it_is_named(
     coherence = [c for c in report["checks"] if c["name"] == "Coherence"]
     assert [(c["threshold"], c["status"]) for c in coherence] == [(99.0, "fail")]
     assert code == 1
+    attack("per-run-test rules", f"named by {' '.join(argv) or repr(env)}", "its rules apply")
 
 
 def test_a_run_test_the_policy_does_not_list_is_a_usage_error(

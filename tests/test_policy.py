@@ -12,8 +12,18 @@ import pytest
 from gate.errors import ConfigError
 from gate.policy import load_policy, parse_duration, parse_policy, schema
 from tests.conftest import ROOT, run
+from tests.figures import attack
 
 EXAMPLES = ROOT / "tests" / "examples"
+JUDGING = {
+    "gates-nothing": "judged nothing",
+    "all-off": "judged nothing",
+    "rule-without-threshold": "rules without a threshold",
+    "empty-rule": "rules without a threshold",
+    "level-only-rule": "rules without a threshold",
+    "config-without-threshold": "rules without a threshold",
+    "duplicate-run-test": "per-run-test rules",
+}
 INVALID = sorted((EXAMPLES / "invalid").glob("*.yml"))
 VALID = sorted((EXAMPLES / "valid").glob("*.yml")) + sorted((ROOT / "policies").glob("*.yml"))
 
@@ -44,6 +54,8 @@ def test_validate_command_reports_invalid_with_exit_2(path: Path) -> None:
     assert result.code == 2
     assert result.err.startswith(str(path))
     assert result.out == ""
+    if path.stem in JUDGING:
+        attack(JUDGING[path.stem], f"policy {path.stem}", "validate: exit 2")
 
 
 @pytest.mark.parametrize("path", VALID, ids=lambda p: p.stem)

@@ -20,7 +20,7 @@ from gate.policy import parse_policy
 from gate.render import dotenv, github, junit, markdown, report, text
 from gate.verdict import Check, Verdict
 from tests.conftest import ROOT, SEED, run, write_policy
-from tests.figures import record
+from tests.figures import attack, record
 from tests.hostile import HOSTILE_NAMES, HOSTILE_POLICY, INVISIBLE, hostile_result
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=timezone.utc)
@@ -108,6 +108,7 @@ def test_hostile_content_is_inert_in_markdown() -> None:
     for row in rows:
         assert row.count("<td") in (0, 9)  # no cell split by a '|'
     assert not set(INVISIBLE) & set(md)
+    attack("markdown links", "x@evil.example, mailto:, https://, www. in eval names", "no link")
     # the names are still there, readable
     assert "a | b | c" in html.replace("&lt;", "<")
     record(
@@ -129,6 +130,7 @@ def test_hostile_content_carries_no_invisible_character_into_any_output() -> Non
         assert not set(INVISIBLE) & set(out), name
     raw = report.render(v)
     assert not set(INVISIBLE) & set(raw)  # escaped as \u sequences in the JSON text ...
+    attack("invisible characters", "bidi, zero-width, tags, C1, separators", "none raw anywhere")
     names = {c["name"] for c in json.loads(raw)["checks"]}
     assert set(HOSTILE_NAMES) <= names  # ... which a JSON reader reads back as they were
     record(
@@ -241,6 +243,7 @@ def test_hostile_names_cannot_issue_workflow_commands(tmp_path: Path) -> None:
     assert json.loads(as_json.out)["verdict"] == "fail"  # stdout: exactly one JSON document
     assert _commands(as_json.out) == []  # `##[` in API text is escaped there
     assert [c for c in _commands(as_json.err) if c.startswith("::add-mask")]
+    attack("log commands", "--format json | jq inside a GitHub job", "stdout is one JSON document")
     record(
         "hostile",
         "--format json inside a GitHub job",

@@ -18,6 +18,7 @@ from gate.errors import NotReadyError
 from gate.model import Execution
 from tests.conftest import ROOT, Result, run
 from tests.fakeapi import API_KEY, SECRET_KEY, FakeApi, Fault, load_dir
+from tests.figures import attack
 
 RUNNING = "c0ffee00-1111-4222-8333-444455556666"  # Checkout Bot's newest: running
 
@@ -155,6 +156,7 @@ def test_cli_wait_is_bounded_and_exit_4(api: FakeApi, tmp_path: Path) -> None:
     assert (data["verdict"], data["run_test"]) == ("not_ready", "Checkout Bot")
     assert data["execution"]["execution_id"] == RUNNING
     assert data["execution"]["status"] == "running"
+    attack("interrupted runs", "--wait runs out", "the report names the execution and its status")
 
 
 def test_a_status_with_a_newline_cannot_start_a_log_line(api: FakeApi, tmp_path: Path) -> None:
@@ -163,6 +165,7 @@ def test_a_status_with_a_newline_cannot_start_a_log_line(api: FakeApi, tmp_path:
     lines = result.err.splitlines()
     assert all(line.startswith("fi-gate: ") for line in lines), lines
     assert not any(line.lstrip().startswith("::") for line in lines)
+    attack("log commands", "a status with a newline and ::error", "every line prefixed, disarmed")
 
 
 def test_cli_wait_with_calls_polls_one_call_then_reads_the_pages(
@@ -249,3 +252,8 @@ def test_a_cancelled_job_stops_a_wait_at_once(
     dotenv = (tmp_path / "d.env").read_text()
     assert "FI_GATE_VERDICT=error\n" in dotenv and f"FI_GATE_EXIT_CODE={code}\n" in dotenv
     assert "<error" in (tmp_path / "j.xml").read_text()
+    attack(
+        "interrupted runs",
+        f"{signal.Signals(signum).name}, earlier reports in place",
+        f"reports say error, exit {code}",
+    )
