@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import sys
 import time
 import traceback
@@ -15,6 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
+from urllib.parse import urlsplit
 
 from gate import __version__, environment, redact
 from gate.errors import (
@@ -23,12 +25,15 @@ from gate.errors import (
     ApiError,
     ConfigError,
     GateError,
+    NotReadyError,
     OutageError,
     UsageError,
 )
+from gate.runs import Started
 
 if TYPE_CHECKING:
     from gate.calls import CallsSummary, PagePlan
+    from gate.client import Client, Deadline
     from gate.model import Execution
     from gate.policy import Policy
     from gate.verdict import GateResult, Verdict
@@ -58,6 +63,60 @@ environment: FI_API_KEY, FI_SECRET_KEY (credentials, never flags), FI_BASE_URL,
 FI_GATE_POLICY, FI_GATE_RUN_TEST, FI_GATE_EXECUTION_ID, NO_COLOR"""
 
 
+def _judging_options(c: argparse.ArgumentParser, *, wait_default: float | None) -> None:
+    """The options `check` and `run` share: where the API is, what to write, how long."""
+    c.add_argument(
+        "--base-url", metavar="URL", help="API base URL (default https://api.futureagi.com)"
+    )
+    c.add_argument("--format", choices=("text", "json"), default="text", help="stdout format")
+    c.add_argument("--report", metavar="PATH", help="write the JSON report here")
+    c.add_argument("--summary", metavar="PATH", help="write the markdown summary here")
+    c.add_argument("--junit", metavar="PATH", help="write a JUnit XML report here")
+    c.add_argument(
+        "--dotenv", metavar="PATH", help="write FI_GATE_* variables here (GitLab dotenv)"
+    )
+    default = DEFAULT_TIMEOUT if wait_default is None else wait_default
+    c.add_argument(
+        "--timeout",
+        metavar="SECONDS",
+        type=float,
+        default=None,
+        help=f"deadline for the whole run, retries included (default {default:g})",
+    )
+    c.add_argument(
+        "--on-api-error",
+        choices=ON_API_ERROR_CHOICES,
+        default=None,
+        help="on an outage (connection errors, timeouts, 5xx or 429 after retries): fail (exit "
+        "3, default) or pass (exit 0, verdict error, not gated); never for a rejected key, a "
+        "wrong URL or a malformed answer",
+    )
+    c.add_argument(
+        "--allow-insecure-http",
+        action="store_true",
+        help="allow a plain http:// base URL that is not a loopback address",
+    )
+    c.add_argument(
+        "--wait-for-summary",
+        action="store_true",
+        help="also wait (within the deadline) for the Fix My Agent summary",
+    )
+    c.add_argument(
+        "--calls",
+        action="store_true",
+        help="also read every call: failing examples per eval and failed calls by scenario",
+    )
+    c.add_argument(
+        "--workers",
+        metavar="N",
+        type=int,
+        default=None,
+        help=f"with --calls: call pages read at once (default {DEFAULT_WORKERS})",
+    )
+    c.add_argument("--verbose", action="store_true", help="show tracebacks and request details")
+    c.add_argument("--no-color", action="store_true", help="never colour the output")
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog=PROG,
@@ -67,6 +126,35 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    r = sub.add_parser(
+        "run",
+        help="start a run test's simulation, wait for it, and judge that execution",
+        description="Start an execution of each run test, wait for it (cancelling it if the "
+        "job is cancelled or the deadline passes), and judge it: the race-free way to gate "
+        "the change being deployed.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    r.add_argument("--policy", metavar="PATH", help=f"policy file (default {DEFAULT_POLICY})")
+    r.add_argument(
+        "--run-test",
+        metavar="NAME",
+        action="append",
+        help="run test to start (repeat to start several at once; default: the policy's)",
+    )
+    r.add_argument(
+        "--scenario",
+        metavar="ID",
+        action="append",
+        help="run only this scenario (repeat for several; default: all of the run test's)",
+    )
+    r.add_argument(
+        "--no-cancel",
+        action="store_true",
+        help="leave the execution running when the job is cancelled or the deadline passes",
+    )
+    _judging_options(r, wait_default=DEFAULT_WAIT_TIMEOUT)
 
     c = sub.add_parser(
         "check",
@@ -90,65 +178,17 @@ def _parser() -> argparse.ArgumentParser:
         help="judge a saved execution-detail response (no network, no keys)",
     )
     c.add_argument(
-        "--base-url", metavar="URL", help="API base URL (default https://api.futureagi.com)"
-    )
-    c.add_argument(
         "--select",
         choices=SELECT_CHOICES,
         default=None,
         help="with a run test: judge the newest execution (default) or the newest completed one",
-    )
-    c.add_argument("--format", choices=("text", "json"), default="text", help="stdout format")
-    c.add_argument("--report", metavar="PATH", help="write the JSON report here")
-    c.add_argument("--summary", metavar="PATH", help="write the markdown summary here")
-    c.add_argument("--junit", metavar="PATH", help="write a JUnit XML report here")
-    c.add_argument(
-        "--dotenv", metavar="PATH", help="write FI_GATE_* variables here (GitLab dotenv)"
-    )
-    c.add_argument(
-        "--timeout",
-        metavar="SECONDS",
-        type=float,
-        default=None,
-        help=f"deadline for the whole run, retries included (default {DEFAULT_TIMEOUT:g})",
-    )
-    c.add_argument(
-        "--on-api-error",
-        choices=ON_API_ERROR_CHOICES,
-        default=None,
-        help="on an outage (connection errors, timeouts, 5xx or 429 after retries): fail (exit "
-        "3, default) or pass (exit 0, verdict error, not gated); never for a rejected key, a "
-        "wrong URL or a malformed answer",
-    )
-    c.add_argument(
-        "--allow-insecure-http",
-        action="store_true",
-        help="allow a plain http:// base URL that is not a loopback address",
     )
     c.add_argument(
         "--wait",
         action="store_true",
         help="poll a running execution until it is final (bounded by --timeout, default 1800 then)",
     )
-    c.add_argument(
-        "--wait-for-summary",
-        action="store_true",
-        help="with --wait: also wait (bounded) for the Fix My Agent summary",
-    )
-    c.add_argument(
-        "--calls",
-        action="store_true",
-        help="also read every call: failing examples per eval and failed calls by scenario",
-    )
-    c.add_argument(
-        "--workers",
-        metavar="N",
-        type=int,
-        default=None,
-        help=f"with --calls: call pages read at once (default {DEFAULT_WORKERS})",
-    )
-    c.add_argument("--verbose", action="store_true", help="show tracebacks and request details")
-    c.add_argument("--no-color", action="store_true", help="never colour the output")
+    _judging_options(c, wait_default=None)
 
     v = sub.add_parser(
         "validate",
@@ -230,6 +270,39 @@ class Settings:
     wait_for_summary: bool = False
     workers: int = DEFAULT_WORKERS
     page_size: int | None = None  # None: chosen from the execution's size (call_page_size)
+    mode: str = "check"  # or "run": start the execution, then judge it
+    scenarios: tuple[str, ...] = ()
+    cancel: bool = True  # run: cancel what it started on SIGTERM/SIGINT and at the deadline
+    app_url: str = "https://app.futureagi.com"
+    commit: str | None = None  # of the pipeline (GITHUB_SHA, CI_COMMIT_SHA)
+    ref: str | None = None  # GITHUB_REF, CI_COMMIT_REF_NAME
+    commit_time: datetime | None = None  # CI_COMMIT_TIMESTAMP, or the GitHub event's
+
+
+def _ci_commit(environ: Mapping[str, str]) -> tuple[str | None, str | None, datetime | None]:
+    """The commit and ref this pipeline deploys, and the commit's time, when the CI says so."""
+    commit = _env(environ, "GITHUB_SHA") or _env(environ, "CI_COMMIT_SHA")
+    ref = _env(environ, "GITHUB_REF") or _env(environ, "CI_COMMIT_REF_NAME")
+    when = _env(environ, "CI_COMMIT_TIMESTAMP")
+    event = _env(environ, "GITHUB_EVENT_PATH")
+    if when is None and event:  # a push event names its head commit's time
+        with contextlib.suppress(Exception):
+            from gate.files import read_regular
+
+            data = json.loads(read_regular(event, 4 * 1024 * 1024))
+            when = (data.get("head_commit") or {}).get("timestamp")
+    stamp = None
+    if when:
+        with contextlib.suppress(ValueError):
+            stamp = datetime.fromisoformat(when.replace("Z", "+00:00"))
+            if stamp.tzinfo is None:
+                stamp = stamp.replace(tzinfo=timezone.utc)
+    clean = re.compile(r"[^A-Za-z0-9._/+-]")
+    return (
+        clean.sub("", commit)[:64] if commit else None,
+        clean.sub("", ref)[:200] if ref else None,
+        stamp,
+    )
 
 
 def _workers(flag: int | None, environ: Mapping[str, str]) -> int:
@@ -273,6 +346,12 @@ def _page_size(environ: Mapping[str, str]) -> int | None:
 def resolve(args: argparse.Namespace, environ: Mapping[str, str]) -> Settings:
     from gate.client import DEFAULT_BASE_URL, check_base_url
 
+    mode = "run" if args.command == "run" else "check"
+    for name, default in (("execution_id", None), ("from_file", None), ("select", None)):
+        if not hasattr(args, name):
+            setattr(args, name, default)
+    if not hasattr(args, "wait"):
+        args.wait = True  # `run` waits for what it started
     names: list[str] = list(args.run_test or [])
     if len(names) > 1 and args.execution_id is not None:
         raise UsageError(
@@ -339,6 +418,7 @@ def resolve(args: argparse.Namespace, environ: Mapping[str, str]) -> Settings:
         or DEFAULT_BASE_URL
     )
     allow_http = args.allow_insecure_http or _flag(environ, "FI_GATE_ALLOW_INSECURE_HTTP")
+    commit, ref, commit_time = _ci_commit(environ)
     return Settings(
         policy_path=args.policy or _env(environ, "FI_GATE_POLICY") or DEFAULT_POLICY,
         run_test=run_test,
@@ -359,7 +439,42 @@ def resolve(args: argparse.Namespace, environ: Mapping[str, str]) -> Settings:
         wait_for_summary=wait_for_summary,
         workers=_workers(args.workers, environ),
         page_size=_page_size(environ),
+        mode=mode,
+        scenarios=_scenarios(getattr(args, "scenario", None), environ),
+        cancel=not getattr(args, "no_cancel", False) and _flag(environ, "FI_GATE_CANCEL", True),
+        app_url=_app_url(environ),
+        commit=commit,
+        ref=ref,
+        commit_time=commit_time,
     )
+
+
+def _scenarios(flags: list[str] | None, environ: Mapping[str, str]) -> tuple[str, ...]:
+    """Scenario ids: repeated --scenario, else FI_GATE_SCENARIOS (one a line, or commas)."""
+    raw = list(flags or []) or re.split(r"[\s,]+", _env(environ, "FI_GATE_SCENARIOS") or "")
+    ids = []
+    for value in (v.strip() for v in raw):
+        if not value:
+            continue
+        try:
+            ids.append(str(uuid.UUID(value)))
+        except ValueError:
+            raise UsageError(
+                f"scenario {value[:60]!r} is not a UUID; copy scenario ids from the run test's "
+                "page in the app"
+            ) from None
+    return tuple(dict.fromkeys(ids))
+
+
+def _app_url(environ: Mapping[str, str]) -> str:
+    """The web app links point into: FI_APP_URL (self-hosted), else app.futureagi.com."""
+    from gate.runs import DEFAULT_APP_URL
+
+    url = _env(environ, "FI_APP_URL") or DEFAULT_APP_URL
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username:
+        raise UsageError(f"FI_APP_URL={url[:80]!r} is not an http(s) URL of the web app")
+    return url.rstrip("/")
 
 
 class Console:
@@ -489,7 +604,7 @@ def _command(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     try:
         if args.command == "init":
             return _init(args, environ)
-        return _check(args, environ)
+        return _check(args, environ)  # check, run
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (a cancelled CI job): no verdict
         if isinstance(exc, Terminated):
             Console(sys.stderr).error("terminated; no verdict")
@@ -596,7 +711,9 @@ def _now() -> datetime:
 
 
 def _check(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    """`check` and `run`: judge, write every report, return the exit code."""
     redact.register(environ.get(n, "").strip() for n in SECRET_VARIABLES)
+    STARTED.clear()
     console = Console(
         sys.stderr,
         secrets=[environ.get(n, "") for n in SECRET_VARIABLES],
@@ -656,6 +773,8 @@ def _check(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
             ApiError(f"internal error: {type(exc).__name__}"), run_test, settings
         )
     except KeyboardInterrupt as exc:  # a cancelled job: no report of an earlier run may remain
+        why = "terminated" if isinstance(exc, Terminated) else "interrupted"
+        _cancel_started(console, why=why)
         _write_stopped(exc, run_test, settings, outputs, environ, in_actions)
         raise
     return _emit(result, args, outputs, environ, console, in_actions)
@@ -682,6 +801,48 @@ def _write_stopped(
     )
     with contextlib.suppress(Exception):
         _write_reports(GateResult((stopped,)), False, outputs, environ, Console(None), in_actions)
+
+
+STARTED = Started()  # what `run` started and has not seen end: cancelled when the job is
+CANCEL_SECONDS = 5.0  # the time a cancel may take, beyond --timeout
+
+
+def _cancel_started(console: Console, *, only: str | None = None, why: str) -> None:
+    """POST a cancel for each execution this run started and that is not final yet (bounded:
+    CANCEL_SECONDS each, all at once). Never one fi-gate did not start."""
+    import threading
+
+    from gate.client import Deadline
+    from gate.runs import cancel_execution
+
+    pending = STARTED.pending()
+    if only is not None:
+        pending = {k: v for k, v in pending.items() if k == only}
+
+    def cancel(execution_id: str, settings: Settings) -> None:
+        try:
+            with _client(settings, console, Deadline(CANCEL_SECONDS)) as client:
+                cancel_execution(client, execution_id)
+            console.info(f"cancelled execution {execution_id} ({why}; fi-gate started it)")
+        except (GateError, KeyboardInterrupt) as exc:
+            console.info(
+                f"could not cancel execution {execution_id} ({exc or 'stopped'}); cancel it in "
+                "the app"
+            )
+        finally:
+            STARTED.done(execution_id)
+
+    threads = []
+    for execution_id, (_name, settings) in pending.items():
+        if not settings.cancel:
+            console.info(f"execution {execution_id} keeps running ({why}; --no-cancel)")
+            STARTED.done(execution_id)
+            continue
+        t = threading.Thread(target=cancel, args=(execution_id, settings), daemon=True)
+        t.start()
+        threads.append(t)
+    for t in threads:
+        t.join(CANCEL_SECONDS + 1)
 
 
 def _rules_for(policy: Policy, name: str | None) -> Policy:
@@ -761,36 +922,131 @@ def _judge_many(
 def _judge(settings: Settings, policy: Policy, console: Console) -> Verdict:
     from gate.evaluate import evaluate
 
+    if settings.mode == "run":
+        return _run_one(settings, policy, console)
     if settings.from_file:
         execution = _read_execution_file(settings.from_file)
         source = settings.from_file
         run_test = settings.run_test or policy.run_test
-    else:
-        run_test = settings.run_test or (None if settings.execution_id else policy.run_test)
-        if settings.execution_id is None and run_test is None:
-            raise UsageError(
-                "nothing to judge: give --run-test NAME, --execution-id UUID or --from-file PATH, "
-                f"set FI_GATE_RUN_TEST, or add `run_test:` to {settings.policy_path}"
-            )
-        execution, calls, history = _fetch(settings, run_test, console, policy)
-        source = settings.base_url
-        return evaluate(
-            policy,
-            execution,
-            _now(),
-            run_test=run_test,
-            source=source,
-            calls=calls,
-            history=history,
+        verdict = evaluate(policy, execution, _now(), run_test=run_test, source=source)
+        return _with_provenance(verdict, settings, "file", None, None)
+    run_test = settings.run_test or (None if settings.execution_id else policy.run_test)
+    if settings.execution_id is None and run_test is None:
+        raise UsageError(
+            "nothing to judge: give --run-test NAME, --execution-id UUID or --from-file PATH, "
+            f"set FI_GATE_RUN_TEST, or add `run_test:` to {settings.policy_path}"
         )
-    return evaluate(policy, execution, _now(), run_test=run_test, source=source)
+    found: dict[str, str] = {}
+    execution, calls, history = _fetch(settings, run_test, console, policy, found=found)
+    verdict = evaluate(
+        policy,
+        execution,
+        _now(),
+        run_test=run_test,
+        source=settings.base_url,
+        calls=calls,
+        history=history,
+    )
+    selection = "execution-id" if settings.execution_id else settings.select
+    verdict = _with_provenance(verdict, settings, selection, found.get("run_test_id"), None)
+    return _stale(verdict, settings, policy)
 
 
-def _fetch(
-    settings: Settings, run_test: str | None, console: Console, policy: Policy
-) -> tuple[Execution, CallsSummary | None, list[Execution]]:
-    from gate.client import LIST_PAGE_SIZE, Client, Deadline, select_execution, wait_for
-    from gate.model import parse_execution
+def _run_one(settings: Settings, policy: Policy, console: Console) -> Verdict:
+    """`fi-gate run` for one run test: start an execution, wait for it, judge that one."""
+    from gate.client import Deadline
+    from gate.evaluate import evaluate
+    from gate.runs import app_link, find_run_test, start_execution
+
+    run_test = settings.run_test or policy.run_test
+    if run_test is None:
+        raise UsageError(
+            "nothing to run: give --run-test NAME, set FI_GATE_RUN_TEST, or add `run_test:` to "
+            f"{settings.policy_path}"
+        )
+    deadline = Deadline(settings.timeout)
+    with _client(settings, console, deadline) as client:
+        ref = find_run_test(client, run_test)
+
+        def existing() -> set[str]:
+            return {r.execution_id for r in client.list_executions(run_test, 1, 10)[0]}
+
+        execution_id = start_execution(
+            client, ref, settings.scenarios, existing=existing, on_info=console.info
+        )
+    STARTED.add(execution_id, run_test, settings)
+    link = app_link(settings.app_url, ref.id, execution_id)
+    console.info(
+        f"started execution {execution_id} of run test '{run_test}'" + (f": {link}" if link else "")
+    )
+    mine = replace(settings, execution_id=execution_id, wait=True)
+    try:
+        execution, calls, history = _fetch(mine, run_test, console, policy, deadline=deadline)
+    except NotReadyError:
+        _cancel_started(console, only=execution_id, why="the deadline passed")
+        raise
+    if execution.is_final:
+        STARTED.done(execution_id)
+    verdict = evaluate(
+        policy,
+        execution,
+        _now(),
+        run_test=run_test,
+        source=settings.base_url,
+        calls=calls,
+        history=history,
+    )
+    return _with_provenance(verdict, settings, "started", ref.id, link)
+
+
+def _with_provenance(
+    verdict: Verdict,
+    settings: Settings,
+    selection: str,
+    run_test_id: str | None,
+    link: str | None,
+) -> Verdict:
+    """How the execution was chosen, the commit and ref being deployed, and its link."""
+    from gate.runs import app_link
+
+    if link is None and verdict.execution is not None:
+        link = app_link(settings.app_url, run_test_id, verdict.execution.execution_id)
+    return replace(
+        verdict,
+        selection=selection,
+        commit=settings.commit,
+        ref=settings.ref,
+        link=link,
+        run_test_id=run_test_id,
+    )
+
+
+def _stale(verdict: Verdict, settings: Settings, policy: Policy) -> Verdict:
+    """`check` judges what ran last: say so when that predates this pipeline's commit, or when
+    it is older than `max_age`, in the verdict line itself."""
+    e = verdict.execution
+    if e is None or verdict.verdict in ("error", "not_ready"):
+        return verdict
+    notes = []
+    if settings.commit_time and e.started_at and e.started_at < settings.commit_time:
+        notes.append(
+            "it started before this pipeline's commit was made, so it may not test this "
+            "change (`fi-gate run` starts one that does)"
+        )
+    age = next((c for c in verdict.checks if c.metric == "age_seconds"), None)
+    if age is not None and age.status == "fail":
+        notes.append(f"it is older than max_age {policy.execution.max_age_text}")
+    if not notes:
+        return verdict
+    return replace(
+        verdict,
+        message=f"{verdict.message} (note: {'; '.join(notes)})",
+        warnings=(*verdict.warnings, *notes),
+    )
+
+
+def _client(settings: Settings, console: Console, deadline: Deadline | None = None) -> Client:
+    from gate.client import Client, Deadline
 
     missing = [
         n
@@ -804,14 +1060,29 @@ def _fetch(
         )
     assert settings.api_key is not None
     assert settings.secret_key is not None
-    with Client(
+    return Client(
         settings.base_url,
         settings.api_key,
         settings.secret_key,
-        deadline=Deadline(settings.timeout),
+        deadline=deadline or Deadline(settings.timeout),
         on_retry=console.info,
         verify=settings.ca_bundle or True,
-    ) as client:
+    )
+
+
+def _fetch(
+    settings: Settings,
+    run_test: str | None,
+    console: Console,
+    policy: Policy,
+    *,
+    deadline: Deadline | None = None,
+    found: dict[str, str] | None = None,
+) -> tuple[Execution, CallsSummary | None, list[Execution]]:
+    from gate.client import LIST_PAGE_SIZE, select_execution, wait_for
+    from gate.model import parse_execution
+
+    with _client(settings, console, deadline) as client:
         if settings.calls:
             client.start_workers(settings.workers)
         execution_id = settings.execution_id
@@ -879,6 +1150,15 @@ def _fetch(
         for compare_to in _explicit_baselines(policy):
             if all(h.execution_id != compare_to for h in history):
                 history.append(client.execution(compare_to, summary=False))
+        if found is not None and run_test is not None and client.deadline.remaining() > 1:
+            # The app's link needs the run test's id, which the runs endpoint does not give:
+            # one search, best effort (a verdict never waits on a link).
+            from gate.runs import find_run_test
+
+            try:
+                found["run_test_id"] = find_run_test(client, run_test).id
+            except GateError as exc:
+                console.debug(f"no link to the app: {exc}")
         console.debug(f"{client.requests_made} request(s) to {client.host}")
         return execution, calls, history
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import itertools
+import json
 import queue
 import random
 import re
@@ -41,7 +42,14 @@ from gate.calls import (
     PageHeader,
     PagePlan,
 )
-from gate.errors import ApiError, ConfigError, NotReadyError, OutageError, UsageError
+from gate.errors import (
+    ApiError,
+    ConfigError,
+    GateError,
+    NotReadyError,
+    OutageError,
+    UsageError,
+)
 from gate.model import Execution, ExecutionRef, parse_execution, parse_execution_list
 from gate.redact import clip as _clip
 from gate.wire import decode_result
@@ -485,8 +493,33 @@ class Client:
     def get(self, params: Mapping[str, str], *, what: str, shape: Any = Any) -> Any:
         """GET the runs endpoint; the envelope's `result` (decoded as `shape`: plain JSON by
         default; `bytes`: the raw body of a 2xx answer), or an error that says what to do."""
+        return self.request("GET", RUNS_PATH, params, what=what, shape=shape)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, str] | None = None,
+        *,
+        what: str,
+        shape: Any = Any,
+        body: Any = None,
+        envelope: bool = True,
+    ) -> Any:
+        """One request to the API. GETs are retried (429, 5xx, connection errors); a POST is
+        sent once: a POST that may have been received raises `MaybeSent`, never a retry (only
+        a 429, which the server answers before doing anything, is waited out and sent again).
+        `envelope`: the answer is `{status, result}` (the SDK endpoints); else plain JSON."""
         try:
-            result = self._get(params, what=what, shape=shape)
+            result = self._get(
+                params or {},
+                what=what,
+                shape=shape,
+                method=method,
+                url=self.base_url + path,
+                body=body,
+                envelope=envelope,
+            )
         except (ApiError, _Retryable):
             if self._expired.is_set():  # cut off by the deadline, whatever broke then
                 raise self._late(what) from None
@@ -495,10 +528,22 @@ class Client:
             raise self._late(what)
         return result
 
-    def _get(self, params: Mapping[str, str], *, what: str, shape: Any = Any) -> Any:
+    def _get(
+        self,
+        params: Mapping[str, str],
+        *,
+        what: str,
+        shape: Any = Any,
+        method: str = "GET",
+        url: str | None = None,
+        body: Any = None,
+        envelope: bool = True,
+    ) -> Any:
         params = {k: v for k, v in params.items() if v not in ("", None)}
+        url = url or self.url
         attempt = 0
         paused_here = False  # this thread already slept out the 429 that paused everyone
+        answers: list[tuple[int, bytes]] = []  # the 5xx answers, to tell a pattern from bad luck
         while True:
             attempt += 1
             if not paused_here:
@@ -507,23 +552,50 @@ class Client:
             if self._closing.is_set():
                 raise _Closed(what)
             try:
-                status, headers, body = self._send(params)
+                status, headers, answer = self._send(params, method=method, url=url, body=body)
             except ApiError:
                 if self._closing.is_set():  # cut off by cancel(): not the server's fault
                     raise _Closed(what) from None
                 raise
             except _Retryable as exc:
+                if method != "GET":  # it may have been received: never sent twice blindly
+                    raise MaybeSent(f"{exc.reason} from {self.host} for {what}") from None
                 self._pause(attempt, None, exc.reason, what)  # _Closed when cut off
                 continue
             if status in RETRY_STATUSES:
                 retry_after = _retry_after(headers.get("Retry-After"))
+                reason = (
+                    f"HTTP {status} ({_server_message(answer)})" if answer else f"HTTP {status}"
+                )
+                if method != "GET" and status != 429:
+                    raise MaybeSent(f"{reason} from {self.host} for {what}")
                 if status == 429:
                     self._pause_all(retry_after)
                     paused_here = True
-                reason = f"HTTP {status} ({_server_message(body)})" if body else f"HTTP {status}"
+                else:
+                    answers.append((status, answer))
+                    self._same_failure(answers, attempt, what, url)
                 self._pause(attempt, retry_after, reason, what)
                 continue
-            return self._result(status, body, what, shape)
+            return self._result(status, answer, what, shape, envelope=envelope, url=url)
+
+    def _same_failure(
+        self, answers: list[tuple[int, bytes]], attempt: int, what: str, url: str
+    ) -> None:
+        """The same 500 for the same request on every attempt is the server failing on this
+        data (an eval type its summary code cannot handle), not an outage: no retry or wait
+        fixes it, so it is said plainly and `--on-api-error pass` does not soften it."""
+        if attempt < self.retry.attempts or len(answers) < 2:
+            return
+        statuses = {s for s, _ in answers}
+        bodies = {b for _, b in answers}
+        if statuses == {500} and len(bodies) == 1:
+            raise ApiError(
+                f"HTTP 500 ({_server_message(answers[0][1])}) from {self.host} for {what}, the "
+                f"same answer {len(answers)} times: the server fails on this run test's data, "
+                "it is not a network problem; check the run test's evals in the app (an eval "
+                "type the API cannot summarise?) or contact Future AGI support"
+            )
 
     def _hold(self) -> None:
         """Wait while a 429 has paused every worker."""
@@ -565,8 +637,15 @@ class Client:
             self.on_retry(f"{where}; retrying in {delay:.1f}s (attempt {attempt + 1})")
         self.sleep(delay)
 
-    def _send(self, params: Mapping[str, str]) -> tuple[int, Mapping[str, str], bytes]:
-        url = self.url
+    def _send(
+        self,
+        params: Mapping[str, str],
+        *,
+        method: str = "GET",
+        url: str | None = None,
+        body: Any = None,
+    ) -> tuple[int, Mapping[str, str], bytes]:
+        url = url or self.url
         for _ in range(MAX_REDIRECTS + 1):
             left = self.deadline.remaining()
             if left <= 0:
@@ -578,9 +657,11 @@ class Client:
             with self._lock:
                 self.requests_made += 1
             try:
-                response = self.session.get(
+                response = self.session.request(
+                    method,
                     url,
                     params=params,
+                    json=body if method != "GET" else None,
                     timeout=timeout,
                     allow_redirects=False,
                     stream=True,
@@ -701,10 +782,47 @@ class Client:
             raise too_big
         return bytes(out)
 
-    def _result(self, status: int, body: bytes, what: str, shape: Any = Any) -> Any:
+    def _result(
+        self,
+        status: int,
+        body: bytes,
+        what: str,
+        shape: Any = Any,
+        *,
+        envelope: bool = True,
+        url: str | None = None,
+    ) -> Any:
+        try:
+            return self._outcome(status, body, what, shape, envelope=envelope, url=url)
+        except GateError as exc:
+            exc.status = status  # type: ignore[attr-defined]
+            raise
+
+    def _outcome(
+        self,
+        status: int,
+        body: bytes,
+        what: str,
+        shape: Any = Any,
+        *,
+        envelope: bool = True,
+        url: str | None = None,
+    ) -> Any:
         if 200 <= status < 300:
-            return body if shape is bytes else self._decode(body, what, shape)
+            if shape is bytes:
+                return body
+            if not envelope:
+                return _plain_json(body, what, self.host)
+            return self._decode(body, what, shape)
         message = _server_message(body)
+        if status == 404 and not _is_api_json(body):
+            # Not the API's own "not found": the path is wrong (a base URL with a path).
+            path = urlsplit(url or self.url).path
+            raise ConfigError(
+                f"404 from {self.host}: {path} is not an endpoint of the Future AGI API "
+                f"({message}); check --base-url or FI_BASE_URL: it is the host alone, like "
+                "https://api.futureagi.com"
+            )
         if status == 401:
             raise ApiError(
                 f"401 from {self.host}: the API key or secret key was rejected ({message}); "
@@ -859,6 +977,29 @@ def _is_dns_failure(exc: BaseException) -> bool:
             or (node.args[0] if node.args and isinstance(node.args[0], BaseException) else None)
         )
     return False
+
+
+def _is_api_json(body: bytes) -> bool:
+    """A JSON object, as the API answers (a wrong path gets the web server's HTML page)."""
+    try:
+        data = json.loads(body[:65536])
+    except (ValueError, RecursionError):
+        return False
+    return isinstance(data, dict)
+
+
+def _plain_json(body: bytes, what: str, host: str) -> Any:
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError):
+        raise ApiError(
+            f"{host} answered {what} with something that is not JSON "
+            f"({_server_message(body)}); check --base-url"
+        ) from None
+
+
+class MaybeSent(OutageError):
+    """A POST whose answer was lost or was a 5xx: it may have been received and acted on."""
 
 
 def _tls_reason(exc: BaseException) -> str:

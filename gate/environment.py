@@ -31,6 +31,10 @@ READS = frozenset(
         "FI_GATE_CALLS",
         "FI_GATE_WORKERS",
         "FI_GATE_CALL_PAGE_SIZE",
+        "FI_GATE_SCENARIOS",
+        "FI_GATE_CANCEL",
+        "FI_GATE_MODE",
+        "FI_APP_URL",
         # Where the verdict goes.
         "FI_GATE_REPORT",
         "FI_GATE_SUMMARY",
@@ -39,6 +43,12 @@ READS = frozenset(
         "FI_GATE_STEP_SUMMARY",
         # The CI around it, and the terminal.
         "GITHUB_ACTIONS",
+        "GITHUB_SHA",
+        "GITHUB_REF",
+        "GITHUB_EVENT_PATH",
+        "CI_COMMIT_SHA",
+        "CI_COMMIT_REF_NAME",
+        "CI_COMMIT_TIMESTAMP",
         "GITHUB_OUTPUT",
         "GITHUB_STEP_SUMMARY",
         "NO_COLOR",

@@ -351,7 +351,8 @@ def _status_check(ex: Execution) -> Check:
         status = "fail"
         message = f"the execution ended {ex.status}"
         if ex.status == "failed":
-            message += f" ({ex.failed_calls} of {ex.total_calls} calls failed, none completed)"
+            done = f"{ex.completed_calls} completed" if ex.completed_calls else "none completed"
+            message += f" ({ex.failed_calls} of {ex.total_calls} calls failed, {done})"
     else:
         status = "fail"
         message = f"the execution is still {ex.status}"

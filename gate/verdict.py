@@ -80,6 +80,13 @@ class Verdict:
     trend: tuple[tuple[str, tuple[float | None, ...]], ...] = ()
     # An error that waiting may fix (OutageError): the only kind `--on-api-error pass` softens.
     outage: bool = False
+    # Provenance: how the execution was chosen (started by this run, execution-id, latest,
+    # latest-completed, file), the commit and ref being deployed, the execution's app page.
+    selection: str | None = None
+    commit: str | None = None
+    ref: str | None = None
+    link: str | None = None
+    run_test_id: str | None = None
 
     @property
     def passed(self) -> bool:

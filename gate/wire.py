@@ -95,10 +95,17 @@ def server_message(body: bytes) -> str:
         return clip(text, 120) or "an empty body"
     if isinstance(data, Mapping):
         result = data.get("result")
+        details = data.get("details")
         for source in (data, result if isinstance(result, Mapping) else {}):
             for key in ("message", "detail", "error"):
                 value = source.get(key)
                 if isinstance(value, str) and value:
+                    if value == "Validation failed" and isinstance(details, Mapping):
+                        # DRF's 400: the reason is in the field errors.
+                        value += ": " + "; ".join(
+                            f"{k}: {' '.join(map(str, v)) if isinstance(v, list) else v}"
+                            for k, v in details.items()
+                        )
                     return clip(value, 160)
         details = data.get("details")
         if details:

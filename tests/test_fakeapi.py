@@ -37,7 +37,10 @@ def test_auth(fake_api: FakeApi) -> None:
 def test_unknown_and_blank_parameters(fake_api: FakeApi) -> None:
     r = get(fake_api, {"run_test_name": SUPPORT, "foo": "1"})
     assert r.status_code == 400
-    assert r.json()["message"] == "Unknown field."
+    assert (r.json()["message"], r.json()["details"]) == (
+        "Validation failed",
+        {"foo": ["Unknown field."]},
+    )
     blank = get(fake_api, {"run_test_name": ""})
     assert blank.status_code == 400
     assert "non_field_errors" in blank.json()["details"]

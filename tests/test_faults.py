@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from gate.client import Client, Deadline, RetryPolicy, _retry_after
-from gate.errors import ApiError
+from gate.errors import OutageError
 from tests.conftest import NEWEST, ROOT, SUPPORT, Result, run
 from tests.fakeapi import FakeApi, Fault, load_dir
 from tests.fakeapi.server import RUNS_PATH
@@ -686,11 +686,28 @@ def test_retry_after_is_capped(api: FakeApi) -> None:
 
 
 def test_attempts_are_bounded(api: FakeApi) -> None:
-    api.fail(*[Fault(status=500)] * 10)
+    api.fail(*[Fault(status=s) for s in (500, 502, 503, 500, 502)])
     sleeps: list[float] = []
-    with pytest.raises(ApiError, match="3 attempts in a row"):
+    with pytest.raises(OutageError, match="3 attempts in a row"):
         client_for(api.url, sleeps, attempts=3).execution(NEWEST)
     assert len(api.runs_requests) == 3
+
+
+def test_the_same_500_every_time_is_the_server_failing_on_the_data(
+    api: FakeApi, tmp_path: Path
+) -> None:
+    """The real server answers 500 "Unable to fetch simulation runs." for every request on a
+    run test with an eval type its summary code cannot handle: not an outage, not softened."""
+    body = {"status": False, "message": "Unable to fetch simulation runs."}
+    api.fail(*[Fault(status=500, body=body)] * 10)
+    result, _, _ = gate(api.url, "--on-api-error", "pass", timeout=30, tmp=tmp_path)
+    assert result.code == 3, result.err
+    line = one_error_line(result)
+    assert "the server fails on this run test's data, it is not a network problem" in line
+    assert "NOT gated" not in result.err
+    attack(
+        "--on-api-error pass scope", "the same HTTP 500 on every attempt", "exit 3, not softened"
+    )
 
 
 @pytest.mark.parametrize("status", [400, 401, 403, 404])

@@ -27,6 +27,23 @@ from urllib.parse import parse_qs, urlsplit
 from tests.fakeapi.store import ServerError, Store, _iso
 
 RUNS_PATH = "/sdk/api/v1/simulation/runs/"
+# DRF's BooleanField: what `summary=` accepts.
+BOOLEANS = {
+    "true": True,
+    "1": True,
+    "yes": True,
+    "on": True,
+    "y": True,
+    "t": True,
+    "false": False,
+    "0": False,
+    "no": False,
+    "off": False,
+    "n": False,
+    "f": False,
+}
+RUN_TESTS_PATH = "/simulate/run-tests/"
+RUN_TEST_PARAMS = frozenset({"search", "limit", "page", "simulation_type", "prompt_template_id"})
 ALLOWED_PARAMS = frozenset(
     {"run_test_name", "execution_id", "call_execution_id", "eval_name", "summary", "page", "limit"}
 )
@@ -42,6 +59,8 @@ class Seen:
     query: dict[str, str]
     headers: dict[str, str]
     at: float
+    method: str = "GET"
+    body: bytes = b""
 
 
 @dataclass
@@ -67,12 +86,19 @@ class Fault:
     delay: float = 0.5
     size: int = 0
     match: Callable[[dict[str, str]], bool] | None = None
+    path: str | None = RUNS_PATH  # the endpoint it answers for (None: any)
 
 
 def _error(status: int, code: str, message: str, **extra: Any) -> tuple[int, dict[str, Any]]:
-    kind = {400: "validation_error", 401: "authentication_error", 404: "client_error"}.get(
-        status, "server_error"
-    )
+    """An error as the real server shapes it: the message in `detail`, `message`, `error` and
+    `result` (a string, not null); field errors under `details` and `errors`."""
+    kind = {
+        400: "validation_error",
+        401: "authentication_error",
+        403: "permission_error",
+        404: "not_found",
+        405: "api_error",
+    }.get(status, "server_error")
     body = {
         "status": False,
         "type": kind,
@@ -80,10 +106,21 @@ def _error(status: int, code: str, message: str, **extra: Any) -> tuple[int, dic
         "detail": message,
         "message": message,
         "error": message,
-        "result": None,
+        "result": message,
         **extra,
     }
+    if "details" in body and status == 400:
+        body["errors"] = body["details"]
     return status, body
+
+
+def _invalid(field_errors: dict[str, list[str]]) -> tuple[int, dict[str, Any]]:
+    """A 400 as DRF validation answers it: "Validation failed", the field errors beside."""
+    extra: dict[str, Any] = {"details": field_errors}
+    named = [k for k in field_errors if k != "non_field_errors"]
+    if named:
+        extra["attr"] = named[0]
+    return _error(400, "invalid", "Validation failed", **extra)
 
 
 class _Server(ThreadingHTTPServer):
@@ -109,6 +146,7 @@ class FakeApi:
         cache_pages: bool = False,
         host: str = "127.0.0.1",
         port: int = 0,
+        run_speed: float = 1.0,
     ) -> None:
         self.store = store or Store()
         self.api_key = api_key
@@ -125,6 +163,10 @@ class FakeApi:
         self.in_flight = 0
         self.max_in_flight = 0
         self._cache: dict[Any, Any] = {}
+        self.plan_limit: int | None = None  # 402 or 403 on a start: the plan has no simulation
+        self.run_speed = run_speed  # multiplies a started execution's phase durations
+        self.started: list[str] = []  # execution ids started through the API
+        self.cancelled: list[str] = []
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -163,9 +205,11 @@ class FakeApi:
 
     # --- request handling ----------------------------------------------------------------
 
-    def _take_fault(self, query: dict[str, str]) -> Fault | None:
+    def _take_fault(self, query: dict[str, str], path: str = RUNS_PATH) -> Fault | None:
         with self._lock:
             for i, f in enumerate(self.faults):
+                if f.path is not None and f.path != path:
+                    continue
                 if f.match is None or f.match(query):
                     del self.faults[i]
                     return f
@@ -195,6 +239,11 @@ class FakeApi:
                     with api._lock:
                         api.in_flight -= 1
 
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                self._body = self.rfile.read(min(length, 1 << 20)) if length else b""
+                self.do_GET()
+
             def _serve(self) -> None:
                 parts = urlsplit(self.path)
                 multi = parse_qs(parts.query, keep_blank_values=True)
@@ -206,15 +255,19 @@ class FakeApi:
                             query,
                             {k.lower(): v for k, v in self.headers.items()},
                             time.monotonic(),
+                            self.command,
+                            getattr(self, "_body", b""),
                         )
                     )
                 if api.latency:
                     time.sleep(api.latency)
-                fault = api._take_fault(query)
+                fault = api._take_fault(query, parts.path)
                 if fault is not None and fault.mode not in ("gzip", "chunked"):
                     self._fault(fault)
                     return
-                status, body, headers = api.respond_cached(parts.path, query, self.headers)
+                status, body, headers = api.respond_cached(
+                    parts.path, query, self.headers, self.command, getattr(self, "_body", b"")
+                )
                 if fault is not None:
                     self._send_encoded(fault.mode, status, body, headers)
                     return
@@ -347,13 +400,13 @@ class FakeApi:
         return Handler
 
     def respond_cached(
-        self, path: str, query: dict[str, str], headers: Any
+        self, path: str, query: dict[str, str], headers: Any, method: str = "GET", body: bytes = b""
     ) -> tuple[int, Any, dict[str, str]]:
         """`respond`, with successful listing and execution pages served from a cache of encoded
         bodies (the data is fixed once built), so benchmarks measure the client and not the
         fake."""
-        if not self.cache_pages or "call_execution_id" in query:
-            return self.respond(path, query, headers)
+        if not self.cache_pages or "call_execution_id" in query or method != "GET":
+            return self.respond(path, query, headers, method, body)
         key = (
             path,
             tuple(sorted(query.items())),
@@ -374,38 +427,167 @@ class FakeApi:
         return status, body, extra
 
     def respond(
-        self, path: str, query: dict[str, str], headers: Any
+        self,
+        path: str,
+        query: dict[str, str],
+        headers: Any,
+        method: str = "GET",
+        body: bytes = b"",
     ) -> tuple[int, Any, dict[str, str]]:
-        """The real server's answer to a GET: (status, body, headers)."""
-        if path == RUNS_PATH.rstrip("/"):
-            return 301, b"", {"Location": RUNS_PATH}
-        if path != RUNS_PATH:
-            return 404, b"<html><body><h1>Not Found</h1></body></html>", {}
+        """The real server's answer: (status, body, headers)."""
+        self.store_advance()
+        routes = (RUNS_PATH, RUN_TESTS_PATH, "/simulate/test-executions/")
+        if not path.endswith("/") and any((path + "/").startswith(r) for r in routes):
+            return 301, b"", {"Location": path + "/"}  # Django's APPEND_SLASH, relative
+        denied = self._authenticate(headers)
+        if path in (RUNS_PATH, RUN_TESTS_PATH):
+            if method not in ("GET", "HEAD"):
+                status, err = _error(405, "method_not_allowed", f'Method "{method}" not allowed.')
+                return status, err, {}
+            if denied:
+                return denied
+            try:
+                status, out = self._runs(query) if path == RUNS_PATH else self._run_tests(query)
+            except ServerError:
+                status, out = _error(500, "server_error", "Unable to fetch simulation runs.")
+            return status, out, {}
+        parts = path.strip("/").split("/")
+        action = (method, *parts[:2], parts[3]) if len(parts) == 4 else ()
+        if action == ("POST", "simulate", "run-tests", "execute"):
+            return denied or (*self._execute(parts[2], body), {})
+        if action == ("POST", "simulate", "test-executions", "cancel"):
+            return denied or (*self._cancel(parts[2]), {})
+        return 404, b"<html><body><h1>Not Found</h1></body></html>", {}
+
+    def _authenticate(self, headers: Any) -> tuple[int, Any, dict[str, str]] | None:
+        """None when the keys are right; else the server's 401 (with WWW-Authenticate)."""
+        challenge = {"WWW-Authenticate": "ApiKey"}
         if headers.get("Authorization"):
             # The server tries a bearer token first and answers 401 when it is not valid.
             status, body = _error(401, "authentication_failed", "Invalid token.")
-            return status, body, {}
+            return status, body, challenge
         key, secret = headers.get("X-Api-Key"), headers.get("X-Secret-Key")
         if not key or not secret:
             status, body = _error(
-                401, "not_authenticated", "Authentication credentials were not provided."
+                401,
+                "not_authenticated",
+                "Authentication credentials were not provided.",
+                details={"detail": ["Authentication credentials were not provided."]},
             )
-            return status, body, {}
+            return status, body, challenge
         if key != self.api_key or secret != self.secret_key:
-            status, body = _error(401, "authentication_failed", "Invalid API key or secret key")
-            return status, body, {}
+            status, body = _error(
+                401,
+                "authentication_failed",
+                "Invalid API key or secret key",
+                details={"detail": ["Invalid API key or secret key"]},
+            )
+            return status, body, challenge
+        return None
+
+    def store_advance(self) -> None:
+        """Started executions move on with the clock."""
+        now = time.monotonic()
+        with self._lock:
+            for rt in self.store.run_tests:
+                for ex in rt.executions:
+                    if ex.timeline is not None:
+                        self.store.advance(ex, now)
+
+    # --- the run-test endpoints (simulate/urls.py) ---------------------------------------
+
+    def _run_tests(self, query: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        unknown = sorted(set(query) - RUN_TEST_PARAMS)
+        if unknown:
+            return _invalid({k: ["Unknown field."] for k in unknown})
+        needle = query.get("search", "").lower()
+        found = [
+            rt
+            for rt in self.store.run_tests
+            if not rt.deleted
+            and (needle in rt.name.lower() or (rt.agent_name and needle in rt.agent_name.lower()))
+        ]
+        found.sort(key=lambda rt: rt.created_at, reverse=True)
+        limit = _limit(query.get("limit"))
+        items, total_pages, current = _paginate(found, query.get("page", "1"), limit)
+        return 200, {  # a DRF page, not wrapped in {status, result}
+            "count": len(found),
+            "next": None,
+            "previous": None,
+            "results": [
+                {
+                    "id": rt.id,
+                    "name": rt.name,
+                    "description": "",
+                    "agent_definition": None,
+                    "scenarios": [sc["id"] for sc in rt.scenarios],
+                }
+                for rt in items
+            ],
+            "total_pages": total_pages,
+            "current_page": current,
+        }
+
+    def _execute(self, run_test_id: str, raw: bytes) -> tuple[int, Any]:
         try:
-            status, body = self._runs(query)
-        except ServerError:
-            status, body = _error(500, "server_error", "Unable to fetch simulation runs.")
-        return status, body, {}
+            body = json.loads(raw or b"{}")
+        except ValueError:
+            return _error(400, "parse_error", "JSON parse error")
+        if not isinstance(body, dict):
+            return _invalid({"non_field_errors": ["Invalid data."]})
+        unknown = sorted(set(body) - {"scenario_ids", "simulator_id", "select_all"})
+        if unknown:
+            return _error(
+                400,
+                "invalid",
+                f"{unknown[0]}: Unknown field.",
+                attr=unknown[0],
+                details={k: ["Unknown field."] for k in unknown},
+            )
+        rt = self.store.run_test(run_test_id)
+        if rt is None:
+            return _error(404, "not_found", "Run test not found")
+        if self.plan_limit == 402:
+            return _error(402, "upgrade_required", "Voice simulation requires an upgrade.")
+        if self.plan_limit == 403:
+            return _error(403, "permission_denied", "Your plan does not include simulation.")
+        wanted = body.get("scenario_ids") or []
+        known = {sc["id"] for sc in rt.scenarios}
+        if not rt.scenarios or (wanted and not set(wanted) <= known):
+            return _error(400, "invalid", "At least one scenario is required to execute the test.")
+        with self._lock:
+            ex = self.store.start(rt, wanted, time.monotonic(), speed=self.run_speed)
+            self.started.append(ex.execution_id)
+        counts = Store.counts(ex)
+        return 200, {
+            "message": "Test execution started successfully",
+            "execution_id": ex.execution_id,
+            "run_test_id": rt.id,
+            "status": ex.status,
+            "total_scenarios": len(wanted or known),
+            "total_calls": counts["total_calls"],
+            "scenario_ids": list(wanted or sorted(known)),
+        }
+
+    def _cancel(self, execution_id: str) -> tuple[int, Any]:
+        found = self.store.execution(execution_id)
+        if found is None or found[0].deleted:
+            return _error(404, "not_found", "Test execution not found")
+        _, ex = found
+        with self._lock:
+            self.cancelled.append(execution_id)
+            if ex.status in ("pending", "running", "evaluating"):
+                ex.status = "cancelling"
+                ex.version += 1
+        return 200, {"message": "Test execution cancelled", "execution_id": execution_id}
 
     def _runs(self, query: dict[str, str]) -> tuple[int, dict[str, Any]]:
         unknown = sorted(set(query) - ALLOWED_PARAMS)
         if unknown:
-            return _error(
-                400, "invalid", "Unknown field.", details={k: ["Unknown field."] for k in unknown}
-            )
+            return _invalid({k: ["Unknown field."] for k in unknown})
+        summary_raw = query.get("summary", "")
+        if summary_raw and summary_raw.lower() not in BOOLEANS:
+            return _invalid({"summary": ["Must be a valid boolean."]})
         q = {
             k: v for k, v in query.items() if not (k in ("run_test_name", "eval_name") and v == "")
         }
@@ -414,31 +596,24 @@ class FakeApi:
                 try:
                     uuid.UUID(q[key])
                 except ValueError:
-                    return _error(
-                        400,
-                        "invalid",
-                        "Must be a valid UUID.",
-                        details={key: ["Must be a valid UUID."]},
-                    )
+                    return _invalid({key: ["Must be a valid UUID."]})
         eval_names = set(q["eval_name"].split(",")) if q.get("eval_name") else None
         page, limit = q.get("page", "1"), _limit(q.get("limit"))
         if "call_execution_id" in q:
             return self._call(q["call_execution_id"], eval_names)
         if "execution_id" in q:
             return self._execution(
-                q["execution_id"], page, limit, eval_names, q.get("summary", "").lower() == "true"
+                q["execution_id"], page, limit, eval_names, BOOLEANS.get(summary_raw.lower(), False)
             )
         if "run_test_name" in q:
             return self._listing(q["run_test_name"], page, limit, eval_names)
-        return _error(
-            400,
-            "invalid",
-            "Invalid input.",
-            details={
+        return _invalid(
+            {
                 "non_field_errors": [
-                    "At least one of run_test_name, execution_id or call_execution_id is required."
+                    "At least one of 'run_test_name', 'execution_id', or 'call_execution_id' "
+                    "is required."
                 ]
-            },
+            }
         )
 
     def _summary(self, rt: Any, ex: Any, eval_names: set[str] | None) -> dict[str, Any]:
@@ -454,7 +629,13 @@ class FakeApi:
     def _eval_results(self, rt: Any, ex: Any, eval_names: set[str] | None) -> Any:
         """The server recomputes this on every request; the fake caches it (calls are fixed
         once a test has built them) so that benchmarks measure the client, not the fake."""
-        key = (ex.execution_id, len(ex.calls), frozenset(eval_names or ()), eval_names is None)
+        key = (
+            ex.execution_id,
+            len(ex.calls),
+            ex.version,
+            frozenset(eval_names or ()),
+            eval_names is None,
+        )
         with self._lock:
             cached = self._cache.get(key)
         if cached is None:
@@ -464,7 +645,7 @@ class FakeApi:
         return cached
 
     def _sorted_calls(self, ex: Any) -> list[Any]:
-        key = ("calls", ex.execution_id, len(ex.calls))
+        key = ("calls", ex.execution_id, len(ex.calls), ex.version)
         with self._lock:
             cached = self._cache.get(key)
         if cached is None:
@@ -562,7 +743,7 @@ def _limit(raw: str | None) -> int:
 def _paginate(items: list[Any], page: str, limit: int) -> tuple[list[Any], int, int]:
     total_pages = max(1, math.ceil(len(items) / limit))
     try:
-        number = int(page)
+        number = total_pages if page == "last" else int(page)  # Django's paginator: "last"
     except ValueError:
         raise ServerError("non-numeric page") from None
     if number < 1 or number > total_pages:

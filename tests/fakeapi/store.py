@@ -72,6 +72,23 @@ class Execution:
     fma_status: str = "completed"
     # Counts as the server stores them; default: derived from the calls.
     counts: dict[str, int] | None = None
+    # An execution started through the API progresses over time (Store.advance).
+    timeline: Timeline | None = None
+    version: int = 0  # bumped whenever its calls change (the server's caches key on it)
+
+
+@dataclass
+class Timeline:
+    """How a started execution moves: pending, then running (calls finish one by one), then
+    evaluating (calls done, evals running), then its final status."""
+
+    start: float  # time.monotonic() at the start request
+    planned: list[Call]  # the calls it will have, finished (status and outputs as at the end)
+    pending: float = 0.2
+    running: float = 1.0
+    evaluating: float = 0.2
+    final: str = "completed"  # or "failed"
+    started_at: datetime | None = None
 
 
 @dataclass
@@ -80,6 +97,13 @@ class RunTest:
     name: str
     templates: list[EvalTemplate]
     executions: list[Execution]
+    scenarios: list[dict[str, str]] = field(default_factory=list)  # {id, name}
+    deleted: bool = False
+    created_at: datetime = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    agent_name: str = ""
+    # What an execution started through the API does: {calls, failed, rates, final, pending,
+    # running, evaluating} (see Store.start).
+    run: dict[str, Any] = field(default_factory=dict)
 
 
 def _iso(dt: datetime | None) -> str | None:
@@ -123,7 +147,7 @@ class Store:
     # --- lookups -------------------------------------------------------------------------
 
     def executions_named(self, name: str) -> list[tuple[RunTest, Execution]] | None:
-        tests = [rt for rt in self.run_tests if rt.name == name]
+        tests = [rt for rt in self.run_tests if rt.name == name and not rt.deleted]
         if not tests:
             return None
         pairs = [(rt, ex) for rt in tests for ex in rt.executions]
@@ -144,6 +168,100 @@ class Store:
                     if c.call_execution_id == call_id:
                         return rt, ex, c
         return None
+
+    def run_test(self, run_test_id: str) -> RunTest | None:
+        return next((rt for rt in self.run_tests if rt.id == run_test_id and not rt.deleted), None)
+
+    # --- starting, progressing and cancelling executions --------------------------------
+
+    def start(
+        self, rt: RunTest, scenario_ids: list[str], now: float, speed: float = 1.0
+    ) -> Execution:
+        """A new execution of `rt`, pending; it progresses as `advance` is called."""
+        rng = random.Random(len(rt.executions) + 1000)
+        spec = rt.run
+        created = datetime.now(timezone.utc)
+        chosen = [s for s in rt.scenarios if not scenario_ids or s["id"] in scenario_ids]
+        gen = {
+            "calls": spec.get("calls", 10),
+            "failed": spec.get("failed", 0),
+            "rates": spec.get("rates", {}),
+            "scenarios": [s["name"] for s in chosen] or None,
+        }
+        planned = generate_calls(gen, rt.templates, rng, created)
+        timeline = Timeline(
+            start=now,
+            planned=planned,
+            pending=spec.get("pending", 0.2) * speed,
+            running=spec.get("running", 1.0) * speed,
+            evaluating=spec.get("evaluating", 0.2) * speed,
+            final=spec.get("final", "completed"),
+        )
+        ex = Execution(
+            execution_id=_uid(rng),
+            status="pending",
+            created_at=created,
+            started_at=None,
+            completed_at=None,
+            calls=[],
+            fma=None,
+            fma_status="pending",
+            counts={"total_calls": len(planned), "completed_calls": 0, "failed_calls": 0},
+            timeline=timeline,
+        )
+        rt.executions.append(ex)
+        return ex
+
+    @staticmethod
+    def advance(ex: Execution, now: float) -> None:
+        """Bring a started execution to where it is at `now` (monotonic seconds)."""
+        t = ex.timeline
+        if t is None or ex.status in ("completed", "failed", "cancelled"):
+            return
+        if ex.status == "cancelling":
+            ex.status = "cancelled"
+            ex.completed_at = datetime.now(timezone.utc)
+            ex.version += 1
+            return
+        elapsed = now - t.start
+        n = len(t.planned)
+        if elapsed < t.pending:
+            return
+        if t.started_at is None:
+            t.started_at = ex.started_at = datetime.now(timezone.utc)
+        running_for = elapsed - t.pending
+        done = n if running_for >= t.running else int(n * running_for / t.running)
+        calls = []
+        evaluated = elapsed >= t.pending + t.running + t.evaluating
+        for i, planned in enumerate(t.planned):
+            if i < done and (planned.status != "completed" or evaluated):
+                calls.append(planned)
+            else:  # its evals still running, or the call itself
+                state = "analyzing" if i < done else "ongoing"
+                calls.append(
+                    Call(
+                        planned.call_execution_id,
+                        planned.scenario_name,
+                        state,
+                        {},
+                        planned.updated_at,
+                    )
+                )
+        status = "running" if done < n else "evaluating"
+        if elapsed >= t.pending + t.running + t.evaluating:
+            completed = sum(1 for c in t.planned if c.status == "completed")
+            # The server ends an execution `failed` only when no call completed.
+            status = "failed" if t.final == "failed" or completed == 0 else "completed"
+            ex.completed_at = datetime.now(timezone.utc)
+            ex.fma_status = "completed"
+        counts = {
+            "total_calls": n,
+            "completed_calls": sum(1 for c in calls if c.status == "completed"),
+            "failed_calls": sum(1 for c in calls if c.status == "failed"),
+        }
+        if (status, counts) != (ex.status, ex.counts):
+            ex.version += 1
+        ex.status, ex.calls, ex.counts = status, calls, counts
 
     # --- the server's aggregation --------------------------------------------------------
 
@@ -252,11 +370,19 @@ def build_run_test(spec: Mapping[str, Any], *, seed: int = 7) -> RunTest:
             )
         )
     executions = [_build_execution(e, templates, rng) for e in spec.get("executions", [])]
+    scenarios = [
+        {"id": sc.get("id") or _uid(rng), "name": sc["name"]} for sc in spec.get("scenarios", [])
+    ]
     return RunTest(
         id=spec.get("id") or _uid(rng),
         name=spec["name"],
         templates=templates,
         executions=executions,
+        scenarios=scenarios,
+        deleted=bool(spec.get("deleted", False)),
+        created_at=_time(spec.get("created_at"), None) or datetime(2026, 1, 1, tzinfo=timezone.utc),
+        agent_name=spec.get("agent_name", ""),
+        run=dict(spec.get("run", {})),
     )
 
 

@@ -1,0 +1,212 @@
+"""Starting a run test: find it by its exact name, start exactly one execution, cancel it.
+
+The platform's endpoints (../shared/API-NOTES.md, backend `simulate/views/run_test.py`), with the
+same keys as the SDK endpoint:
+
+- `GET /simulate/run-tests/?search=&limit=&page=`: a case-insensitive substring search over the
+  organisation's run tests (and their agents' names), newest first; the exact name is picked here.
+  (`get-id-by-name` is not used: it does not skip deleted run tests and picks one of several.)
+- `POST /simulate/run-tests/{id}/execute/` starts an execution; `POST
+  /simulate/test-executions/{id}/cancel/` cancels one.
+
+Exactly once: a start request is never sent twice blindly. When its answer is lost (a timeout,
+a broken connection, a 5xx), the run test's executions are listed again and compared with the
+list taken just before the start: exactly one new execution is adopted as the one started; none
+means the start did not happen, and it is sent once more; several (another pipeline started one
+meanwhile) is an error, since fi-gate cannot tell which is its own.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from gate.errors import ApiError, ConfigError, GateError, UsageError
+from gate.redact import clip
+
+if TYPE_CHECKING:  # the client (and requests) load only when a request is made
+    from gate.client import Client
+
+RUN_TESTS_PATH = "/simulate/run-tests/"
+SEARCH_PAGE_SIZE = 50
+MAX_SEARCH_PAGES = 10
+DEFAULT_APP_URL = "https://app.futureagi.com"
+
+
+@dataclass(frozen=True)
+class RunTestRef:
+    id: str
+    name: str
+
+
+def app_link(app_url: str, run_test_id: str | None, execution_id: str | None) -> str | None:
+    """The execution's page in the web app, when both ids are known."""
+    if not run_test_id or not execution_id:
+        return None
+    test, execution = quote(run_test_id, safe=""), quote(execution_id, safe="")
+    return f"{app_url.rstrip('/')}/dashboard/simulate/test/{test}/{execution}"
+
+
+def _uuid(value: Any) -> str | None:
+    try:
+        return str(uuid.UUID(str(value)))
+    except ValueError:
+        return None
+
+
+def find_run_test(client: Client, name: str) -> RunTestRef:
+    """The run test of exactly this name; a clear error for none, a case-only match, or two."""
+    found: list[RunTestRef] = []
+    page = 1
+    while page <= MAX_SEARCH_PAGES:
+        what = f"the run tests matching '{clip(name, 80)}'"
+        answer = client.request(
+            "GET",
+            RUN_TESTS_PATH,
+            {"search": name, "limit": str(SEARCH_PAGE_SIZE), "page": str(page)},
+            what=what,
+            envelope=False,
+        )
+        results = answer.get("results") if isinstance(answer, dict) else None
+        if not isinstance(results, list):
+            raise ApiError(
+                f"the API answered {what} without a `results` list; is --base-url pointing at "
+                "the Future AGI API?"
+            )
+        for item in results:
+            if isinstance(item, dict) and isinstance(item.get("name"), str):
+                run_test_id = _uuid(item.get("id"))
+                if run_test_id is None:
+                    raise ApiError(f"the API answered {what} with a run test id that is not a UUID")
+                found.append(RunTestRef(run_test_id, item["name"]))
+        total_pages = answer.get("total_pages")
+        if not isinstance(total_pages, int) or page >= total_pages:
+            break
+        page += 1
+    exact = [r for r in found if r.name == name]
+    if len(exact) > 1:
+        raise UsageError(
+            f"{len(exact)} run tests are named '{clip(name, 80)}' "
+            f"({', '.join(r.id for r in exact)}); fi-gate does not guess: rename one in the app"
+        )
+    if exact:
+        return exact[0]
+    near = [r.name for r in found if r.name.lower() == name.lower()]
+    hint = f"; did you mean '{clip(near[0], 80)}'?" if near else ""
+    raise ConfigError(
+        f"no run test is named '{clip(name, 80)}'{hint} (names are exact and case-sensitive; "
+        "check that the keys belong to its workspace)"
+    )
+
+
+def start_execution(
+    client: Client,
+    run_test: RunTestRef,
+    scenario_ids: Sequence[str],
+    *,
+    existing: Callable[[], set[str]],
+    on_info: Callable[[str], None],
+) -> str:
+    """Start one execution of `run_test`; its id. `existing` lists the run test's execution ids
+    (taken before the start, and again if the start's answer is lost)."""
+    from gate.client import MaybeSent
+
+    path = f"{RUN_TESTS_PATH}{quote(run_test.id, safe='')}/execute/"
+    what = f"the start of run test '{clip(run_test.name, 80)}'"
+    body: dict[str, Any] = {"scenario_ids": list(scenario_ids)} if scenario_ids else {}
+    before = existing()
+    for attempt in (1, 2):
+        try:
+            answer = client.request("POST", path, what=what, body=body, envelope=False)
+        except MaybeSent as exc:
+            new = sorted(existing() - before)
+            if len(new) == 1:
+                on_info(
+                    f"the answer to the start was lost ({exc}); adopting execution {new[0]}, the "
+                    "one execution started since"
+                )
+                return new[0]
+            if new:
+                raise ApiError(
+                    f"the answer to the start was lost ({exc}) and {len(new)} executions started "
+                    f"meanwhile ({', '.join(new)}); fi-gate cannot tell which is its own: check "
+                    "the run test in the app"
+                ) from exc
+            if attempt == 2:
+                raise
+            on_info(f"the start was not received ({exc}); starting once more")
+            continue
+        except GateError as exc:
+            raise _refused(exc, run_test) from exc
+        execution_id = _uuid(answer.get("execution_id")) if isinstance(answer, dict) else None
+        if execution_id is None:
+            raise ApiError(
+                f"the API answered {what} without an execution id; is --base-url pointing at "
+                "the Future AGI API?"
+            )
+        return execution_id
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _refused(exc: GateError, run_test: RunTestRef) -> GateError:
+    """A start the platform refused: a problem of the run test or the plan (exit 2)."""
+    status = getattr(exc, "status", None)
+    name = clip(run_test.name, 80)
+    reason = str(exc).split(": ", 1)[-1]
+    if status == 400:
+        return UsageError(
+            f"the platform refused to start run test '{name}': {reason} (fix the run test in the "
+            "app: it needs complete scenarios)"
+        )
+    if status in (402, 403):
+        return UsageError(
+            f"the platform refused to start run test '{name}' (HTTP {status}): {reason}; the "
+            "workspace's plan does not include running simulations this way. Start it elsewhere "
+            "and judge it with `fi-gate check`"
+        )
+    if status == 404:
+        return ConfigError(
+            f"run test '{name}' ({run_test.id}) was not found when starting it; it may have just "
+            "been deleted"
+        )
+    return exc
+
+
+def cancel_execution(client: Client, execution_id: str) -> None:
+    client.request(
+        "POST",
+        f"/simulate/test-executions/{quote(execution_id, safe='')}/cancel/",
+        what=f"the cancel of execution {execution_id}",
+        body={},
+        envelope=False,
+    )
+
+
+class Started:
+    """The executions this run started and has not seen end: the ones to cancel when the job
+    is cancelled or the deadline passes. Never one fi-gate did not start."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        # execution id -> (run test name, the settings it was started with: where, which keys)
+        self._ids: dict[str, tuple[str, Any]] = {}
+
+    def add(self, execution_id: str, run_test: str, settings: Any) -> None:
+        with self._lock:
+            self._ids[execution_id] = (run_test, settings)
+
+    def done(self, execution_id: str) -> None:
+        with self._lock:
+            self._ids.pop(execution_id, None)
+
+    def pending(self) -> dict[str, tuple[str, Any]]:
+        with self._lock:
+            return dict(self._ids)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._ids.clear()
