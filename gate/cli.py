@@ -449,6 +449,10 @@ def resolve(args: argparse.Namespace, environ: Mapping[str, str]) -> Settings:
     )
 
 
+def _mode(environ: Mapping[str, str]) -> str:
+    return environment.choice(environ, "FI_GATE_MODE", ("check", "run")) or "check"
+
+
 def _scenarios(flags: list[str] | None, environ: Mapping[str, str]) -> tuple[str, ...]:
     """Scenario ids: repeated --scenario, else FI_GATE_SCENARIOS (one a line, or commas)."""
     raw = list(flags or []) or re.split(r"[\s,]+", _env(environ, "FI_GATE_SCENARIOS") or "")
@@ -714,6 +718,18 @@ def _check(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     """`check` and `run`: judge, write every report, return the exit code."""
     redact.register(environ.get(n, "").strip() for n in SECRET_VARIABLES)
     STARTED.clear()
+    mode_error: UsageError | None = None
+    try:  # the action's `mode` input: `fi-gate check` with FI_GATE_MODE=run is `fi-gate run`
+        if args.command == "check" and _mode(environ) == "run":
+            if args.execution_id or args.from_file:
+                raise UsageError(
+                    "mode run starts its own execution: --execution-id and --from-file do not "
+                    "apply (use mode check to judge one)"
+                )
+            args.command = "run"
+            del args.execution_id, args.from_file, args.select, args.wait
+    except UsageError as exc:
+        mode_error = exc
     console = Console(
         sys.stderr,
         secrets=[environ.get(n, "") for n in SECRET_VARIABLES],
@@ -736,8 +752,8 @@ def _check(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     from gate.policy import load_policy
 
     try:
-        if early is not None:
-            raise early
+        if early is not None or mode_error is not None:
+            raise early or mode_error  # type: ignore[misc]
         settings = resolve(args, environ)
         run_test = settings.run_test
         policy = load_policy(settings.policy_path)

@@ -32,8 +32,8 @@ READS = frozenset(
         "FI_GATE_WORKERS",
         "FI_GATE_CALL_PAGE_SIZE",
         "FI_GATE_SCENARIOS",
-        "FI_GATE_CANCEL",
         "FI_GATE_MODE",
+        "FI_GATE_CANCEL",
         "FI_APP_URL",
         # Where the verdict goes.
         "FI_GATE_REPORT",

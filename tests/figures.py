@@ -36,6 +36,11 @@ SECTIONS = {
     "fuzz": ("Inputs fuzzed (hypothesis, fixed seed)", "property", "outcome"),
     "secrets": ("Secret-leak checks (canary keys, every output, --verbose)", "path", "outcome"),
     "hostile": ("Hostile API content", "sink", "outcome"),
+    "run": (
+        "`fi-gate run` end to end (the fake's executions progress over time)",
+        "case",
+        "outcome",
+    ),
 }
 
 

@@ -266,7 +266,7 @@ def test_outputs_use_random_delimiters_so_values_cannot_forge_others() -> None:
     )
     d1 = re.findall(r"<<(ghadelimiter_[0-9a-f]{32})", first)
     d2 = re.findall(r"<<(ghadelimiter_[0-9a-f]{32})", second)
-    assert len(set(d1)) == len(d1) == 7
+    assert len(set(d1)) == len(d1) == 9
     assert not set(d1) & set(d2)
     parsed = github_outputs(first)
     assert parsed["verdict"] == "fail"
@@ -364,6 +364,7 @@ def test_dotenv_values_cannot_forge_variables(bad: str) -> None:
         "FI_GATE_PASSED",
         "FI_GATE_GATED",
         "FI_GATE_JUDGED_EXECUTION_ID",
+        "FI_GATE_EXECUTION_URL",
         "FI_GATE_FAILED_CHECKS",
         "FI_GATE_EXIT_CODE",
     ]

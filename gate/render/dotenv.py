@@ -10,11 +10,14 @@ import re
 
 from gate.verdict import GateResult, Verdict
 
-_UNSAFE = re.compile(r"[^A-Za-z0-9._:-]")
+_UNSAFE = re.compile(r"[^A-Za-z0-9._:/-]")
 
 
 def _safe(value: str) -> str:
-    return _UNSAFE.sub("", value)[:100]  # commas too: several ids are joined with them
+    return _UNSAFE.sub("", value)[:400]  # commas too: several ids are joined with them
+
+
+JOINED = frozenset({"FI_GATE_JUDGED_EXECUTION_ID", "FI_GATE_EXECUTION_URL"})
 
 
 def render(v: Verdict) -> str:
@@ -23,15 +26,14 @@ def render(v: Verdict) -> str:
 
 def render_many(result: GateResult) -> str:
     ids = [_safe(v.execution.execution_id) for v in result.verdicts if v.execution]
+    links = [_safe(v.link) for v in result.verdicts if v.link]
     values = {
         "FI_GATE_VERDICT": result.verdict,
         "FI_GATE_PASSED": "true" if result.passed else "false",
         "FI_GATE_GATED": "true" if result.gated else "false",
         "FI_GATE_JUDGED_EXECUTION_ID": ",".join(ids),
+        "FI_GATE_EXECUTION_URL": ",".join(links),
         "FI_GATE_FAILED_CHECKS": str(result.failed_checks),
         "FI_GATE_EXIT_CODE": str(result.exit_code),
     }
-    return "".join(
-        f"{k}={_safe(val) if k != 'FI_GATE_JUDGED_EXECUTION_ID' else val}\n"
-        for k, val in values.items()
-    )
+    return "".join(f"{k}={_safe(val) if k not in JOINED else val}\n" for k, val in values.items())

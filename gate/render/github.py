@@ -95,6 +95,8 @@ def outputs(v: Verdict | GateResult, *, report_path: str | None) -> str:
         "gated": "true" if result.gated else "false",
         "execution-id": ",".join(x.execution.execution_id for x in result.verdicts if x.execution),
         "report": report_path or "",
+        "link": ",".join(x.link for x in result.verdicts if x.link),
+        "selection": ",".join(x.selection for x in result.verdicts if x.selection),
         "failed-checks": str(result.failed_checks),
         "exit-code": str(result.exit_code),
     }

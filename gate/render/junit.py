@@ -43,6 +43,18 @@ def _suite(v: Verdict) -> ET.Element:
     classname = xml_text(v.run_test or "fi-gate", 200)
     suite = ET.Element("testsuite", name=xml_text(f"fi-gate: {v.run_test or 'gate'}", 300))
     failures = errors = skipped = 0
+    facts = {
+        "execution_id": v.execution.execution_id if v.execution else None,
+        "selection": v.selection,
+        "commit": v.commit,
+        "ref": v.ref,
+        "link": v.link,
+    }
+    if any(facts.values()):
+        props = ET.SubElement(suite, "properties")
+        for key, value in facts.items():
+            if value:
+                ET.SubElement(props, "property", name=f"fi-gate.{key}", value=xml_text(value, 300))
     cases = list(v.checks)
     for c in cases:
         case = ET.SubElement(suite, "testcase", classname=classname, name=_name(c), time="0")
@@ -69,7 +81,7 @@ def _suite(v: Verdict) -> ET.Element:
         node.text = xml_text(why)
     elif not cases:
         ET.SubElement(suite, "testcase", classname=classname, name="fi-gate", time="0")
-    suite.set("tests", str(len(suite)))
+    suite.set("tests", str(sum(1 for child in suite if child.tag == "testcase")))
     suite.set("failures", str(failures))
     suite.set("errors", str(errors))
     suite.set("skipped", str(skipped))

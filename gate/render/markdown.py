@@ -36,6 +36,13 @@ STATUS_ICON = {
     "no_data": "∅",
     "skipped": "➖",
 }
+SELECTION = {
+    "started": "started by this run (`fi-gate run`)",
+    "execution-id": "by its id",
+    "latest": "the run test's newest execution",
+    "latest-completed": "the run test's newest completed execution",
+    "file": "a saved response (`--from-file`)",
+}
 MAX_CLUSTERS_PER_EVAL = 3
 MAX_EXAMPLE_IDS = 3
 _PUNCT = frozenset(string.punctuation)
@@ -87,8 +94,11 @@ def _facts(v: Verdict) -> list[str]:
     e = v.execution
     if e is None:
         return []
+    execution = md(e.execution_id, 64)
+    if v.link:  # built from two UUIDs the API gave, checked as such: safe as a link target
+        execution = f"[{execution}]({v.link})"
     rows = [
-        ("Execution", md(e.execution_id, 64)),
+        ("Execution", execution),
         ("Status", md(e.status, 20)),
         ("Started", when(e.started_at)),
         ("Completed", when(e.completed_at)),
@@ -99,6 +109,11 @@ def _facts(v: Verdict) -> list[str]:
     ]
     if e.summary_status:
         rows.append(("Fix My Agent summary", md(e.summary_status, 20)))
+    if v.selection:
+        rows.append(("Chosen", SELECTION.get(v.selection, md(v.selection, 40))))
+    if v.commit or v.ref:
+        deployed = " · ".join(f"`{plain(x, 64)}`" for x in (v.commit, v.ref) if x)
+        rows.append(("Deploying", deployed))
     (k0, v0), rest = rows[0], rows[1:]
     return [f"| **{k0}** | {v0} |", "|---|---|", *(f"| **{k}** | {val} |" for k, val in rest)]
 

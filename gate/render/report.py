@@ -108,6 +108,13 @@ def as_dict(v: Verdict) -> dict[str, Any]:
         "clusters": [_cluster(cl) for cl in v.clusters],
         "calls": None if v.calls is None else _calls(v),
         "trend": {name: list(values) for name, values in v.trend},
+        "provenance": {
+            "selection": v.selection,
+            "commit": v.commit,
+            "ref": v.ref,
+            "link": v.link,
+            "run_test_id": v.run_test_id,
+        },
         "source": v.source,
         "generated_at": _time(v.generated_at),
         "tool_version": __version__,

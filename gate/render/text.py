@@ -65,6 +65,8 @@ def render(v: Verdict, *, colour: bool = False) -> str:
             f"{run}execution {plain(e.execution_id, 64)} ({plain(e.status, 20)}): "
             f"{e.completed_calls}/{e.total_calls} calls completed, {e.failed_calls} failed"
         )
+        if v.link:
+            lines.append(f"  {plain(v.link, 300)}")
     checks = ordered(v.checks)
     if checks:
         rows = [HEADERS, *(_row(c) for c in checks)]

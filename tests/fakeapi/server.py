@@ -77,6 +77,7 @@ class Fault:
     slowhead the status line and headers one byte every `delay` seconds
     continue `100 Continue` heads every `delay` seconds, and never a final answer
     chunkbomb a 200 with `Content-Length: 100` and chunked framing, `size` bytes in chunks
+    lost     the request is carried out, then the connection closes with no answer
     """
 
     mode: str = "status"
@@ -262,6 +263,13 @@ class FakeApi:
                 if api.latency:
                     time.sleep(api.latency)
                 fault = api._take_fault(query, parts.path)
+                if fault is not None and fault.mode == "lost":  # acted on, never answered
+                    api.respond(
+                        parts.path, query, self.headers, self.command, getattr(self, "_body", b"")
+                    )
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
                 if fault is not None and fault.mode not in ("gzip", "chunked"):
                     self._fault(fault)
                     return

@@ -236,8 +236,8 @@ class Store:
         for i, planned in enumerate(t.planned):
             if i < done and (planned.status != "completed" or evaluated):
                 calls.append(planned)
-            else:  # its evals still running, or the call itself
-                state = "analyzing" if i < done else "ongoing"
+            else:  # the call still going, or done with its evals still running
+                state = "completed" if i < done else "ongoing"
                 calls.append(
                     Call(
                         planned.call_execution_id,

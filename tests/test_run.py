@@ -1,0 +1,288 @@
+"""`fi-gate run`: start the simulation, wait, judge that very execution (issue #13).
+
+End to end against the fake, whose started executions progress over time (pending, running
+with growing completed calls, evaluating, then final), over real HTTP on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import DEMO_DATA, SUPPORT, Result, run, write_policy
+from tests.fakeapi import API_KEY, SECRET_KEY, FakeApi, Fault, load_dir
+from tests.fakeapi.server import RUNS_PATH
+from tests.figures import record
+
+CHECKOUT = "Checkout Bot"
+SUPPORT_ID = "59d8bb53-f60e-463a-8978-cbbf9afa67f0"
+POLICY = "version: 1\ndefaults: {min_pass_rate: 80, min_avg_score: 70}\n"
+EXECUTE = f"/simulate/run-tests/{SUPPORT_ID}/execute/"
+
+
+@pytest.fixture(autouse=True)
+def _quick_polls(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Poll every 0.1 s instead of 5 s: the fake's executions end within a second. The
+    executions started here are of today: the real clock, not the demo data's day."""
+    monkeypatch.setattr("gate.client.WAIT_FIRST", 0.1)
+    monkeypatch.setattr("gate.client.WAIT_MAX", 0.2)
+    monkeypatch.setattr("gate.cli._now", lambda: datetime.now(timezone.utc))
+
+
+@pytest.fixture
+def api() -> Iterator[FakeApi]:
+    with FakeApi(load_dir(DEMO_DATA)) as fake:
+        yield fake
+
+
+def gate_run(
+    api: FakeApi,
+    tmp_path: Path,
+    *argv: str,
+    policy: str = POLICY,
+    env: dict[str, str] | None = None,
+) -> tuple[Result, Any]:
+    report = tmp_path / "r.json"
+    result = run(
+        ["run", "--policy", write_policy(tmp_path, policy), "--report", str(report), *argv],
+        env={
+            "FI_BASE_URL": api.url,
+            "FI_API_KEY": API_KEY,
+            "FI_SECRET_KEY": SECRET_KEY,
+            **(env or {}),
+        },
+    )
+    return result, json.loads(report.read_text()) if report.exists() else None
+
+
+def starts(api: FakeApi) -> list[str]:
+    return [s.path for s in api.seen if s.method == "POST" and s.path.endswith("/execute/")]
+
+
+def test_run_starts_waits_and_judges_that_execution(api: FakeApi, tmp_path: Path) -> None:
+    result, report = gate_run(api, tmp_path, "--run-test", SUPPORT, env={"GITHUB_SHA": "abc123"})
+    assert result.code == 0, result.err
+    (started,) = api.started
+    assert report["execution"]["execution_id"] == started
+    assert report["execution"]["status"] == "completed"
+    link = f"https://app.futureagi.com/dashboard/simulate/test/{SUPPORT_ID}/{started}"
+    assert report["provenance"] == {
+        "selection": "started",
+        "commit": "abc123",
+        "ref": None,
+        "link": link,
+        "run_test_id": SUPPORT_ID,
+    }
+    first = result.err.splitlines()[0]
+    assert first == f"fi-gate: started execution {started} of run test '{SUPPORT}': {link}"
+    assert "waiting for execution" in result.err  # the --wait machinery's progress lines
+    assert starts(api) == [EXECUTE]  # exactly one start
+    assert api.cancelled == []
+    record("run", "pass", "exit 0; one start; the report names the started execution and links it")
+
+
+def test_run_fails_when_the_policy_is_not_met(api: FakeApi, tmp_path: Path) -> None:
+    result, report = gate_run(
+        api, tmp_path, "--run-test", SUPPORT, policy="version: 1\ndefaults: {min_pass_rate: 95}\n"
+    )
+    assert result.code == 1, result.err
+    assert report["verdict"] == "fail"
+    assert starts(api) == [EXECUTE]
+
+
+def test_run_of_an_execution_that_ends_failed(api: FakeApi, tmp_path: Path) -> None:
+    rt = next(r for r in api.store.run_tests if r.name == SUPPORT)
+    rt.run["final"], rt.run["failed"] = "failed", 30
+    result, report = gate_run(api, tmp_path, "--run-test", SUPPORT)
+    assert result.code == 1, result.err
+    status = next(c for c in report["checks"] if c["name"] == "execution status")
+    assert status["message"] == "the execution ended failed (30 of 30 calls failed, none completed)"
+
+
+def test_run_past_the_deadline_cancels_what_it_started(api: FakeApi, tmp_path: Path) -> None:
+    rt = next(r for r in api.store.run_tests if r.name == SUPPORT)
+    rt.run["running"] = 600
+    result, report = gate_run(api, tmp_path, "--run-test", SUPPORT, "--timeout", "2")
+    assert result.code == 4, result.err
+    (started,) = api.started
+    assert api.cancelled == [started]
+    assert f"cancelled execution {started} (the deadline passed; fi-gate started it)" in result.err
+    assert report["verdict"] == "not_ready" and report["execution"]["execution_id"] == started
+    record("run", "deadline", "exit 4; the started execution cancelled")
+
+
+def test_no_cancel_leaves_it_running(api: FakeApi, tmp_path: Path) -> None:
+    next(r for r in api.store.run_tests if r.name == SUPPORT).run["running"] = 600
+    result, _ = gate_run(api, tmp_path, "--run-test", SUPPORT, "--timeout", "2", "--no-cancel")
+    assert result.code == 4
+    assert api.cancelled == []
+    assert "keeps running (the deadline passed; --no-cancel)" in result.err
+
+
+def test_a_start_whose_answer_is_lost_is_adopted_not_repeated(api: FakeApi, tmp_path: Path) -> None:
+    api.fail(Fault(mode="lost", path=EXECUTE))
+    result, report = gate_run(api, tmp_path, "--run-test", SUPPORT)
+    assert result.code == 0, result.err
+    (started,) = api.started  # the server started one; fi-gate never sent a second start
+    assert starts(api) == [EXECUTE]
+    assert report["execution"]["execution_id"] == started
+    assert f"adopting execution {started}" in result.err
+    record("run", "a start whose answer is lost", "the one new execution adopted; one start")
+
+
+def test_a_start_that_was_not_received_is_sent_once_more(api: FakeApi, tmp_path: Path) -> None:
+    api.fail(Fault(mode="reset", path=EXECUTE))
+    result, _ = gate_run(api, tmp_path, "--run-test", SUPPORT)
+    assert result.code == 0, result.err
+    assert len(api.started) == 1 and len(starts(api)) == 2
+    assert "the start was not received" in result.err
+
+
+def test_a_lost_start_with_another_new_execution_is_an_error(api: FakeApi, tmp_path: Path) -> None:
+    """Another pipeline started one meanwhile: fi-gate cannot tell which is its own."""
+    rt = next(r for r in api.store.run_tests if r.name == SUPPORT)
+
+    class Twice(Fault):
+        pass
+
+    api.fail(Fault(mode="lost", path=EXECUTE))
+    original = api.store.start
+
+    def start_two(*args: Any, **kwargs: Any) -> Any:
+        original(*args, **kwargs)  # another pipeline's
+        return original(*args, **kwargs)
+
+    api.store.start = start_two  # type: ignore[method-assign]
+    result, _ = gate_run(api, tmp_path, "--run-test", SUPPORT)
+    assert result.code == 3, result.err
+    assert "cannot tell which is its own" in result.err
+    assert len(rt.executions) == 6
+
+
+@pytest.mark.parametrize("limit", [402, 403])
+def test_a_plan_without_simulation_is_exit_2(api: FakeApi, tmp_path: Path, limit: int) -> None:
+    api.plan_limit = limit
+    result, report = gate_run(api, tmp_path, "--run-test", SUPPORT)
+    assert result.code == 2, result.err
+    assert f"(HTTP {limit})" in result.err and "fi-gate check" in result.err
+    assert report["verdict"] == "error"
+    record("run", f"HTTP {limit} on the start (plan)", "exit 2: start it elsewhere, then check")
+
+
+def test_a_run_test_without_scenarios_is_exit_2(api: FakeApi, tmp_path: Path) -> None:
+    next(r for r in api.store.run_tests if r.name == SUPPORT).scenarios = []
+    result, _ = gate_run(api, tmp_path, "--run-test", SUPPORT)
+    assert result.code == 2
+    assert "At least one scenario is required" in result.err
+
+
+def test_the_exact_name_among_several_substring_matches(api: FakeApi, tmp_path: Path) -> None:
+    from tests.fakeapi import build_run_test
+
+    for name in (f"{SUPPORT} v2", f"Old {SUPPORT}"):
+        api.store.run_tests.append(build_run_test({"name": name}))
+    result, report = gate_run(api, tmp_path, "--run-test", SUPPORT)
+    assert result.code == 0, result.err
+    assert report["provenance"]["run_test_id"] == SUPPORT_ID
+    lower, _ = gate_run(api, tmp_path, "--run-test", SUPPORT.lower())
+    assert lower.code == 2
+    assert f"did you mean '{SUPPORT}'?" in lower.err
+    api.store.run_tests.append(
+        build_run_test({"name": SUPPORT, "id": "11111111-2222-4333-8444-555555555555"})
+    )
+    twice, _ = gate_run(api, tmp_path, "--run-test", SUPPORT)
+    assert twice.code == 2
+    assert SUPPORT_ID in twice.err and "11111111-2222-4333-8444-555555555555" in twice.err
+    record(
+        "run",
+        "a name among substring matches, a case-only match, two of one name",
+        "the exact one; did-you-mean; an error naming both ids",
+    )
+
+
+def test_several_run_tests_start_at_once(api: FakeApi, tmp_path: Path) -> None:
+    result, report = gate_run(api, tmp_path, "--run-test", SUPPORT, "--run-test", CHECKOUT)
+    assert result.code == 0, result.err
+    assert len(api.started) == 2 and len(starts(api)) == 2
+    judged = {r["run_test"]: r["execution"]["execution_id"] for r in report["run_tests"]}
+    assert set(judged.values()) == set(api.started)
+
+
+def test_scenarios_are_sent_and_checked(api: FakeApi, tmp_path: Path) -> None:
+    scenario = "0b9e7a42-1c3d-4e5f-8a9b-1c2d3e4f5a61"
+    result, _ = gate_run(api, tmp_path, "--run-test", SUPPORT, "--scenario", scenario)
+    assert result.code == 0, result.err
+    (post,) = [s for s in api.seen if s.method == "POST"]
+    assert json.loads(post.body) == {"scenario_ids": [scenario]}
+    bad, _ = gate_run(api, tmp_path, "--run-test", SUPPORT, "--scenario", "billing")
+    assert bad.code == 2 and "is not a UUID" in bad.err
+
+
+def test_sigterm_cancels_the_execution_it_started(api: FakeApi, tmp_path: Path) -> None:
+    """A cancelled CI job: the execution fi-gate started is cancelled, then exit 143."""
+    next(r for r in api.store.run_tests if r.name == SUPPORT).run["running"] = 600
+    policy = write_policy(tmp_path, POLICY)
+    exe = Path(sys.executable).with_name("fi-gate")
+    env = {"PATH": os.environ["PATH"], "FI_BASE_URL": api.url, "FI_API_KEY": API_KEY}
+    env["FI_SECRET_KEY"] = SECRET_KEY
+    argv = [
+        str(exe),
+        "run",
+        "--policy",
+        policy,
+        "--run-test",
+        SUPPORT,
+        "--report",
+        str(tmp_path / "r.json"),
+    ]
+    with subprocess.Popen(
+        argv,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    ) as proc:
+        try:
+            deadline = time.monotonic() + 30
+            while not any(s.path == RUNS_PATH and "execution_id" in s.query for s in api.seen):
+                assert proc.poll() is None and time.monotonic() < deadline
+                time.sleep(0.02)
+            proc.send_signal(signal.SIGTERM)
+            _, err = proc.communicate(timeout=10)
+        finally:
+            proc.kill()
+    assert proc.returncode == 143, err
+    (started,) = api.started
+    assert api.cancelled == [started]
+    text = err.decode()
+    assert f"cancelled execution {started} (terminated; fi-gate started it)" in text
+    assert text.strip().splitlines()[-1] == "fi-gate: error: terminated; no verdict"
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert (report["verdict"], report["exit_code"]) == ("error", 143)
+    record("run", "SIGTERM while waiting", "exit 143; the started execution cancelled")
+
+
+def test_the_action_and_component_mode_input_runs(api: FakeApi, tmp_path: Path) -> None:
+    """The action and the GitLab component call `fi-gate check` with FI_GATE_MODE from their
+    `mode` input: `run` starts the run test first, as `fi-gate run` does."""
+    env = {"FI_GATE_MODE": "run", "FI_GATE_RUN_TEST": SUPPORT, "FI_GATE_SELECT": "latest"}
+    report = tmp_path / "r.json"
+    result = run(
+        ["check", "--policy", write_policy(tmp_path, POLICY), "--report", str(report)],
+        env={"FI_BASE_URL": api.url, "FI_API_KEY": API_KEY, "FI_SECRET_KEY": SECRET_KEY, **env},
+    )
+    assert result.code == 0, result.err
+    assert json.loads(report.read_text())["provenance"]["selection"] == "started"
+    assert len(api.started) == 1
+    bad = run(["check", "--policy", write_policy(tmp_path, POLICY)], env={"FI_GATE_MODE": "go"})
+    assert bad.code == 2 and "FI_GATE_MODE='go' is not one of check, run" in bad.err
