@@ -602,7 +602,9 @@ class Evidence:
                 (c.output.get("p10"), c.output.get("p90")) for c in self.configs if c.total_cells
             ]
             usable = [(lo, hi) for lo, hi in spreads if lo is not None and hi is not None]
-            if not usable:
+            if not usable or len(usable) < len(spreads):
+                # A config counted without percentiles (its scores not averaged by the
+                # server): the spread of the others says nothing of it. No interval.
                 return None, None, None
             lo, hi = max(usable, key=lambda s: s[1] - s[0])  # the widest: conservative
             return (
@@ -620,6 +622,10 @@ class Evidence:
             successes = round(observed / 100 * cells)
         successes = max(0, min(cells, successes))
         return wilson(successes, cells, confidence), "wilson", successes
+
+
+def number_range(interval: tuple[float, float]) -> str:
+    return f"{interval[0]:g}-{interval[1]:g}"
 
 
 def _names(names: list[str]) -> str:
@@ -778,11 +784,22 @@ def _one(
     if observed is None:
         return make("no_data", f"the API reported no {metric} for this eval")
     interval, source, successes = evidence.interval(key, observed, cells, confidence)
+    disagree = ""
+    if interval is not None and not interval[0] - 0.01 <= observed <= interval[1] + 0.01:
+        # The server's total and what the interval was made of disagree (a config whose
+        # outputs the server counts but does not average): the total is what is judged, and
+        # an observed value always lies within its interval.
+        made_of = "the call-level scores" if source == "calls" else "the configs' percentiles"
+        disagree = (
+            f"; {made_of} ({number_range(interval)}) do not agree with the server's total "
+            f"{observed:g}: the total is judged"
+        )
+        interval = (min(interval[0], observed), max(interval[1], observed))
     stats.interval, stats.source, stats.passes = interval, source, successes
     stats.confidence = t.confidence
     unit = "" if key == "min_avg_score" else "%"
     word = "at most" if op == "<=" else "at least"
-    summary = f"{observed:g}{unit} over {cells} cells; needs {word} {threshold:g}{unit}"
+    summary = f"{observed:g}{unit} over {cells} cells; needs {word} {threshold:g}{unit}{disagree}"
     if t.min_cells is not None and cells < t.min_cells:
         return make(
             "fail",

@@ -36,6 +36,7 @@ SECTIONS = {
     "fuzz": ("Inputs fuzzed (hypothesis, fixed seed)", "property", "outcome"),
     "secrets": ("Secret-leak checks (canary keys, every output, --verbose)", "path", "outcome"),
     "hostile": ("Hostile API content", "sink", "outcome"),
+    "fidelity": ("The fake against the real server's captured answers", "capture", "outcome"),
     "run": (
         "`fi-gate run` end to end (the fake's executions progress over time)",
         "case",

@@ -508,3 +508,36 @@ def test_call_level_scores_stay_with_their_own_eval() -> None:
     assert b.interval[1] < 50
     assert a.config_ids == ("cfg-a",)
     attack("choices and configs", "--calls: a config name shared by two evals", "never pooled")
+
+
+def test_an_observed_value_always_lies_within_its_interval() -> None:
+    """The real server counts a config's cells whose score it cannot average (a string "0.8"):
+    its total is 45 while the only config with percentiles, or the call-level scores, say 90."""
+    from gate.calls import CallsSummary
+
+    ex = execution(
+        {
+            "name": "conversation_resolution",
+            "output_type": "score",
+            "total_avg": 45.0,
+            "result": [
+                {"name": "csat_b", "id": "b", "total_cells": 4, "output": {}},
+                {
+                    "name": "csat_a",
+                    "id": "a",
+                    "total_cells": 4,
+                    "avg_score": 90.0,
+                    "output": {"p10": 90.0, "p90": 90.0},
+                },
+            ],
+        }
+    )
+    policy = parse_policy("version: 1\ndefaults: {min_avg_score: 40}\n")
+    calls = CallsSummary(calls=8, by_status=(), failed_by_scenario=(), failing_examples={},
+                         scores={"a": (0.9, 0.9, 0.9, 0.9)})  # fmt: skip
+    from_api = only(evaluate(policy, ex, NOW), "conversation_resolution")
+    assert from_api.interval is None  # no false precision (it was 45-45)
+    check = only(evaluate(policy, ex, NOW, calls=calls), "conversation_resolution")
+    assert check.interval is not None
+    assert check.interval[0] <= 45.0 <= check.interval[1]  # it was 90-90
+    assert "do not agree with the server's total 45: the total is judged" in check.message

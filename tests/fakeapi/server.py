@@ -110,8 +110,6 @@ def _error(status: int, code: str, message: str, **extra: Any) -> tuple[int, dic
         "result": message,
         **extra,
     }
-    if "details" in body and status == 400:
-        body["errors"] = body["details"]
     return status, body
 
 
@@ -121,7 +119,18 @@ def _invalid(field_errors: dict[str, list[str]]) -> tuple[int, dict[str, Any]]:
     named = [k for k in field_errors if k != "non_field_errors"]
     if named:
         extra["attr"] = named[0]
-    return _error(400, "invalid", "Validation failed", **extra)
+    return _error(400, "invalid", "Validation failed", **extra, errors=field_errors)
+
+
+def _unknown_fields(unknown: list[str]) -> tuple[int, dict[str, Any]]:
+    """A 400 as the platform's own views answer unknown fields: the first one in the message."""
+    return _error(
+        400,
+        "invalid",
+        f"{unknown[0]}: Unknown field.",
+        attr=unknown[0],
+        details={k: ["Unknown field."] for k in unknown},
+    )
 
 
 class _Server(ThreadingHTTPServer):
@@ -450,7 +459,10 @@ class FakeApi:
         denied = self._authenticate(headers)
         if path in (RUNS_PATH, RUN_TESTS_PATH):
             if method not in ("GET", "HEAD"):
-                status, err = _error(405, "method_not_allowed", f'Method "{method}" not allowed.')
+                message = f'Method "{method}" not allowed.'
+                status, err = _error(
+                    405, "method_not_allowed", message, details={"detail": [message]}
+                )
                 return status, err, {}
             if denied:
                 return denied
@@ -472,7 +484,10 @@ class FakeApi:
         challenge = {"WWW-Authenticate": "ApiKey"}
         if headers.get("Authorization"):
             # The server tries a bearer token first and answers 401 when it is not valid.
-            status, body = _error(401, "authentication_failed", "Invalid token.")
+            message = "Invalid Token parsed: Invalid token encryption"
+            status, body = _error(
+                401, "authentication_failed", message, details={"detail": [message]}
+            )
             return status, body, challenge
         key, secret = headers.get("X-Api-Key"), headers.get("X-Secret-Key")
         if not key or not secret:
@@ -507,7 +522,7 @@ class FakeApi:
     def _run_tests(self, query: dict[str, str]) -> tuple[int, dict[str, Any]]:
         unknown = sorted(set(query) - RUN_TEST_PARAMS)
         if unknown:
-            return _invalid({k: ["Unknown field."] for k in unknown})
+            return _unknown_fields(unknown)
         needle = query.get("search", "").lower()
         found = [
             rt
@@ -522,16 +537,7 @@ class FakeApi:
             "count": len(found),
             "next": None,
             "previous": None,
-            "results": [
-                {
-                    "id": rt.id,
-                    "name": rt.name,
-                    "description": "",
-                    "agent_definition": None,
-                    "scenarios": [sc["id"] for sc in rt.scenarios],
-                }
-                for rt in items
-            ],
+            "results": [_run_test_item(rt) for rt in items],
             "total_pages": total_pages,
             "current_page": current,
         }
@@ -545,13 +551,7 @@ class FakeApi:
             return _invalid({"non_field_errors": ["Invalid data."]})
         unknown = sorted(set(body) - {"scenario_ids", "simulator_id", "select_all"})
         if unknown:
-            return _error(
-                400,
-                "invalid",
-                f"{unknown[0]}: Unknown field.",
-                attr=unknown[0],
-                details={k: ["Unknown field."] for k in unknown},
-            )
+            return _unknown_fields(unknown)
         rt = self.store.run_test(run_test_id)
         if rt is None:
             return _error(404, "not_found", "Run test not found")
@@ -731,6 +731,58 @@ class FakeApi:
                 },
             },
         }
+
+
+def _run_test_item(rt: Any) -> dict[str, Any]:
+    """A run test as the backend's RunTestSerializer writes it (fi-gate reads `id` and `name`;
+    the rest is there so that the shape is the real one)."""
+    configs = [
+        {
+            "id": cfg.id,
+            "name": cfg.name,
+            "config": {},
+            "mapping": {},
+            "filters": {},
+            "error_localizer": False,
+            "model": None,
+            "status": "Completed",
+            "eval_group": None,
+            "template_id": t.id,
+        }
+        for t in rt.templates
+        for cfg in t.configs
+    ]
+    created = _iso(rt.created_at)
+    return {
+        "id": rt.id,
+        "name": rt.name,
+        "description": "",
+        "agent_definition": None,
+        "agent_version": None,
+        "agent_definition_detail": None,
+        "source_type": "agent_definition",
+        "source_type_display": "Agent Definition",
+        "prompt_template": None,
+        "prompt_template_detail": None,
+        "prompt_version": None,
+        "prompt_version_detail": None,
+        "scenarios": [sc["id"] for sc in rt.scenarios],
+        "scenarios_detail": [],
+        "dataset_row_ids": [],
+        "simulator_agent": None,
+        "simulator_agent_detail": None,
+        "simulate_eval_configs": [c["id"] for c in configs],
+        "simulate_eval_configs_detail": configs,
+        "evals_detail": configs,
+        "organization": "00000000-0000-4000-8000-00000000000a",
+        "enable_tool_evaluation": False,
+        "created_at": created,
+        "updated_at": created,
+        "last_run_at": created,
+        "deleted": False,
+        "deleted_at": None,
+        "evals": configs,
+    }
 
 
 @dataclass(frozen=True)
