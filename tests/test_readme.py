@@ -110,14 +110,26 @@ def test_commands_against_the_fake(checkout: Path) -> None:
     assert "Refund policy answered from memory" in Path("/tmp/summary.md").read_text()
 
 
-def test_real_api_command_with_the_fake_standing_in(checkout: Path) -> None:
+def test_real_api_commands_with_the_fake_standing_in(checkout: Path) -> None:
     lines = EXAMPLES["real-api"].strip().splitlines()
     assert lines[0] == "pip install fi-gate"
     (checkout / "fi-gate.yml").write_text((checkout / "policies" / "starter.yml").read_text())
     with FakeApi(load_dir(checkout / "tests" / "fakeapi" / "data")) as api:
         env = {"FI_BASE_URL": api.url, "FI_API_KEY": API_KEY, "FI_SECRET_KEY": SECRET_KEY}
-        done = bash(lines[1], checkout, env)
-    assert done.returncode == 0, done.stderr
+        for line in lines[1:]:
+            done = bash(line, checkout, env)
+            assert done.returncode == 0, (line, done.stderr)
+        assert len(api.started) == 1  # `run` started one; `check` judged the latest
+
+
+def test_run_usage_matches_the_parser() -> None:
+    from gate.cli import _parser
+
+    sub = next(a for a in _parser()._actions if isinstance(a, argparse._SubParsersAction))
+    flags = {s for a in sub.choices["run"]._actions for s in a.option_strings}
+    usage = EXAMPLES["usage"]
+    run_usage = usage[usage.index("fi-gate run") : usage.index("fi-gate schema")]
+    assert set(re.findall(r"--[a-z-]+", run_usage)) == flags - {"-h", "--help"}
 
 
 @pytest.mark.parametrize(

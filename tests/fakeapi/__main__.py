@@ -53,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  export FI_BASE_URL={api.url} FI_API_KEY={a.api_key} FI_SECRET_KEY={a.secret_key}")
     for name in names:
         print(f"  fi-gate check --policy policies/starter.yml --run-test {name!r}")
+    print(f"  fi-gate run --policy policies/starter.yml --run-test {names[-1]!r}")
     sys.stdout.flush()
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
