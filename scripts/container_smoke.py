@@ -134,6 +134,15 @@ def main() -> int:
         check("::error title=fi-gate%3A is_helpful::" in log2, "an ::error annotation per failure")
         check(f"::add-mask::{KEY}" in log2, "the keys are masked in the log")
 
+        print("mode run: start the run test, wait, judge that execution:")
+        code, log4, files = run_action(workspace, {**base, "mode": "run"}, {})
+        out = outputs((files / "set_output").read_text())
+        check(code == 0, f"exit 0 (got {code}): {log4[-400:]}")
+        check(len(api.started) == 1, "exactly one execution started")
+        check(out.get("execution-id") == api.started[0], "the started execution was judged")
+        check(out.get("selection") == "started", "selection output is started")
+        check(api.started[0] in out.get("link", ""), "link output names the execution")
+
         print("no keys at all:")
         code, log3, _ = run_action(workspace, {"base-url": api.url}, {})
         check(
@@ -141,7 +150,7 @@ def main() -> int:
             "exit 2 naming the variables",
         )
 
-        for text in (log, log2, log3):
+        for text in (log, log2, log3, log4):
             leaked = [
                 line
                 for line in text.splitlines()

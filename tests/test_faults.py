@@ -373,6 +373,17 @@ def test_a_redirect_never_takes_the_keys_elsewhere(
     )
 
 
+def test_a_base_url_with_a_wrong_path_is_a_wrong_url(api: FakeApi, tmp_path: Path) -> None:
+    """The web server's HTML 404 for a path the API does not have is not "run test unknown"."""
+    result, _, _ = gate(api.url + "/api", tmp=tmp_path)
+    assert result.code == 2, result.err
+    line = one_error_line(result)
+    assert "/api/sdk/api/v1/simulation/runs/ is not an endpoint of the Future AGI API" in line
+    assert "check --base-url or FI_BASE_URL" in line
+    assert "run test" not in line.split("(")[0]
+    record("faults", "a base URL with a path (HTML 404)", "exit 2: a wrong URL, the path named")
+
+
 def test_connection_refused(tmp_path: Path) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

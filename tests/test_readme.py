@@ -96,6 +96,18 @@ def test_fake_api_runs_by_hand(checkout: Path) -> None:
     assert proc.returncode == 0
 
 
+def test_run_against_the_fake(checkout: Path) -> None:
+    lines = EXAMPLES["run-against-fake"].strip().splitlines()
+    assert lines[1] == EXAMPLES["against-fake"].strip().splitlines()[1]
+    with FakeApi(load_dir(checkout / "tests" / "fakeapi" / "data")) as api:
+        script = "\n".join(lines).replace("http://127.0.0.1:8765", api.url)
+        done = bash(script, checkout)
+        assert done.returncode == 0, done.stderr
+        (started,) = api.started
+    assert f"started execution {started} of run test 'Support Agent Regression'" in done.stderr
+    assert "/dashboard/simulate/test/" in done.stderr
+
+
 def test_commands_against_the_fake(checkout: Path) -> None:
     lines = EXAMPLES["against-fake"].strip().splitlines()
     assert lines[1].startswith("export FI_BASE_URL=http://127.0.0.1:8765 ")

@@ -286,3 +286,23 @@ def test_the_action_and_component_mode_input_runs(api: FakeApi, tmp_path: Path) 
     assert len(api.started) == 1
     bad = run(["check", "--policy", write_policy(tmp_path, POLICY)], env={"FI_GATE_MODE": "go"})
     assert bad.code == 2 and "FI_GATE_MODE='go' is not one of check, run" in bad.err
+
+
+def test_check_says_when_the_execution_predates_the_pipelines_commit(
+    api: FakeApi, tmp_path: Path
+) -> None:
+    """`check` judges whatever ran last: an execution older than the commit being deployed may
+    not test it, and the verdict line says so (with `fi-gate run` as the way out)."""
+    policy = write_policy(tmp_path, POLICY)
+    env = {"FI_BASE_URL": api.url, "FI_API_KEY": API_KEY, "FI_SECRET_KEY": SECRET_KEY}
+    argv = ["check", "--policy", policy, "--run-test", SUPPORT, "--select", "latest-completed"]
+    newer = run(argv, env={**env, "CI_COMMIT_TIMESTAMP": "2026-11-29T09:00:00Z"})
+    assert newer.code == 0, newer.err
+    assert "it started before this pipeline's commit was made" in newer.out.splitlines()[-1]
+    assert "`fi-gate run` starts one that does" in newer.out
+    older = run(argv, env={**env, "CI_COMMIT_TIMESTAMP": "2026-11-27T09:00:00+00:00"})
+    assert "before this pipeline's commit" not in older.out
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"head_commit": {"timestamp": "2026-11-29T10:00:00+01:00"}}))
+    github = run(argv, env={**env, "GITHUB_EVENT_PATH": str(event), "GITHUB_SHA": "f00d"})
+    assert "before this pipeline's commit" in github.out
