@@ -835,26 +835,26 @@ def _cancel_started(console: Console, *, only: str | None = None, why: str) -> N
     if only is not None:
         pending = {k: v for k, v in pending.items() if k == only}
 
-    def cancel(execution_id: str, settings: Settings) -> None:
+    def cancel(execution_id: str, link: str, settings: Settings) -> None:
         try:
             with _client(settings, console, Deadline(CANCEL_SECONDS)) as client:
                 cancel_execution(client, execution_id)
-            console.info(f"cancelled execution {execution_id} ({why}; fi-gate started it)")
+            console.info(f"cancelled execution {execution_id} ({why}; fi-gate started it): {link}")
         except (GateError, KeyboardInterrupt) as exc:
             console.info(
                 f"could not cancel execution {execution_id} ({exc or 'stopped'}); cancel it in "
-                "the app"
+                f"the app: {link}"
             )
         finally:
             STARTED.done(execution_id)
 
     threads = []
-    for execution_id, (_name, settings) in pending.items():
+    for execution_id, (link, settings) in pending.items():
         if not settings.cancel:
-            console.info(f"execution {execution_id} keeps running ({why}; --no-cancel)")
+            console.info(f"execution {execution_id} keeps running ({why}; --no-cancel): {link}")
             STARTED.done(execution_id)
             continue
-        t = threading.Thread(target=cancel, args=(execution_id, settings), daemon=True)
+        t = threading.Thread(target=cancel, args=(execution_id, link, settings), daemon=True)
         t.start()
         threads.append(t)
     for t in threads:
@@ -964,7 +964,7 @@ def _judge(settings: Settings, policy: Policy, console: Console) -> Verdict:
         history=history,
     )
     selection = "execution-id" if settings.execution_id else settings.select
-    verdict = _with_provenance(verdict, settings, selection, found.get("run_test_id"), None)
+    verdict = _with_provenance(verdict, settings, selection, found.get("run_test_id") or None, None)
     return _stale(verdict, settings, policy)
 
 
@@ -990,14 +990,16 @@ def _run_one(settings: Settings, policy: Policy, console: Console) -> Verdict:
         execution_id = start_execution(
             client, ref, settings.scenarios, existing=existing, on_info=console.info
         )
-    STARTED.add(execution_id, run_test, settings)
     link = app_link(settings.app_url, ref.id, execution_id)
+    STARTED.add(execution_id, link or settings.app_url, settings)
     console.info(
         f"started execution {execution_id} of run test '{run_test}'" + (f": {link}" if link else "")
     )
     mine = replace(settings, execution_id=execution_id, wait=True)
     try:
-        execution, calls, history = _fetch(mine, run_test, console, policy, deadline=deadline)
+        execution, calls, history = _fetch(
+            mine, run_test, console, policy, deadline=deadline, link=link
+        )
     except NotReadyError:
         _cancel_started(console, only=execution_id, why="the deadline passed")
         raise
@@ -1086,6 +1088,29 @@ def _client(settings: Settings, console: Console, deadline: Deadline | None = No
     )
 
 
+def _resolve_link(
+    client: Client,
+    settings: Settings,
+    run_test: str,
+    execution_id: str,
+    found: dict[str, str],
+    console: Console,
+) -> str | None:
+    """The app's link needs the run test's id, which the runs endpoint does not give: one
+    search, best effort (a verdict never waits on a link beyond the deadline)."""
+    from gate.runs import app_link, find_run_test
+
+    found.setdefault("run_test_id", "")  # asked once, whatever the answer
+    if client.deadline.remaining() <= 1:
+        return None
+    try:
+        found["run_test_id"] = find_run_test(client, run_test).id
+    except GateError as exc:
+        console.debug(f"no link to the app: {exc}")
+        return None
+    return app_link(settings.app_url, found["run_test_id"], execution_id)
+
+
 def _fetch(
     settings: Settings,
     run_test: str | None,
@@ -1094,6 +1119,7 @@ def _fetch(
     *,
     deadline: Deadline | None = None,
     found: dict[str, str] | None = None,
+    link: str | None = None,
 ) -> tuple[Execution, CallsSummary | None, list[Execution]]:
     from gate.client import LIST_PAGE_SIZE, select_execution, wait_for
     from gate.model import parse_execution
@@ -1132,12 +1158,15 @@ def _fetch(
                 polled = True
                 return client.execution(final_id, run_test=run_test)
 
+            if link is None and found is not None and run_test is not None:
+                link = _resolve_link(client, settings, run_test, execution_id, found, console)
             execution = wait_for(
                 client,
                 execution,
                 for_summary=settings.wait_for_summary,
                 on_progress=console.info,
                 fetch=fetch,
+                link=link,
             )
             if polled and settings.calls and execution.is_final:
                 execution, first = client.execution_and_calls(
@@ -1166,15 +1195,8 @@ def _fetch(
         for compare_to in _explicit_baselines(policy):
             if all(h.execution_id != compare_to for h in history):
                 history.append(client.execution(compare_to, summary=False))
-        if found is not None and run_test is not None and client.deadline.remaining() > 1:
-            # The app's link needs the run test's id, which the runs endpoint does not give:
-            # one search, best effort (a verdict never waits on a link).
-            from gate.runs import find_run_test
-
-            try:
-                found["run_test_id"] = find_run_test(client, run_test).id
-            except GateError as exc:
-                console.debug(f"no link to the app: {exc}")
+        if found is not None and run_test is not None and "run_test_id" not in found:
+            _resolve_link(client, settings, run_test, execution_id, found, console)
         console.debug(f"{client.requests_made} request(s) to {client.host}")
         return execution, calls, history
 

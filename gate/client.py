@@ -1063,8 +1063,10 @@ def wait_for(
     for_summary: bool,
     on_progress: Callable[[str], None],
     fetch: Callable[[], Execution],
+    link: str | None = None,
 ) -> Execution:
     """Poll until the execution is final (and, with `for_summary`, its FMA summary is done).
+    `link`: the execution's page in the app, named in every progress line.
 
     Backoff from WAIT_FIRST up to WAIT_MAX seconds; one progress line per poll. The client's
     deadline bounds the wait: an execution still not final then is NotReadyError (exit 4); a
@@ -1085,8 +1087,9 @@ def wait_for(
             else f"{execution.status}, {execution.completed_calls}/{execution.total_calls} calls "
             f"completed, {execution.failed_calls} failed"
         )
+        where = f" ({link})" if link else ""
         on_progress(
-            f"waiting for execution {execution.execution_id}: {what}; "
+            f"waiting for execution {execution.execution_id}{where}: {what}; "
             f"{_elapsed(elapsed)} elapsed, next check in {delay:.0f}s"
         )
         if delay + 1 >= client.deadline.remaining():

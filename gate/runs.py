@@ -192,12 +192,12 @@ class Started:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        # execution id -> (run test name, the settings it was started with: where, which keys)
+        # execution id -> (its link, the settings it was started with: where, which keys)
         self._ids: dict[str, tuple[str, Any]] = {}
 
-    def add(self, execution_id: str, run_test: str, settings: Any) -> None:
+    def add(self, execution_id: str, link: str, settings: Any) -> None:
         with self._lock:
-            self._ids[execution_id] = (run_test, settings)
+            self._ids[execution_id] = (link, settings)
 
     def done(self, execution_id: str) -> None:
         with self._lock:

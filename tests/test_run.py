@@ -85,7 +85,8 @@ def test_run_starts_waits_and_judges_that_execution(api: FakeApi, tmp_path: Path
     }
     first = result.err.splitlines()[0]
     assert first == f"fi-gate: started execution {started} of run test '{SUPPORT}': {link}"
-    assert "waiting for execution" in result.err  # the --wait machinery's progress lines
+    # the --wait machinery's progress lines, each with the execution's link
+    assert f"waiting for execution {started} ({link}): " in result.err
     assert starts(api) == [EXECUTE]  # exactly one start
     assert api.cancelled == []
     record("run", "pass", "exit 0; one start; the report names the started execution and links it")
@@ -126,7 +127,9 @@ def test_no_cancel_leaves_it_running(api: FakeApi, tmp_path: Path) -> None:
     result, _ = gate_run(api, tmp_path, "--run-test", SUPPORT, "--timeout", "2", "--no-cancel")
     assert result.code == 4
     assert api.cancelled == []
-    assert "keeps running (the deadline passed; --no-cancel)" in result.err
+    assert (
+        "keeps running (the deadline passed; --no-cancel): https://app.futureagi.com/" in result.err
+    )
 
 
 def test_a_start_whose_answer_is_lost_is_adopted_not_repeated(api: FakeApi, tmp_path: Path) -> None:

@@ -150,6 +150,7 @@ def test_cli_wait_is_bounded_and_exit_4(api: FakeApi, tmp_path: Path) -> None:
     )  # fmt: skip
     assert result.code == 4
     assert "fi-gate: waiting for execution" in result.err
+    assert "/dashboard/simulate/test/" in result.err  # each progress line links the execution
     assert "still running after 0s (--timeout 3s)" in result.err
     # The report says what was waited for, and how it was last seen.
     data = json.loads(report.read_text())
