@@ -795,7 +795,7 @@ class Client:
         try:
             return self._outcome(status, body, what, shape, envelope=envelope, url=url)
         except GateError as exc:
-            exc.status = status  # type: ignore[attr-defined]
+            exc.status = status
             raise
 
     def _outcome(

@@ -18,6 +18,7 @@ class GateError(Exception):
 
     exit_code = EXIT_USAGE
     verdict = "error"
+    status: int | None = None  # the HTTP status that caused it, when an answer did
 
 
 class UsageError(GateError):

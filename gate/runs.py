@@ -154,7 +154,7 @@ def start_execution(
 
 def _refused(exc: GateError, run_test: RunTestRef) -> GateError:
     """A start the platform refused: a problem of the run test or the plan (exit 2)."""
-    status = getattr(exc, "status", None)
+    status = exc.status
     name = clip(run_test.name, 80)
     reason = str(exc).split(": ", 1)[-1]
     if status == 400:
