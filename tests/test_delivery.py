@@ -56,6 +56,7 @@ def test_every_action_input_reaches_the_cli_through_an_explicit_env_mapping() ->
         "args": ["check"],
         "env": env,
     }
+    assert len(ACTION["description"]) < 125  # the Marketplace's limit
     for spec in ACTION["inputs"].values():
         assert spec["description"]
         assert "default" in spec
