@@ -700,7 +700,9 @@ def _init(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         _stdout(text)
     else:
         try:
-            Path(args.output).write_text(text)
+            from gate.files import write_atomic
+
+            write_atomic(args.output, text)  # never through a link planted at the path
         except OSError as exc:
             console.error(
                 f"cannot write {args.output}: {exc.strerror}; check the path and permissions"

@@ -152,3 +152,20 @@ def test_a_choices_eval_gets_a_floor_under_its_steadiest_choice() -> None:
     policy = parse_policy(starter_policy("R", [ex(70.0), ex(80.0)]))  # a choices-only run test
     (rule,) = policy.evals
     assert rule.thresholds.min_choice_rate == (("Positive", 67.0),)
+
+
+def test_init_force_replaces_a_planted_link_and_never_writes_through_it(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    out = tmp_path / "fi-gate.yml"
+    out.symlink_to(victim)
+    with FakeApi(load_dir(DEMO_DATA)) as api:
+        result = run(
+            ["init", "--run-test", SUPPORT, "--output", str(out), "--force"],
+            env={**env, "FI_BASE_URL": api.url},
+        )
+    assert result.code == 0, result.err
+    assert victim.read_text() == "precious\n"
+    assert not out.is_symlink() and out.read_text().startswith("# fi-gate policy")

@@ -70,7 +70,12 @@ def starts(api: FakeApi) -> list[str]:
 
 
 def test_run_starts_waits_and_judges_that_execution(api: FakeApi, tmp_path: Path) -> None:
-    result, report = gate_run(api, tmp_path, "--run-test", SUPPORT, env={"GITHUB_SHA": "abc123"})
+    files = {"--summary": tmp_path / "s.md", "--junit": tmp_path / "j.xml"}
+    files["--dotenv"] = tmp_path / "d.env"
+    paths = [a for flag, path in files.items() for a in (flag, str(path))]
+    result, report = gate_run(
+        api, tmp_path, "--run-test", SUPPORT, *paths, env={"GITHUB_SHA": "abc123"}
+    )
     assert result.code == 0, result.err
     (started,) = api.started
     assert report["execution"]["execution_id"] == started
@@ -89,6 +94,14 @@ def test_run_starts_waits_and_judges_that_execution(api: FakeApi, tmp_path: Path
     assert f"waiting for execution {started} ({link}): " in result.err
     assert starts(api) == [EXECUTE]  # exactly one start
     assert api.cancelled == []
+    summary = files["--summary"].read_text()
+    assert f"| **Execution** | [{started.replace('-', chr(92) + '-')}]({link}) |" in summary
+    assert "| **Chosen** | started by this run (`fi-gate run`) |" in summary
+    assert "| **Deploying** | `abc123` |" in summary
+    junit = files["--junit"].read_text()
+    assert '<property name="fi-gate.selection" value="started" />' in junit
+    assert f'<property name="fi-gate.link" value="{link}" />' in junit
+    assert f"FI_GATE_EXECUTION_URL={link}\n" in files["--dotenv"].read_text()
     record("run", "pass", "exit 0; one start; the report names the started execution and links it")
 
 
@@ -305,6 +318,10 @@ def test_check_says_when_the_execution_predates_the_pipelines_commit(
     assert "`fi-gate run` starts one that does" in newer.out
     older = run(argv, env={**env, "CI_COMMIT_TIMESTAMP": "2026-11-27T09:00:00+00:00"})
     assert "before this pipeline's commit" not in older.out
+    aged = write_policy(tmp_path, POLICY + "execution: {max_age: 1h}\n", "aged.yml")
+    stale = run([*argv[:2], aged, *argv[3:]], env=env)
+    assert stale.code == 1
+    assert "(note: it is older than max_age 1h)" in stale.out.splitlines()[-1]
     event = tmp_path / "event.json"
     event.write_text(json.dumps({"head_commit": {"timestamp": "2026-11-29T10:00:00+01:00"}}))
     github = run(argv, env={**env, "GITHUB_EVENT_PATH": str(event), "GITHUB_SHA": "f00d"})
