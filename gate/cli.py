@@ -879,8 +879,9 @@ def _rules_for(policy: Policy, name: str | None) -> Policy:
             "run test this execution belongs to with --run-test or FI_GATE_RUN_TEST"
         )
     if name not in listed and name != policy.run_test:
-        near = [n for n in listed if n.lower() == name.lower()]
-        hint = f"; did you mean '{near[0]}'?" if near else ""
+        from gate.hints import did_you_mean
+
+        hint = did_you_mean(name, listed, close=False)
         raise UsageError(
             f"run test '{name}' is not in the run_tests of {policy.source} "
             f"({', '.join(listed)}){hint}; add it there, or judge one of those"

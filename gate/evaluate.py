@@ -5,7 +5,6 @@ No I/O, no clock, no network: everything it needs is passed in, so it is tested 
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -13,6 +12,7 @@ from datetime import datetime
 from gate import history as history_mod
 from gate import sanity
 from gate.calls import CallsSummary
+from gate.hints import did_you_mean
 from gate.model import CHOICES, PASS_FAIL, SCORE, Cluster, ConfigResult, EvalResult, Execution
 from gate.policy import CHOICE_KEYS, ConfigRule, EvalRule, Level, Policy, Thresholds
 from gate.stats import (
@@ -117,7 +117,7 @@ def evaluate(
                 metric="present",
                 level=rule.level,
                 status="missing",
-                message=f"no {what} in the execution{_did_you_mean(rule.pattern, present)}; "
+                message=f"no {what} in the execution{did_you_mean(rule.pattern, present)}; "
                 "names are case-sensitive (evals: "
                 f"{_names(present)})",
             )
@@ -158,12 +158,6 @@ def _sane(history: Sequence[Execution], now: datetime) -> tuple[list[Execution],
     for h in history:
         (bad if sanity.problems(h, now) else good).append(h)
     return good, bad
-
-
-def _did_you_mean(name: str, candidates: Sequence[str]) -> str:
-    same = [c for c in candidates if c.lower() == name.lower() and c != name]
-    close = same or difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.75)
-    return f"; did you mean '{close[0]}'?" if close else ""
 
 
 def _measured(c: Check) -> bool:
@@ -537,7 +531,7 @@ def _rule_checks(
                 status="missing",
                 output_type=ev.output_type,
                 message="no eval config of this name in the execution"
-                f"{_did_you_mean(crule.name, names)}; configs are {_names(names)}",
+                f"{did_you_mean(crule.name, names)}; configs are {_names(names)}",
             )
             continue
         t = _inherited(crule.thresholds, policy, ev, crule.level)
@@ -779,7 +773,7 @@ def _one(
             return make(
                 "missing",
                 f"the eval never reported the choice '{choice}' (choices seen: {_names(seen)})"
-                f"{_did_you_mean(choice, seen) or '; check its spelling'}",
+                f"{did_you_mean(choice, seen) or '; check its spelling'}",
             )
     if observed is None:
         return make("no_data", f"the API reported no {metric} for this eval")

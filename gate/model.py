@@ -18,11 +18,6 @@ from typing import Any
 from gate.errors import ApiError
 from gate.redact import clip
 
-
-def _clip(text: str, limit: int = 160) -> str:
-    return clip(text, limit)
-
-
 FINAL_STATUSES = frozenset({"completed", "failed", "cancelled"})
 NOT_READY_STATUSES = frozenset({"pending", "running", "evaluating", "cancelling"})
 PASS_FAIL, SCORE, CHOICES = "Pass/Fail", "score", "choices"
@@ -138,8 +133,9 @@ def validate(data: Any, shape: str, what: str) -> None:
     else:
         detail = error.message
     raise ApiError(
-        f"the API answered {what} with an unexpected shape at {_clip(path)}: {_clip(detail)}; "
-        "is --base-url pointing at the Future AGI API? (re-run with --verbose for details)"
+        f"the API answered {what} with an unexpected shape at {clip(path, 160)}: "
+        f"{clip(detail, 160)}; is --base-url pointing at the Future AGI API? (re-run with "
+        "--verbose for details)"
     )
 
 
@@ -159,7 +155,7 @@ def _time(data: Mapping[str, Any], key: str, what: str) -> datetime | None:
     except ValueError:
         raise ApiError(
             f"the API answered {what} with an unreadable timestamp at result.{key}: "
-            f"{_clip(repr(data.get(key)))}"
+            f"{clip(repr(data.get(key)), 160)}"
         ) from None
 
 

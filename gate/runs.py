@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from gate.errors import ApiError, ConfigError, GateError, UsageError
+from gate.hints import did_you_mean
 from gate.redact import clip
 
 if TYPE_CHECKING:  # the client (and requests) load only when a request is made
@@ -95,8 +96,7 @@ def find_run_test(client: Client, name: str) -> RunTestRef:
         )
     if exact:
         return exact[0]
-    near = [r.name for r in found if r.name.lower() == name.lower()]
-    hint = f"; did you mean '{clip(near[0], 80)}'?" if near else ""
+    hint = did_you_mean(name, [r.name for r in found], close=False)
     raise ConfigError(
         f"no run test is named '{clip(name, 80)}'{hint} (names are exact and case-sensitive; "
         "check that the keys belong to its workspace)"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import json
 import os
+import signal
+import subprocess
 import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -67,6 +69,19 @@ def run(argv: list[str], env: Mapping[str, str] | None = None) -> Result:
     finally:
         sys.stdout, sys.stderr = old
     return Result(code, out.getvalue(), err.getvalue())
+
+
+def spawn(argv: list[str], env: Mapping[str, str]) -> subprocess.Popen[bytes]:
+    """fi-gate (or a wrapper of it) as its own process, as a CI job starts it: SIGINT at its
+    default disposition (a suite started in the background inherits it ignored, and so would
+    fi-gate), stdout and stderr captured."""
+    return subprocess.Popen(
+        argv,
+        env=dict(env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
 
 
 def write_policy(tmp_path: Path, text: str, name: str = "fi-gate.yml") -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -19,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import DEMO_DATA, SUPPORT, Result, run, write_policy
+from tests.conftest import DEMO_DATA, SUPPORT, Result, run, spawn, write_policy
 from tests.fakeapi import API_KEY, SECRET_KEY, FakeApi, Fault, load_dir
 from tests.fakeapi.server import RUNS_PATH
 from tests.figures import record
@@ -261,13 +260,7 @@ def test_sigterm_cancels_the_execution_it_started(api: FakeApi, tmp_path: Path) 
         "--report",
         str(tmp_path / "r.json"),
     ]
-    with subprocess.Popen(
-        argv,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    ) as proc:
+    with spawn(argv, env) as proc:
         try:
             deadline = time.monotonic() + 30
             while not any(s.path == RUNS_PATH and "execution_id" in s.query for s in api.seen):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -16,7 +15,7 @@ import pytest
 from gate.client import Client, Deadline, wait_for
 from gate.errors import NotReadyError
 from gate.model import Execution
-from tests.conftest import ROOT, Result, run
+from tests.conftest import ROOT, Result, run, spawn
 from tests.fakeapi import API_KEY, SECRET_KEY, FakeApi, Fault, load_dir
 from tests.figures import attack
 
@@ -215,15 +214,7 @@ def test_a_cancelled_job_stops_a_wait_at_once(
         argv[4:6] = ["--run-test", "Support Agent Regression", "--run-test", "Checkout Bot"]
     if pid_1:  # a new PID namespace, as in a container; fi-gate is its first process
         argv = ["unshare", "--pid", "--fork", "--kill-child", *argv]
-    # A suite started in the background inherits SIGINT ignored, and so would fi-gate: give it
-    # the default disposition a CI job's process has.
-    with subprocess.Popen(
-        argv,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    ) as proc:
+    with spawn(argv, env) as proc:
         try:
             deadline = time.monotonic() + 30
             while len(api.runs_requests) < (4 if several else 1):  # running: polls again in 5 s
