@@ -288,7 +288,13 @@ class Client:
         self._expired.set()
         self.cancel()
 
-    def _late(self, what: str) -> OutageError:
+    def _late(self, what: str, last: str | None = None) -> OutageError:
+        """The deadline passed; `last`: the failure that was being retried, if one was."""
+        if last is not None:
+            return OutageError(
+                f"{last} from {self.host} for {what}, and the {self.deadline.seconds:g}s "
+                "deadline passed before a retry got through; retry later or raise --timeout"
+            )
         return OutageError(
             f"no complete answer from {self.host} for {what} within the "
             f"{self.deadline.seconds:g}s deadline; retry later or raise --timeout"
@@ -520,9 +526,9 @@ class Client:
                 body=body,
                 envelope=envelope,
             )
-        except (ApiError, _Retryable):
+        except (ApiError, _Retryable) as exc:
             if self._expired.is_set():  # cut off by the deadline, whatever broke then
-                raise self._late(what) from None
+                raise self._late(what) from exc
             raise
         if self._expired.is_set() or self.deadline.remaining() < 0:  # decoding included
             raise self._late(what)
@@ -541,9 +547,29 @@ class Client:
     ) -> Any:
         params = {k: v for k, v in params.items() if v not in ("", None)}
         url = url or self.url
+        answers: list[tuple[int, bytes]] = []  # the 5xx answers, to tell a pattern from bad luck
+        trail: list[str] = []  # the failures retried: the last is named if the deadline passes
+        try:
+            return self._attempts(params, what, method, url, body, envelope, shape, answers, trail)
+        except (ApiError, _Retryable) as exc:
+            if self._expired.is_set() or isinstance(exc, _Deadline):
+                raise self._late(what, trail[-1] if trail else None) from exc
+            raise
+
+    def _attempts(
+        self,
+        params: Mapping[str, str],
+        what: str,
+        method: str,
+        url: str,
+        body: Any,
+        envelope: bool,
+        shape: Any,
+        answers: list[tuple[int, bytes]],
+        trail: list[str],
+    ) -> Any:
         attempt = 0
         paused_here = False  # this thread already slept out the 429 that paused everyone
-        answers: list[tuple[int, bytes]] = []  # the 5xx answers, to tell a pattern from bad luck
         while True:
             attempt += 1
             if not paused_here:
@@ -559,7 +585,8 @@ class Client:
                 raise
             except _Retryable as exc:
                 if method != "GET":  # it may have been received: never sent twice blindly
-                    raise MaybeSent(f"{exc.reason} from {self.host} for {what}") from None
+                    raise MaybeSent(f"{exc.reason} from {self.host} for {what}") from exc
+                trail.append(exc.reason)
                 self._pause(attempt, None, exc.reason, what)  # _Closed when cut off
                 continue
             if status in RETRY_STATUSES:
@@ -569,6 +596,7 @@ class Client:
                 )
                 if method != "GET" and status != 429:
                     raise MaybeSent(f"{reason} from {self.host} for {what}")
+                trail.append(reason)
                 if status == 429:
                     self._pause_all(retry_after)
                     paused_here = True
@@ -649,7 +677,7 @@ class Client:
         for _ in range(MAX_REDIRECTS + 1):
             left = self.deadline.remaining()
             if left <= 0:
-                raise OutageError(
+                raise _Deadline(
                     f"no answer from {self.host} within the {self.deadline.seconds:g}s deadline; "
                     "check the network or raise --timeout"
                 )
@@ -932,6 +960,10 @@ class _Closed(ApiError):
 
     def __init__(self, what: str) -> None:
         super().__init__(f"stopped reading {what}: fi-gate was finishing")
+
+
+class _Deadline(OutageError):
+    """The deadline passed before a request could be sent (again)."""
 
 
 class _Retryable(Exception):

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from gate.client import Client, Deadline, RetryPolicy, _retry_after
-from gate.errors import OutageError
+from gate.errors import ApiError, OutageError
 from tests.conftest import NEWEST, ROOT, SUPPORT, Result, run
 from tests.fakeapi import FakeApi, Fault, load_dir
 from tests.fakeapi.server import RUNS_PATH
@@ -704,21 +704,43 @@ def test_attempts_are_bounded(api: FakeApi) -> None:
     assert len(api.runs_requests) == 3
 
 
-def test_the_same_500_every_time_is_the_server_failing_on_the_data(
-    api: FakeApi, tmp_path: Path
-) -> None:
+def test_the_same_500_every_time_is_the_server_failing_on_the_data(api: FakeApi) -> None:
     """The real server answers 500 "Unable to fetch simulation runs." for every request on a
-    run test with an eval type its summary code cannot handle: not an outage, not softened."""
+    run test with an eval type its summary code cannot handle: not an outage (so never
+    softened by --on-api-error pass, which softens only an OutageError), and said so."""
     body = {"status": False, "message": "Unable to fetch simulation runs."}
     api.fail(*[Fault(status=500, body=body)] * 10)
-    result, _, _ = gate(api.url, "--on-api-error", "pass", timeout=30, tmp=tmp_path)
-    assert result.code == 3, result.err
-    line = one_error_line(result)
-    assert "the server fails on this run test's data, it is not a network problem" in line
-    assert "NOT gated" not in result.err
+    sleeps: list[float] = []
+    with pytest.raises(ApiError) as caught:
+        client_for(api.url, sleeps).execution(NEWEST)
+    assert not isinstance(caught.value, OutageError)
+    assert "the server fails on this run test's data, it is not a network problem" in str(
+        caught.value
+    )
+    assert len(api.runs_requests) == 5 and len(sleeps) == 4  # retried, then recognised
     attack(
         "--on-api-error pass scope", "the same HTTP 500 on every attempt", "exit 3, not softened"
     )
+
+
+def test_a_deadline_that_passes_while_retrying_names_what_was_failing(api: FakeApi) -> None:
+    """On a slow machine the deadline may pass during a backoff: the error still names the
+    503 that was being retried, not a silent "no answer" (a recorded clock: no real wait)."""
+    now = [0.0]
+    api.fail(*[Fault(status=503)] * 5)
+
+    def oversleep(seconds: float) -> None:  # every nap lasts 10 s longer than asked
+        now[0] += seconds + 10
+
+    client = Client(
+        api.url, KEY, SECRET, deadline=Deadline(3, clock=lambda: now[0]), sleep=oversleep
+    )
+    with pytest.raises(OutageError) as caught:
+        client.execution(NEWEST)
+    message = str(caught.value)
+    assert message.startswith("HTTP 503"), message
+    assert "the 3s deadline passed before a retry got through" in message
+    assert len(api.runs_requests) == 1  # the retry was never sent: the deadline had passed
 
 
 @pytest.mark.parametrize("status", [400, 401, 403, 404])
