@@ -55,7 +55,6 @@ from gate.redact import clip as _clip
 from gate.wire import decode_result
 from gate.wire import server_message as _server_message
 
-DEFAULT_BASE_URL = "https://api.futureagi.com"
 RUNS_PATH = "/sdk/api/v1/simulation/runs/"
 USER_AGENT = f"fi-gate/{__version__} (+https://github.com/future-agi/fi-gate)"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})

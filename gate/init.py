@@ -1,15 +1,24 @@
 """`fi-gate init`: a commented starter policy drawn from a run test's recent executions.
 
-Pure: takes the executions, returns the YAML text. Each eval's threshold sits a little under the
-lowest value observed, with the figures it was drawn from in a comment.
+`starter_policy` is pure: takes the executions, returns the YAML text. Each eval's threshold sits
+a little under the lowest value observed, with the figures it was drawn from in a comment.
+`command` is the command: it reads the executions through the API and writes the file.
 """
 
 from __future__ import annotations
 
+import argparse
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
 
+from gate import environment
+from gate.errors import EXIT_PASS, EXIT_USAGE, ConfigError, GateError, UsageError
 from gate.model import CHOICES, PASS_FAIL, SCORE, Execution
+
+if TYPE_CHECKING:
+    from gate.console import Console
 
 MARGIN = 3.0  # points under the lowest observed value
 
@@ -105,3 +114,62 @@ def _choices_rule(name: str, executions: Sequence[Execution]) -> list[str]:
         f"    min_choice_rate: {{{_quote(choice)}: {threshold}}}   # observed "
         f"{min(values):g}-{max(values):g}; add max_choice_rate for unwanted choices",
     ]
+
+
+def command(args: argparse.Namespace, environ: Mapping[str, str], console: Console) -> int:
+    """`fi-gate init`: the exit code; errors are said on the console."""
+    from gate.console import stdout
+    from gate.files import write_atomic
+
+    try:
+        text, learnt = _draft(args, environ)
+    except GateError as exc:
+        console.error(str(exc))
+        return exc.exit_code
+    if args.output == "-":
+        stdout(text)
+        return EXIT_PASS
+    try:
+        write_atomic(args.output, text)  # never through a link planted at the path
+    except OSError as exc:
+        console.error(f"cannot write {args.output}: {exc.strerror}; check the path and permissions")
+        return EXIT_USAGE
+    console.info(f"wrote {args.output} from {learnt} execution(s); review it, commit it")
+    return EXIT_PASS
+
+
+def _draft(args: argparse.Namespace, environ: Mapping[str, str]) -> tuple[str, int]:
+    """The starter policy's text, and the number of executions it was drawn from."""
+    from gate.client import Client, Deadline, check_base_url
+    from gate.model import parse_execution
+    from gate.policy import parse_policy
+    from gate.settings import DEFAULT_TIMEOUT, value
+
+    if not 1 <= args.from_last <= 20:
+        raise UsageError("--from-last takes 1 to 20 executions")
+    if args.output != "-" and Path(args.output).exists() and not args.force:
+        raise UsageError(f"{args.output} exists; pass --force to overwrite it")
+    key = environment.text(environ, "FI_API_KEY")
+    secret = environment.text(environ, "FI_SECRET_KEY")
+    if not key or not secret:
+        raise UsageError("FI_API_KEY and FI_SECRET_KEY must be set to read the run test")
+    base = check_base_url(args.base_url or value(None, environ, "base_url"))
+    with Client(base, key, secret, deadline=Deadline(DEFAULT_TIMEOUT)) as client:
+        # One listing page: it carries every execution's eval results.
+        _, _, items = client.list_executions(args.run_test, 1, min(50, args.from_last * 3))
+    done = [parse_execution(item) for item in items]
+    done = [e for e in done if e.status == "completed"][: args.from_last]
+    if not done:
+        raise UsageError(
+            f"run test {args.run_test!r} has no completed execution among its newest; run it first"
+        )
+    text = starter_policy(args.run_test, done)
+    try:
+        parse_policy(text, "<generated>")  # never write a policy that does not validate
+    except ConfigError as exc:
+        raise UsageError(
+            f"no eval of run test {args.run_test!r} has data in its last {len(done)} "
+            "completed execution(s), so there is nothing to draw thresholds from; attach "
+            "evals to the run test and run it"
+        ) from exc
+    return text, len(done)

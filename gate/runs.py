@@ -35,7 +35,6 @@ if TYPE_CHECKING:  # the client (and requests) load only when a request is made
 RUN_TESTS_PATH = "/simulate/run-tests/"
 SEARCH_PAGE_SIZE = 50
 MAX_SEARCH_PAGES = 10
-DEFAULT_APP_URL = "https://app.futureagi.com"
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,7 @@ class Result:
 
 @pytest.fixture(autouse=True)
 def _pinned_clock(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("gate.cli._now", lambda: NOW)
+    monkeypatch.setattr("gate.judge.now", lambda: NOW)
 
 
 @pytest.fixture

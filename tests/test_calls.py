@@ -358,7 +358,7 @@ def test_typed_call_decoding_accepts_exactly_what_the_schema_accepts(call: Any) 
 def test_page_plan_fits_the_later_pages_in_one_round(
     calls: int, workers: int, first: int, rest: int
 ) -> None:
-    from gate.cli import FIRST_PAGE_SPAN, MAX_CALL_PAGE_SIZE, plan_pages
+    from gate.judge import FIRST_PAGE_SPAN, MAX_CALL_PAGE_SIZE, plan_pages
 
     plan = plan_pages(calls, workers)
     assert (plan.first, plan.rest) == (first, rest)

@@ -13,11 +13,12 @@ import pytest
 import yaml
 
 from gate.render import github
+from gate.verdict import GateResult
 from tests.conftest import ROOT, SEED, run, write_policy
 from tests.test_readme import EXAMPLES, bash
 
 BIN = Path(sys.executable).parent
-CLI_SOURCE = (ROOT / "gate" / "cli.py").read_text()
+CLI_SOURCE = "".join(p.read_text() for p in sorted((ROOT / "gate").rglob("*.py")))
 ACTION = yaml.safe_load((ROOT / "action.yml").read_text())
 COMPONENT = list(yaml.safe_load_all((ROOT / "templates" / "fi-gate.yml").read_text()))
 
@@ -63,7 +64,9 @@ def test_every_action_input_reaches_the_cli_through_an_explicit_env_mapping() ->
 
 
 def test_action_outputs_are_the_ones_written() -> None:
-    written = re.findall(r"^([a-z-]+)<<", github.outputs(_any_verdict(), report_path="r"), re.M)
+    written = re.findall(
+        r"^([a-z-]+)<<", github.outputs(GateResult((_any_verdict(),)), {"report": "r"}), re.M
+    )
     assert set(written) == set(ACTION["outputs"])
 
 
@@ -108,7 +111,8 @@ def test_action_inputs_behave_like_flags(tmp_path: Path) -> None:
 
 
 def test_action_keys_from_inputs_win_and_workflow_env_still_works(tmp_path: Path) -> None:
-    from gate.cli import _parser, resolve
+    from gate.cli import _parser
+    from gate.settings import resolve
 
     args = _parser().parse_args(["check"])
     both = resolve(

@@ -11,6 +11,7 @@ import pytest
 
 from gate import environment
 from gate.render import dotenv, github
+from gate.verdict import GateResult
 from tests.conftest import NOW, ROOT, SEED, run, write_policy
 from tests.evaluate_helpers import verdict_of
 from tests.figures import attack
@@ -86,7 +87,7 @@ def test_every_variable_the_code_names_is_listed_or_an_output() -> None:
 
 def _dotenv_names() -> list[str]:
     v = verdict_of(POLICY, SEED, NOW)
-    return [line.split("=", 1)[0] for line in dotenv.render(v).splitlines()]
+    return [line.split("=", 1)[0] for line in dotenv.render(GateResult((v,))).splitlines()]
 
 
 def test_no_output_defines_a_variable_fi_gate_reads() -> None:
@@ -97,6 +98,6 @@ def test_no_output_defines_a_variable_fi_gate_reads() -> None:
     assert set(names).isdisjoint(environment.READS)
     attack("outputs as inputs", "dotenv read by a later gate", "no output defines a variable read")
     # GitHub step outputs are read as `steps.<id>.outputs.<name>`, never as variables.
-    outputs = github.outputs(verdict_of(POLICY, SEED, NOW), report_path=None)
+    outputs = github.outputs(GateResult((verdict_of(POLICY, SEED, NOW),)), {})
     keys = {line.split("<<", 1)[0] for line in outputs.splitlines() if "<<" in line}
     assert {k.upper().replace("-", "_") for k in keys}.isdisjoint(environment.READS)

@@ -18,7 +18,7 @@ from gate.evaluate import evaluate
 from gate.model import parse_execution
 from gate.policy import parse_policy
 from gate.render import dotenv, github, junit, markdown, report, text
-from gate.verdict import Check, Verdict
+from gate.verdict import Check, GateResult, Verdict
 from tests.conftest import ROOT, SEED, run, write_policy
 from tests.figures import attack, record
 from tests.hostile import HOSTILE_NAMES, HOSTILE_POLICY, INVISIBLE, hostile_result
@@ -48,7 +48,7 @@ def hostile_verdict() -> Verdict:
 
 
 def test_markdown_exact_for_the_seed() -> None:
-    assert markdown.render(seed_verdict()) == (
+    assert markdown.render(GateResult((seed_verdict(),))) == (
         "## ❌ fi-gate: FAIL\n"
         "\n"
         "1 check\\(s\\) failed\\: is\\_helpful\n"
@@ -81,7 +81,7 @@ def test_markdown_exact_for_the_seed() -> None:
 
 
 def test_markdown_renders_as_a_table_on_github() -> None:
-    html = github_html(markdown.render(seed_verdict()))
+    html = github_html(markdown.render(GateResult((seed_verdict(),))))
     assert html.count("<table>") == 2
     rows = re.findall(r"<tr>", html)
     assert len(rows) == 5 + 1 + 3  # 5 facts, checks header + 3 checks
@@ -91,7 +91,7 @@ def test_markdown_renders_as_a_table_on_github() -> None:
 
 
 def test_hostile_content_is_inert_in_markdown() -> None:
-    md = markdown.render(hostile_verdict())
+    md = markdown.render(GateResult((hostile_verdict(),)))
     html = github_html(md)
     assert "<script" not in html
     assert "<img" not in html
@@ -121,14 +121,14 @@ def test_hostile_content_is_inert_in_markdown() -> None:
 def test_hostile_content_carries_no_invisible_character_into_any_output() -> None:
     v = hostile_verdict()
     outputs = {
-        "markdown": markdown.render(v),
-        "text": text.render(v, colour=False),
-        "junit": junit.render(v),
-        "annotations": github.annotation_commands(v),
+        "markdown": markdown.render(GateResult((v,))),
+        "text": text.render(GateResult((v,)), colour=False),
+        "junit": junit.render(GateResult((v,))),
+        "annotations": github.annotation_commands(GateResult((v,))),
     }
     for name, out in outputs.items():
         assert not set(INVISIBLE) & set(out), name
-    raw = report.render(v)
+    raw = report.render(GateResult((v,)))
     assert not set(INVISIBLE) & set(raw)  # escaped as \u sequences in the JSON text ...
     attack("invisible characters", "bidi, zero-width, tags, C1, separators", "none raw anywhere")
     names = {c["name"] for c in json.loads(raw)["checks"]}
@@ -146,14 +146,14 @@ def test_summary_stays_under_the_github_limit_and_says_what_was_cut() -> None:
         replace(v.checks[0], name=f"eval {i} " + "x" * 150, message="m" * 200) for i in range(8000)
     )
     big = replace(v, checks=checks + v.checks)
-    full = markdown.render(big, limit=10**9)
+    full = markdown.render(GateResult((big,)), limit=10**9)
     assert len(full.encode()) > markdown.GITHUB_SUMMARY_LIMIT
-    cut = markdown.render(big)
+    cut = markdown.render(GateResult((big,)))
     assert len(cut.encode()) <= markdown.GITHUB_SUMMARY_LIMIT
     assert cut.startswith("## ❌ fi-gate: FAIL")
     assert "| **Calls** | 30 total" in cut  # the execution facts stay
     assert "step-summary limit" in cut
-    small = markdown.render(big, limit=5000)
+    small = markdown.render(GateResult((big,)), limit=5000)
     assert len(small.encode()) <= 5000
     assert "check(s)" in small
 
@@ -162,7 +162,7 @@ def test_summary_stays_under_the_github_limit_and_says_what_was_cut() -> None:
 
 
 def test_terminal_table_exact() -> None:
-    assert text.render(seed_verdict()) == (
+    assert text.render(GateResult((seed_verdict(),))) == (
         "execution aabfa5b5-... (completed): 26/30 calls completed, 4 failed\n"
         "eval              config  metric        observed   interval      threshold    n   status\n"
         "----------------  ------  ------------  ---------  ------------  -----------  --  ------\n"
@@ -177,7 +177,7 @@ def test_terminal_table_exact() -> None:
 
 
 def test_terminal_output_has_no_control_characters_from_the_api() -> None:
-    out = text.render(hostile_verdict())
+    out = text.render(GateResult((hostile_verdict(),)))
     assert "\x1b" not in out and "\u202e" not in out and "\r" not in out
     record("hostile", "terminal table", "no escape, bidi or control characters from the API")
     assert all(line.count("\n") == 0 for line in out.splitlines())
@@ -261,8 +261,8 @@ def github_outputs(text_: str) -> dict[str, str]:
 def test_outputs_use_random_delimiters_so_values_cannot_forge_others() -> None:
     v = replace(seed_verdict(), execution=None)
     first, second = (
-        github.outputs(v, report_path="a\nverdict<<EOF\npass\nEOF"),
-        github.outputs(v, report_path="r"),
+        github.outputs(GateResult((v,)), {"report": "a\nverdict<<EOF\npass\nEOF"}),
+        github.outputs(GateResult((v,)), {"report": "r"}),
     )
     d1 = re.findall(r"<<(ghadelimiter_[0-9a-f]{32})", first)
     d2 = re.findall(r"<<(ghadelimiter_[0-9a-f]{32})", second)
@@ -297,7 +297,7 @@ def test_api_error_with_pass_mode_is_loud() -> None:
             "the API could not be read and --on-api-error pass is set: this deploy is NOT gated",
         ),
     )
-    out = github.annotation_commands(v)
+    out = github.annotation_commands(GateResult((v,)))
     assert "::warning title=fi-gate%3A error::503 from api" in out
     assert "::warning title=fi-gate%3A deploy not gated::" in out
 
@@ -306,7 +306,7 @@ def test_api_error_with_pass_mode_is_loud() -> None:
 
 
 def test_junit_structure_and_schema() -> None:
-    xml = junit.render(seed_verdict())
+    xml = junit.render(GateResult((seed_verdict(),)))
     JUNIT_XSD.validate(xml)
     root = ET.fromstring(xml)
     suite = root.find("testsuite")
@@ -328,7 +328,7 @@ def test_junit_off_is_skipped_and_errors_are_errors() -> None:
         parse_execution(json.loads(SEED.read_text())["result"]),
         NOW,
     )
-    root = ET.fromstring(junit.render(v))
+    root = ET.fromstring(junit.render(GateResult((v,))))
     assert len(root.findall(".//skipped")) == 1
     error = Verdict(
         verdict="error",
@@ -340,13 +340,13 @@ def test_junit_off_is_skipped_and_errors_are_errors() -> None:
         generated_at=NOW,
         message="401 from api",
     )
-    xml = junit.render(error)
+    xml = junit.render(GateResult((error,)))
     JUNIT_XSD.validate(xml)
     assert ET.fromstring(xml).find(".//error") is not None
 
 
 def test_junit_is_valid_xml_for_hostile_text() -> None:
-    xml = junit.render(hostile_verdict())
+    xml = junit.render(GateResult((hostile_verdict(),)))
     JUNIT_XSD.validate(xml)
     names = [c.get("name") for c in ET.fromstring(xml).iter("testcase")]
     assert any(n and "<script>" in n for n in names)  # kept as text, escaped by XML
@@ -358,7 +358,7 @@ def test_dotenv_values_cannot_forge_variables(bad: str) -> None:
     v = seed_verdict()
     assert v.execution is not None
     forged = replace(v, execution=replace(v.execution, execution_id=bad))
-    lines = dotenv.render(forged).splitlines()
+    lines = dotenv.render(GateResult((forged,))).splitlines()
     assert [line.split("=", 1)[0] for line in lines] == [
         "FI_GATE_VERDICT",
         "FI_GATE_PASSED",

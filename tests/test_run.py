@@ -35,7 +35,7 @@ def _quick_polls(monkeypatch: pytest.MonkeyPatch) -> None:
     executions started here are of today: the real clock, not the demo data's day."""
     monkeypatch.setattr("gate.client.WAIT_FIRST", 0.1)
     monkeypatch.setattr("gate.client.WAIT_MAX", 0.2)
-    monkeypatch.setattr("gate.cli._now", lambda: datetime.now(timezone.utc))
+    monkeypatch.setattr("gate.judge.now", lambda: datetime.now(timezone.utc))
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from gate.verdict import GateResult, Verdict
+from gate.verdict import GateResult
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._:/-]")
 
@@ -20,11 +20,7 @@ def _safe(value: str) -> str:
 JOINED = frozenset({"FI_GATE_JUDGED_EXECUTION_ID", "FI_GATE_EXECUTION_URL"})
 
 
-def render(v: Verdict) -> str:
-    return render_many(GateResult((v,)))
-
-
-def render_many(result: GateResult) -> str:
+def render(result: GateResult) -> str:
     ids = [_safe(v.execution.execution_id) for v in result.verdicts if v.execution]
     links = [_safe(v.link) for v in result.verdicts if v.link]
     values = {

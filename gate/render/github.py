@@ -8,7 +8,7 @@ random token so nothing inside it is read as a command. Outputs use a random her
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from gate.render.common import plain
 from gate.verdict import Check, GateResult, Verdict
@@ -54,7 +54,13 @@ def _annotation(level: str, title: str, message: str) -> str:
     return f"::{level} title={title_text}::{escape_data(_defang(plain(message, 600)))}\n"
 
 
-def annotation_commands(v: Verdict, *, name_run_test: bool = False) -> str:
+def annotation_commands(result: GateResult) -> str:
+    """Annotations for every verdict; with several run tests, each title names its own."""
+    many = len(result.verdicts) > 1
+    return "".join(_annotations(v, name_run_test=many) for v in result.verdicts)
+
+
+def _annotations(v: Verdict, *, name_run_test: bool = False) -> str:
     """Annotations for one verdict; `name_run_test` puts its run test in every title."""
     out: list[str] = []
 
@@ -87,14 +93,14 @@ def _heredoc(name: str, value: str) -> str:
     return f"{name}<<{delimiter}\n{value}\n{delimiter}\n"
 
 
-def outputs(v: Verdict | GateResult, *, report_path: str | None) -> str:
-    result = v if isinstance(v, GateResult) else GateResult((v,))
+def outputs(result: GateResult, paths: Mapping[str, str]) -> str:
+    """The step's outputs; `report`: where the JSON report was written, if it was."""
     values = {
         "verdict": result.verdict,
         "passed": "true" if result.passed else "false",
         "gated": "true" if result.gated else "false",
         "execution-id": ",".join(x.execution.execution_id for x in result.verdicts if x.execution),
-        "report": report_path or "",
+        "report": paths.get("report", ""),
         "link": ",".join(x.link for x in result.verdicts if x.link),
         "selection": ",".join(x.selection for x in result.verdicts if x.selection),
         "failed-checks": str(result.failed_checks),

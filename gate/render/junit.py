@@ -24,11 +24,7 @@ def _name(c: Check) -> str:
     return xml_text(base + extra, 300)
 
 
-def render(v: Verdict) -> str:
-    return render_many(GateResult((v,)))
-
-
-def render_many(result: GateResult) -> str:
+def render(result: GateResult) -> str:
     """One testsuite per run test."""
     root = ET.Element("testsuites", name="fi-gate")
     for v in result.verdicts:

@@ -199,8 +199,15 @@ def _clusters(v: Verdict) -> list[str]:
     return out
 
 
-def render(v: Verdict, *, limit: int = GITHUB_SUMMARY_LIMIT) -> str:
-    """The summary; if it would pass `limit` bytes, the least important parts are cut, and said."""
+def render(result: GateResult, *, limit: int = GITHUB_SUMMARY_LIMIT) -> str:
+    """The job summary: one run test's, or an overview and each run test's."""
+    if len(result.verdicts) == 1:
+        return render_verdict(result.verdicts[0], limit=limit)
+    return _render_many(result, limit=limit)
+
+
+def render_verdict(v: Verdict, *, limit: int = GITHUB_SUMMARY_LIMIT) -> str:
+    """One run test's summary; past `limit` bytes, the least important parts are cut, and said."""
     title = f"## {ICON[v.verdict]} fi-gate: {VERDICT_WORD[v.verdict]}"
     if v.run_test:
         title += f" · {md(v.run_test, 120)}"
@@ -268,7 +275,7 @@ def _cut_note(checks_cut: int, *, clusters: bool) -> str:
     )
 
 
-def render_many(result: GateResult, *, limit: int = GITHUB_SUMMARY_LIMIT) -> str:
+def _render_many(result: GateResult, *, limit: int = GITHUB_SUMMARY_LIMIT) -> str:
     """An overview table, then each run test's summary one heading level down."""
     head = [
         f"## {ICON[result.verdict]} fi-gate: {VERDICT_WORD[result.verdict]} · "
@@ -286,7 +293,7 @@ def render_many(result: GateResult, *, limit: int = GITHUB_SUMMARY_LIMIT) -> str
     text = "\n".join([*head, ""]) + "\n"
     share = max(4096, (limit - len(text.encode())) // max(1, len(result.verdicts)))
     for v in result.verdicts:
-        section = render(v, limit=share)
+        section = render_verdict(v, limit=share)
         # One level down: our own headings start lines with '#'; API text never does (escaped).
         text += "\n".join(
             "#" + line if line.startswith("#") else line for line in section.split("\n")

@@ -121,12 +121,14 @@ def as_dict(v: Verdict) -> dict[str, Any]:
     }
 
 
-def render(v: Verdict) -> str:
-    return json_safe(json.dumps(as_dict(v), indent=2, ensure_ascii=False)) + "\n"
+def render(result: GateResult) -> str:
+    """One run test: its verdict object; several: the overall verdict and one object each."""
+    data = as_dict(result.verdicts[0]) if len(result.verdicts) == 1 else _many(result)
+    return json_safe(json.dumps(data, indent=2, ensure_ascii=False)) + "\n"
 
 
-def render_many(result: GateResult) -> str:
-    data = {
+def _many(result: GateResult) -> dict[str, Any]:
+    return {
         "schema_version": SCHEMA_VERSION,
         "verdict": result.verdict,
         "exit_code": result.exit_code,
@@ -135,4 +137,3 @@ def render_many(result: GateResult) -> str:
         "generated_at": _time(result.worst.generated_at),
         "tool_version": __version__,
     }
-    return json_safe(json.dumps(data, indent=2, ensure_ascii=False)) + "\n"

@@ -55,8 +55,15 @@ def _row(c: Check) -> tuple[str, ...]:
     )
 
 
-def render(v: Verdict, *, colour: bool = False) -> str:
-    """The whole terminal report as one string, ending with a newline."""
+def render(result: GateResult, *, colour: bool = False) -> str:
+    """The terminal report: one run test's, or each run test's and an overview."""
+    if len(result.verdicts) == 1:
+        return render_verdict(result.verdicts[0], colour=colour)
+    return _render_many(result, colour=colour)
+
+
+def render_verdict(v: Verdict, *, colour: bool = False) -> str:
+    """One run test's terminal report as one string, ending with a newline."""
     lines: list[str] = []
     if v.execution:
         e = v.execution
@@ -94,12 +101,12 @@ def render(v: Verdict, *, colour: bool = False) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_many(result: GateResult, *, colour: bool = False) -> str:
+def _render_many(result: GateResult, *, colour: bool = False) -> str:
     """Each run test's report, then an overview line per run test and the overall verdict."""
     parts = []
     for v in result.verdicts:
         parts.append(f"== {plain(v.run_test, 80)} ==\n")
-        parts.append(render(v, colour=colour) if v.execution else f"{v.message}\n")
+        parts.append(render_verdict(v, colour=colour) if v.execution else f"{v.message}\n")
     parts.append("overview:\n")
     for v in result.verdicts:
         word = _paint(VERDICT_WORD[v.verdict], v.verdict, colour)

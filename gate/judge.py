@@ -1,0 +1,540 @@
+"""Fetching and judging: from settings and a policy to verdicts, through an API client.
+
+The client is a parameter (`Connect`: settings and a deadline in, a client out), as pip-audit's
+`Auditor` takes its service: these functions are tested with any client, without argparse.
+`evaluate` stays the pure judgement; this module decides what to read for it.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from gate.console import Console
+from gate.errors import EXIT_PASS, ApiError, GateError, NotReadyError, OutageError, UsageError
+from gate.runs import Started
+from gate.settings import Settings
+
+if TYPE_CHECKING:
+    from gate.calls import CallsSummary, PagePlan
+    from gate.client import Client, Deadline
+    from gate.model import Execution
+    from gate.policy import Policy
+    from gate.verdict import GateResult, Verdict
+
+Connect = Callable[[Settings, "Deadline | None"], "Client"]
+
+# Call pages (plan_pages): the later pages hold at least 2,000 calls, and enough that they are
+# all in flight at once (one round trip), up to 5,000; page 1, which comes with the execution,
+# holds two later pages' worth. Chosen by measurement: see docs/performance.md.
+CALL_PAGE_SIZE = 2000
+MAX_CALL_PAGE_SIZE = 5000
+FIRST_PAGE_SPAN = 2
+CANCEL_SECONDS = 5.0  # the time a cancel may take, beyond --timeout
+STARTED = Started()  # what `run` started and has not seen end: cancelled when the job is
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def connect(console: Console) -> Connect:
+    """The real client, for these settings: the keys checked, retries said on the console."""
+
+    def open_client(settings: Settings, deadline: Deadline | None = None) -> Client:
+        from gate.client import Client, Deadline
+
+        missing = [
+            n
+            for n, v in (("FI_API_KEY", settings.api_key), ("FI_SECRET_KEY", settings.secret_key))
+            if not v
+        ]
+        if missing or settings.api_key is None or settings.secret_key is None:
+            raise UsageError(
+                f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set; export "
+                "the Future AGI API key and secret key (in CI, from the secret store), or use "
+                "--from-file"
+            )
+        return Client(
+            settings.base_url,
+            settings.api_key,
+            settings.secret_key,
+            deadline=deadline or Deadline(settings.timeout),
+            on_retry=console.info,
+            verify=settings.ca_bundle or True,
+        )
+
+    return open_client
+
+
+@dataclass
+class Judge:
+    """Judges run tests for one invocation: `settings`, through clients made by `connect`."""
+
+    settings: Settings
+    console: Console
+    connect: Connect
+
+    def named(self) -> tuple[GateResult, str | None]:
+        """The policy loaded, the run tests it or the settings name, each judged by its own
+        rules: the result, and the run test when there is one."""
+        from gate.policy import load_policy
+        from gate.verdict import GateResult
+
+        s = self.settings
+        policy = load_policy(s.policy_path)
+        names = s.run_tests or ((s.run_test,) if s.run_test else ())
+        if not (names or s.execution_id or s.from_file):
+            names = policy.run_test_names
+        for name in names:
+            rules_for(policy, name)  # every name is checked before any request
+        if len(names) > 1:
+            return self.many(policy, names), None
+        j = replace(self, settings=replace(s, run_test=names[0])) if names else self
+        verdict = j.soften(j.one(rules_for(policy, j.settings.run_test or policy.run_test)))
+        if verdict.verdict == "error":  # impossible data: one line, as for any error
+            self.console.error(verdict.message)
+        return GateResult((verdict,)), j.settings.run_test
+
+    def many(self, policy: Policy, names: Sequence[str]) -> GateResult:
+        """Several run tests, judged concurrently; each with its own rules and its own errors."""
+        from gate.verdict import GateResult
+
+        interrupted = threading.Event()
+
+        def one(name: str) -> Verdict:
+            mine = replace(self, settings=replace(self.settings, run_test=name, run_tests=()))
+            try:
+                verdict = mine.soften(mine.one(policy.for_run_test(name)))
+                if verdict.verdict == "error":
+                    self.console.error(f"{name}: {verdict.message}")
+                return verdict
+            except GateError as exc:
+                if interrupted.is_set():  # cut off: the main thread says why, once
+                    raise
+                self.console.error(f"{name}: {exc}")
+                return mine.soften(error_verdict(exc, name, mine.settings))
+
+        with ThreadPoolExecutor(max_workers=min(4, len(names))) as pool:
+            try:
+                return GateResult(tuple(pool.map(one, names)))
+            except KeyboardInterrupt:  # Ctrl-C or SIGTERM, in this thread: stop the others
+                from gate.client import cancel_all
+
+                interrupted.set()
+                cancel_all()
+                raise
+
+    def one(self, policy: Policy) -> Verdict:
+        """One run test (or execution id, or saved file), as the settings name it."""
+        from gate.evaluate import evaluate
+
+        s = self.settings
+        if s.mode == "run":
+            return self.run(policy)
+        if s.from_file:
+            execution = read_execution_file(s.from_file)
+            run_test = s.run_test or policy.run_test
+            verdict = evaluate(policy, execution, now(), run_test=run_test, source=s.from_file)
+            return self.provenance(verdict, "file", None, None)
+        run_test = s.run_test or (None if s.execution_id else policy.run_test)
+        if s.execution_id is None and run_test is None:
+            raise UsageError(
+                "nothing to judge: give --run-test NAME, --execution-id UUID or --from-file "
+                f"PATH, set FI_GATE_RUN_TEST, or add `run_test:` to {s.policy_path}"
+            )
+        found: dict[str, str] = {}
+        execution, calls, history = Fetch(self, policy, run_test, found=found).run()
+        verdict = evaluate(
+            policy, execution, now(), run_test=run_test, source=s.base_url, calls=calls,
+            history=history,
+        )  # fmt: skip
+        selection = "execution-id" if s.execution_id else s.select
+        verdict = self.provenance(verdict, selection, found.get("run_test_id") or None, None)
+        return stale(verdict, s, policy)
+
+    def run(self, policy: Policy) -> Verdict:
+        """`fi-gate run` for one run test: start an execution, wait for it, judge that one."""
+        from gate.client import Deadline
+        from gate.evaluate import evaluate
+        from gate.runs import app_link, find_run_test, start_execution
+
+        s = self.settings
+        run_test = s.run_test or policy.run_test
+        if run_test is None:
+            raise UsageError(
+                "nothing to run: give --run-test NAME, set FI_GATE_RUN_TEST, or add `run_test:` "
+                f"to {s.policy_path}"
+            )
+        deadline = Deadline(s.timeout)
+        with self.connect(s, deadline) as client:
+            ref = find_run_test(client, run_test)
+
+            def existing() -> set[str]:
+                return {r.execution_id for r in client.list_executions(run_test, 1, 10)[0]}
+
+            execution_id = start_execution(
+                client, ref, s.scenarios, existing=existing, on_info=self.console.info
+            )
+        link = app_link(s.app_url, ref.id, execution_id)
+        STARTED.add(execution_id, link or s.app_url, s)
+        self.console.info(
+            f"started execution {execution_id} of run test '{run_test}'"
+            + (f": {link}" if link else "")
+        )
+        mine = replace(self, settings=replace(s, execution_id=execution_id, wait=True))
+        try:
+            execution, calls, history = Fetch(
+                mine, policy, run_test, deadline=deadline, link=link
+            ).run()
+        except NotReadyError:
+            cancel_started(self.console, self.connect, only=execution_id, why="the deadline passed")
+            raise
+        if execution.is_final:
+            STARTED.done(execution_id)
+        verdict = evaluate(
+            policy, execution, now(), run_test=run_test, source=s.base_url, calls=calls,
+            history=history,
+        )  # fmt: skip
+        return self.provenance(verdict, "started", ref.id, link)
+
+    def provenance(
+        self, verdict: Verdict, selection: str, run_test_id: str | None, link: str | None
+    ) -> Verdict:
+        """How the execution was chosen, the commit and ref being deployed, and its link."""
+        from gate.runs import app_link
+
+        s = self.settings
+        if link is None and verdict.execution is not None:
+            link = app_link(s.app_url, run_test_id, verdict.execution.execution_id)
+        return replace(
+            verdict,
+            selection=selection,
+            commit=s.commit,
+            ref=s.ref,
+            link=link,
+            run_test_id=run_test_id,
+        )
+
+    def soften(self, verdict: Verdict) -> Verdict:
+        """--on-api-error pass: an API or network error lets the deploy go on, loudly."""
+        return soften(verdict, self.settings, self.console)
+
+
+@dataclass
+class Fetch:
+    """What one judgement reads: the execution (selected, waited for), its calls, its history."""
+
+    judge: Judge
+    policy: Policy
+    run_test: str | None
+    deadline: Deadline | None = None
+    found: dict[str, str] | None = None  # the run test's id, once looked up (for the link)
+    link: str | None = None
+
+    def run(self) -> tuple[Execution, CallsSummary | None, list[Execution]]:
+        s = self.judge.settings
+        with self.judge.connect(s, self.deadline) as client:
+            if s.calls:
+                client.start_workers(s.workers)
+            execution_id, total_calls, items = self.select(client)
+            plan = plan_pages(total_calls, s.workers, s.page_size)
+            page_size = plan.first if s.calls else 1
+            execution, first = client.execution_and_calls(
+                execution_id, run_test=self.run_test, page_size=page_size
+            )
+            if s.wait:
+                execution, first = self.wait(client, execution, first, page_size)
+            calls = None
+            if s.calls and execution.is_final:
+                calls = self.calls(client, execution, first, plan)
+            history = self.history(client, items)
+            if self.found is not None and self.run_test and "run_test_id" not in self.found:
+                self.resolve_link(client, execution_id)
+            self.judge.console.debug(f"{client.requests_made} request(s) to {client.host}")
+            return execution, calls, history
+
+    def select(self, client: Client) -> tuple[str, int, list[Any]]:
+        """The execution's id, its number of calls if the listing said (else 0), and the
+        listing's items (the history a baseline or trend needs, at no extra request)."""
+        from gate.client import LIST_PAGE_SIZE, select_execution
+
+        s, console = self.judge.settings, self.judge.console
+        needed = self.policy.history_needed
+        if s.execution_id is None:
+            assert self.run_test is not None
+            ref, items = select_execution(
+                client, self.run_test, s.select, page_size=max(LIST_PAGE_SIZE, needed + 1)
+            )
+            console.debug(f"selected execution {ref.execution_id} ({ref.status})")
+            return ref.execution_id, ref.total_calls, items
+        if needed and self.run_test is not None:
+            return s.execution_id, 0, client.list_executions(self.run_test, 1, needed + 1)[2]
+        if needed:
+            console.info("baseline and trend need the run test's name (--run-test or run_test:)")
+        return s.execution_id, 0, []
+
+    def wait(
+        self, client: Client, execution: Execution, first: Any, page_size: int
+    ) -> tuple[Execution, Any]:
+        from gate.client import wait_for
+
+        s = self.judge.settings
+        execution_id = execution.execution_id
+        polled = False
+
+        def fetch() -> Execution:
+            # Polls ask for one call: a running execution's page 1 would be downloaded (and
+            # built by the server) again at every poll, for nothing.
+            nonlocal polled
+            polled = True
+            return client.execution(execution_id, run_test=self.run_test)
+
+        if self.link is None and self.found is not None and self.run_test is not None:
+            self.link = self.resolve_link(client, execution_id)
+        execution = wait_for(
+            client,
+            execution,
+            for_summary=s.wait_for_summary,
+            on_progress=self.judge.console.info,
+            fetch=fetch,
+            link=self.link,
+        )
+        if polled and s.calls and execution.is_final:
+            return client.execution_and_calls(
+                execution_id, run_test=self.run_test, page_size=page_size
+            )
+        return execution, first
+
+    def calls(self, client: Client, execution: Execution, first: Any, plan: PagePlan) -> Any:
+        s = self.judge.settings
+        start = time.monotonic()
+        calls = client.read_calls(
+            execution.execution_id,
+            first,
+            plan=plan,
+            workers=s.workers,
+            total_calls=execution.total_calls,
+        )
+        pages = (
+            f"page 1 of {plan.first:,}, then pages of {plan.rest:,} with {s.workers} worker(s)"
+            if calls.calls + calls.duplicates > plan.first
+            else f"one page (of up to {plan.first:,})"
+        )
+        self.judge.console.debug(
+            f"read {calls.calls:,} call(s) in {pages} in {time.monotonic() - start:.2f}s"
+        )
+        return calls
+
+    def history(self, client: Client, items: list[Any]) -> list[Execution]:
+        """The listing's executions, and any baseline named by id that it did not hold."""
+        from gate.model import parse_execution
+
+        history = [parse_execution(item) for item in items]
+        for compare_to in explicit_baselines(self.policy):
+            if all(h.execution_id != compare_to for h in history):
+                history.append(client.execution(compare_to, summary=False))
+        return history
+
+    def resolve_link(self, client: Client, execution_id: str) -> str | None:
+        """The app's link needs the run test's id, which the runs endpoint does not give: one
+        search, best effort (a verdict never waits on a link beyond the deadline)."""
+        from gate.runs import app_link, find_run_test
+
+        found = self.found if self.found is not None else {}
+        found.setdefault("run_test_id", "")  # asked once, whatever the answer
+        if client.deadline.remaining() <= 1 or self.run_test is None:
+            return None
+        try:
+            found["run_test_id"] = find_run_test(client, self.run_test).id
+        except GateError as exc:
+            self.judge.console.debug(f"no link to the app: {exc}")
+            return None
+        return app_link(self.judge.settings.app_url, found["run_test_id"], execution_id)
+
+
+def plan_pages(total_calls: int, workers: int, fixed: int | None = None) -> PagePlan:
+    """How to page an execution's calls, from the listing's `total_calls` (0: not known).
+
+    Page 1 comes with the execution. The later pages are asked for together as soon as it is
+    here, and page 1's calls are digested while they are in flight; so page 1 holds
+    FIRST_PAGE_SPAN later pages' worth of calls, and the later pages are sized to be read in
+    one round of `workers` requests: CALL_PAGE_SIZE calls or more, at most MAX_CALL_PAGE_SIZE.
+    `fixed` (FI_GATE_CALL_PAGE_SIZE) sizes every page alike.
+    """
+    from gate.calls import PagePlan
+
+    if fixed:
+        return PagePlan(fixed, fixed)
+    rest = -(-total_calls // (workers + FIRST_PAGE_SPAN))  # ceiling division
+    rest = max(CALL_PAGE_SIZE, min(MAX_CALL_PAGE_SIZE, rest))
+    return PagePlan(rest * FIRST_PAGE_SPAN, rest)
+
+
+def explicit_baselines(policy: Policy) -> set[str]:
+    """Baselines named by execution id, which the listing page may not hold."""
+    named = {policy.baseline.compare_to} if policy.baseline else set()
+    named |= {r.baseline.compare_to for r in policy.evals if r.baseline}
+    return {n for n in named if n not in ("previous", "last-passing")}
+
+
+def rules_for(policy: Policy, name: str | None) -> Policy:
+    """The policy a run test is judged by, its own `run_tests` rules included, however it was
+    named (policy, --run-test, FI_GATE_RUN_TEST, the action's input)."""
+    if not policy.run_tests:
+        return policy
+    listed = policy.run_test_names
+    if name is None:
+        if not policy.has_own_rules:
+            return policy
+        if len(listed) == 1:
+            return policy.for_run_test(listed[0])
+        raise UsageError(
+            f"{policy.source} has rules for several run tests ({', '.join(listed)}); name the "
+            "run test this execution belongs to with --run-test or FI_GATE_RUN_TEST"
+        )
+    if name not in listed and name != policy.run_test:
+        from gate.hints import did_you_mean
+
+        hint = did_you_mean(name, listed, close=False)
+        raise UsageError(
+            f"run test '{name}' is not in the run_tests of {policy.source} "
+            f"({', '.join(listed)}){hint}; add it there, or judge one of those"
+        )
+    return policy.for_run_test(name)
+
+
+def soften(verdict: Verdict, settings: Settings | None, console: Console) -> Verdict:
+    """--on-api-error pass: an API or network error lets the deploy go on, loudly."""
+    if not (
+        verdict.verdict == "error"
+        and verdict.outage
+        and settings is not None
+        and settings.on_api_error == "pass"
+    ):
+        return verdict
+    warning = "the API could not be read and --on-api-error pass is set: this deploy is NOT gated"
+    console.info(f"WARNING: {warning}" + (f" ({verdict.run_test})" if verdict.run_test else ""))
+    return replace(verdict, exit_code=EXIT_PASS, warnings=(*verdict.warnings, warning))
+
+
+def stale(verdict: Verdict, settings: Settings, policy: Policy) -> Verdict:
+    """`check` judges what ran last: say so when that predates this pipeline's commit, or when
+    it is older than `max_age`, in the verdict line itself."""
+    e = verdict.execution
+    if e is None or verdict.verdict in ("error", "not_ready"):
+        return verdict
+    notes = []
+    if settings.commit_time and e.started_at and e.started_at < settings.commit_time:
+        notes.append(
+            "it started before this pipeline's commit was made, so it may not test this "
+            "change (`fi-gate run` starts one that does)"
+        )
+    age = next((c for c in verdict.checks if c.metric == "age_seconds"), None)
+    if age is not None and age.status == "fail":
+        notes.append(f"it is older than max_age {policy.execution.max_age_text}")
+    if not notes:
+        return verdict
+    return replace(
+        verdict,
+        message=f"{verdict.message} (note: {'; '.join(notes)})",
+        warnings=(*verdict.warnings, *notes),
+    )
+
+
+def read_execution_file(path: str) -> Execution:
+    """A saved execution-detail answer (`--from-file`): the envelope or its `result`."""
+    from gate.files import MAX_FILE_BYTES, Refused, read_regular
+    from gate.model import parse_execution
+
+    try:
+        raw = read_regular(path, MAX_FILE_BYTES)
+    except FileNotFoundError as exc:
+        raise UsageError(f"{path}: file not found (--from-file)") from exc
+    except IsADirectoryError as exc:
+        raise UsageError(f"{path}: is a directory, not a saved response (--from-file)") from exc
+    except Refused as exc:
+        raise UsageError(f"{path}: {exc} (--from-file)") from exc
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read it: {exc.strerror}") from exc
+    try:
+        data = json.loads(raw)
+    except RecursionError as exc:
+        raise ApiError(f"{path}: the JSON is nested too deeply to be an execution") from exc
+    except ValueError as exc:
+        raise UsageError(
+            f"{path}: not JSON ({exc.__class__.__name__} at byte {getattr(exc, 'pos', '?')}); "
+            "save the API's response body as it is"
+        ) from exc
+    if isinstance(data, dict) and "result" in data and "status" in data:
+        if data["status"] is not True:
+            raise UsageError(f"{path}: the saved response is an API error, not an execution")
+        data = data["result"]
+    try:
+        return parse_execution(data)
+    except ApiError as exc:  # the answer's content is wrong: a response error (exit 3)
+        raise ApiError(f"{path}: {exc}") from exc
+
+
+def error_verdict(exc: GateError, run_test: str | None, settings: Settings | None) -> Verdict:
+    """The verdict of a run that could not judge: error (or not ready), with the exit code."""
+    from gate.evaluate import facts
+    from gate.verdict import Verdict
+
+    waited = getattr(exc, "execution", None)  # a --wait that ran out: what it waited for
+    return Verdict(
+        verdict="not_ready" if exc.verdict == "not_ready" else "error",
+        exit_code=exc.exit_code,
+        run_test=run_test,
+        execution=facts(waited) if waited is not None else None,
+        checks=(),
+        clusters=(),
+        generated_at=now(),
+        message=str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
+        source=settings.from_file or settings.base_url if settings else None,
+        outage=isinstance(exc, OutageError),
+    )
+
+
+def cancel_started(
+    console: Console, connect: Connect, *, only: str | None = None, why: str
+) -> None:
+    """POST a cancel for each execution this run started and that is not final yet (bounded:
+    CANCEL_SECONDS each, all at once). Never one fi-gate did not start."""
+    from gate.client import Deadline
+    from gate.runs import cancel_execution
+
+    pending = STARTED.pending()
+    if only is not None:
+        pending = {k: v for k, v in pending.items() if k == only}
+
+    def cancel(execution_id: str, link: str, settings: Settings) -> None:
+        try:
+            with connect(settings, Deadline(CANCEL_SECONDS)) as client:
+                cancel_execution(client, execution_id)
+            console.info(f"cancelled execution {execution_id} ({why}; fi-gate started it): {link}")
+        except (GateError, KeyboardInterrupt) as exc:
+            console.info(
+                f"could not cancel execution {execution_id} ({exc or 'stopped'}); cancel it in "
+                f"the app: {link}"
+            )
+        finally:
+            STARTED.done(execution_id)
+
+    threads = []
+    for execution_id, (link, settings) in pending.items():
+        if not settings.cancel:
+            console.info(f"execution {execution_id} keeps running ({why}; --no-cancel): {link}")
+            STARTED.done(execution_id)
+            continue
+        t = threading.Thread(target=cancel, args=(execution_id, link, settings), daemon=True)
+        t.start()
+        threads.append(t)
+    for t in threads:
+        t.join(CANCEL_SECONDS + 1)

@@ -1,0 +1,291 @@
+"""What a run of `check` or `run` is asked to do: flags, then the environment, then defaults.
+
+Each option's precedence is declared once, in `OPTIONS`: its flag (the argparse dest of the
+same name) wins, then each of its environment variables in order, then its default. An empty
+variable counts as unset (the GitHub action passes every input, set or not).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import re
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import urlsplit
+
+from gate import environment
+from gate.errors import UsageError
+
+DEFAULT_POLICY = "fi-gate.yml"
+DEFAULT_BASE_URL = "https://api.futureagi.com"
+DEFAULT_APP_URL = "https://app.futureagi.com"
+DEFAULT_TIMEOUT = 120.0
+DEFAULT_WAIT_TIMEOUT = 1800.0
+DEFAULT_WORKERS = 4
+SELECT_CHOICES = ("latest", "latest-completed")
+ON_API_ERROR_CHOICES = ("fail", "pass")
+
+Reader = Callable[[Mapping[str, str], str], Any]  # one variable's value, None when unset
+
+
+def _flag(environ: Mapping[str, str], name: str) -> bool | None:
+    return None if environment.text(environ, name) is None else environment.flag(environ, name)
+
+
+def _choice(options: tuple[str, ...]) -> Reader:
+    return lambda environ, name: environment.choice(environ, name, options)
+
+
+def _seconds(environ: Mapping[str, str], name: str) -> float | None:
+    raw = environment.text(environ, name)
+    try:
+        return None if raw is None else float(raw)
+    except ValueError:
+        raise UsageError(f"{name}={raw!r} is not a number of seconds") from None
+
+
+def _whole(environ: Mapping[str, str], name: str) -> int | None:
+    raw = environment.text(environ, name)
+    try:
+        return None if raw is None else int(raw)
+    except ValueError:
+        raise UsageError(f"{name}={raw!r} is not a whole number") from None
+
+
+def _page_size(environ: Mapping[str, str], name: str) -> int | None:
+    raw = environment.text(environ, name)
+    if raw is not None and (not raw.isdigit() or not 10 <= int(raw) <= 10_000):
+        raise UsageError(f"{name}={raw!r}: give a whole number from 10 to 10000")
+    return None if raw is None else int(raw)
+
+
+@dataclass(frozen=True)
+class Option:
+    dest: str  # the flag's argparse dest (if it has a flag) and the Settings field
+    env: tuple[str, ...]  # read in this order when the flag is not given
+    read: Reader = environment.text
+    default: Any = None
+
+
+OPTIONS = {
+    o.dest: o
+    for o in (
+        Option("policy", ("FI_GATE_POLICY",), default=DEFAULT_POLICY),
+        # FI_GATE_INPUT_* come from the action's inputs: an empty input must not hide a key or
+        # URL given in the workflow's env, so they have names of their own.
+        Option("base_url", ("FI_GATE_INPUT_BASE_URL", "FI_BASE_URL"), default=DEFAULT_BASE_URL),
+        Option("api_key", ("FI_GATE_INPUT_API_KEY", "FI_API_KEY")),  # never a flag
+        Option("secret_key", ("FI_GATE_INPUT_SECRET_KEY", "FI_SECRET_KEY")),  # never a flag
+        Option("ca_bundle", ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")),
+        Option("allow_insecure_http", ("FI_GATE_ALLOW_INSECURE_HTTP",), _flag, False),
+        Option("select", ("FI_GATE_SELECT",), _choice(SELECT_CHOICES), "latest"),
+        Option("on_api_error", ("FI_GATE_ON_API_ERROR",), _choice(ON_API_ERROR_CHOICES), "fail"),
+        Option("timeout", ("FI_GATE_TIMEOUT",), _seconds),
+        Option("wait", ("FI_GATE_WAIT",), _flag, False),
+        Option("wait_for_summary", ("FI_GATE_WAIT_FOR_SUMMARY",), _flag, False),
+        Option("calls", ("FI_GATE_CALLS",), _flag, False),
+        Option("workers", ("FI_GATE_WORKERS",), _whole, DEFAULT_WORKERS),
+        Option("page_size", ("FI_GATE_CALL_PAGE_SIZE",), _page_size),
+        Option("mode", ("FI_GATE_MODE",), _choice(("check", "run")), "check"),
+        Option("cancel", ("FI_GATE_CANCEL",), _flag, True),
+        Option("app_url", ("FI_APP_URL",), default=DEFAULT_APP_URL),
+    )
+}
+
+
+def value(args: argparse.Namespace | None, environ: Mapping[str, str], dest: str) -> Any:
+    """The option's value: its flag if given, else its first variable that is set, else its
+    default."""
+    option = OPTIONS[dest]
+    given = getattr(args, dest, None)
+    if given is not None and given is not False and given != []:
+        return given
+    for name in option.env:
+        found = option.read(environ, name)
+        if found is not None:
+            return found
+    return option.default
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a check needs, resolved from flags > environment > policy."""
+
+    policy_path: str
+    run_test: str | None
+    execution_id: str | None
+    from_file: str | None
+    base_url: str
+    select: str
+    timeout: float
+    on_api_error: str
+    api_key: str | None = None
+    secret_key: str | None = None
+    ca_bundle: str | None = None
+    run_tests: tuple[str, ...] = ()
+    calls: bool = False
+    wait: bool = False
+    wait_for_summary: bool = False
+    workers: int = DEFAULT_WORKERS
+    page_size: int | None = None  # None: chosen from the execution's size (judge.plan_pages)
+    mode: str = "check"  # or "run": start the execution, then judge it
+    scenarios: tuple[str, ...] = ()
+    cancel: bool = True  # run: cancel what it started on SIGTERM/SIGINT and at the deadline
+    app_url: str = DEFAULT_APP_URL
+    commit: str | None = None  # of the pipeline (GITHUB_SHA, CI_COMMIT_SHA)
+    ref: str | None = None  # GITHUB_REF, CI_COMMIT_REF_NAME
+    commit_time: datetime | None = None  # CI_COMMIT_TIMESTAMP, or the GitHub event's
+
+
+def resolve(args: argparse.Namespace, environ: Mapping[str, str]) -> Settings:
+    """The settings of `check` or `run`; a UsageError names the flag or variable that is wrong."""
+    from gate.client import check_base_url
+
+    def get(dest: str) -> Any:
+        return value(args, environ, dest)
+
+    mode = "run" if args.command == "run" else "check"
+    names, execution_id = _targets(args, environ)
+    wait_for_summary = bool(get("wait_for_summary"))
+    wait = mode == "run" or bool(get("wait")) or wait_for_summary  # `run` waits for its own
+    timeout = get("timeout")
+    if timeout is None:
+        timeout = DEFAULT_WAIT_TIMEOUT if wait else DEFAULT_TIMEOUT
+    if not 0 < timeout <= 6 * 3600:
+        raise UsageError(f"--timeout {timeout:g} is out of range; give 1 to 21600 seconds")
+    workers = get("workers")
+    if not 1 <= workers <= 32:
+        raise UsageError(f"--workers {workers} is out of range; give 1 to 32")
+    commit, ref, commit_time = ci_commit(environ)
+    return Settings(
+        policy_path=get("policy"),
+        run_test=names[0] if len(names) == 1 else None,
+        execution_id=execution_id,
+        from_file=getattr(args, "from_file", None),
+        base_url=check_base_url(get("base_url"), allow_insecure_http=get("allow_insecure_http")),
+        select=get("select"),
+        run_tests=tuple(names) if len(names) > 1 else (),
+        timeout=timeout,
+        on_api_error=get("on_api_error"),
+        api_key=get("api_key"),
+        secret_key=get("secret_key"),
+        ca_bundle=get("ca_bundle"),
+        calls=bool(get("calls")),
+        wait=wait,
+        wait_for_summary=wait_for_summary,
+        workers=workers,
+        page_size=get("page_size"),
+        mode=mode,
+        scenarios=_scenarios(getattr(args, "scenario", None), environ),
+        cancel=not getattr(args, "no_cancel", False) and get("cancel"),
+        app_url=_app_url(get("app_url")),
+        commit=commit,
+        ref=ref,
+        commit_time=commit_time,
+    )
+
+
+def _targets(args: argparse.Namespace, environ: Mapping[str, str]) -> tuple[list[str], str | None]:
+    """The run tests named and the execution id: flags beat the environment, and --run-test
+    also beats FI_GATE_EXECUTION_ID."""
+    names: list[str] = list(args.run_test or [])
+    execution_id = getattr(args, "execution_id", None)
+    from_file = getattr(args, "from_file", None)
+    if len(names) > 1 and execution_id is not None:
+        raise UsageError(
+            "--execution-id judges one execution; give at most one --run-test with it (the run "
+            "test it belongs to, for that run test's rules and history)"
+        )
+    if from_file and (names or execution_id):
+        raise UsageError(
+            "--from-file judges a saved execution; do not combine it with "
+            "--run-test or --execution-id"
+        )
+    for flag, given in (
+        *(("--run-test", name) for name in names),
+        ("--execution-id", execution_id),
+        ("--policy", args.policy),
+        ("--from-file", from_file),
+    ):
+        if given is not None and not given.strip():
+            raise UsageError(f"{flag} is empty; give a value or leave the flag out")
+    execution_id = execution_id or None
+    if not names:
+        if execution_id is None:
+            execution_id = environment.text(environ, "FI_GATE_EXECUTION_ID")
+        # Several run tests: one name per line (names may hold commas).
+        lines = (environment.text(environ, "FI_GATE_RUN_TEST") or "").splitlines()
+        names = [n.strip() for n in lines if n.strip()]
+        if execution_id is not None and len(names) > 1:
+            raise UsageError(
+                "an execution id judges one execution, and FI_GATE_RUN_TEST names several run "
+                "tests: name only the run test it belongs to"
+            )
+    if execution_id is not None:
+        try:
+            execution_id = str(uuid.UUID(execution_id.strip()))
+        except ValueError:
+            raise UsageError(
+                f"execution id {execution_id.strip()[:60]!r} is not a UUID; copy it from the "
+                "run test's execution page"
+            ) from None
+    return names, execution_id
+
+
+def ci_commit(environ: Mapping[str, str]) -> tuple[str | None, str | None, datetime | None]:
+    """The commit and ref this pipeline deploys, and the commit's time, when the CI says so."""
+    text = environment.text
+    commit = text(environ, "GITHUB_SHA") or text(environ, "CI_COMMIT_SHA")
+    ref = text(environ, "GITHUB_REF") or text(environ, "CI_COMMIT_REF_NAME")
+    when = text(environ, "CI_COMMIT_TIMESTAMP")
+    event = text(environ, "GITHUB_EVENT_PATH")
+    if when is None and event:  # a push event names its head commit's time
+        with contextlib.suppress(Exception):
+            from gate.files import read_regular
+
+            data = json.loads(read_regular(event, 4 * 1024 * 1024))
+            when = (data.get("head_commit") or {}).get("timestamp")
+    stamp = None
+    if when:
+        with contextlib.suppress(ValueError):
+            stamp = datetime.fromisoformat(when.replace("Z", "+00:00"))
+            if stamp.tzinfo is None:
+                stamp = stamp.replace(tzinfo=timezone.utc)
+    clean = re.compile(r"[^A-Za-z0-9._/+-]")
+    return (
+        clean.sub("", commit)[:64] if commit else None,
+        clean.sub("", ref)[:200] if ref else None,
+        stamp,
+    )
+
+
+def _scenarios(flags: list[str] | None, environ: Mapping[str, str]) -> tuple[str, ...]:
+    """Scenario ids: repeated --scenario, else FI_GATE_SCENARIOS (one a line, or commas)."""
+    raw = list(flags or []) or re.split(
+        r"[\s,]+", environment.text(environ, "FI_GATE_SCENARIOS") or ""
+    )
+    ids = []
+    for given in (v.strip() for v in raw):
+        if not given:
+            continue
+        try:
+            ids.append(str(uuid.UUID(given)))
+        except ValueError:
+            raise UsageError(
+                f"scenario {given[:60]!r} is not a UUID; copy scenario ids from the run test's "
+                "page in the app"
+            ) from None
+    return tuple(dict.fromkeys(ids))
+
+
+def _app_url(url: str) -> str:
+    """The web app links point into: FI_APP_URL (self-hosted), else app.futureagi.com."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username:
+        raise UsageError(f"FI_APP_URL={url[:80]!r} is not an http(s) URL of the web app")
+    return url.rstrip("/")
