@@ -15,14 +15,15 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import msgspec
 
 from gate.errors import ApiError
 from gate.redact import clip
+from gate.verdict import CallExample, CallsSummary
 
 MAX_EXAMPLES = 3
 MAX_SCENARIOS = 10
@@ -127,28 +128,6 @@ class PagePlan:
         """The later pages of an execution of `calls` calls, with page 1's header as the server
         sends it (the bench and the tests plan with it)."""
         return list(self.later_pages(PageHeader(max(1, -(-calls // self.first)), 1, calls)))
-
-
-@dataclass(frozen=True)
-class CallExample:
-    call_id: str
-    scenario: str
-    reason: str
-
-
-@dataclass(frozen=True)
-class CallsSummary:
-    """The calls of one execution as the report shows them (immutable)."""
-
-    calls: int
-    by_status: tuple[tuple[str, int], ...]
-    failed_by_scenario: tuple[tuple[str, int], ...]
-    # By eval config id (the key of a call's eval_outputs): two configs of one name, in one
-    # eval or in two, are never pooled.
-    failing_examples: Mapping[str, tuple[CallExample, ...]]
-    scores: Mapping[str, tuple[float, ...]] = field(default_factory=dict)  # 0-1
-    duplicates: int = 0
-    config_names: Mapping[str, str] = field(default_factory=dict)  # config id -> its name
 
 
 def _reason(raw: msgspec.Raw) -> str:

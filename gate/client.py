@@ -37,7 +37,6 @@ from gate import __version__
 from gate.calls import (
     CallDigest,
     CallsResult,
-    CallsSummary,
     Detail,
     PageHeader,
     PagePlan,
@@ -52,6 +51,7 @@ from gate.errors import (
 )
 from gate.model import Execution, ExecutionRef, parse_execution, parse_execution_list
 from gate.redact import clip as _clip
+from gate.verdict import CallsSummary
 from gate.wire import decode_result
 from gate.wire import server_message as _server_message
 

@@ -5,16 +5,24 @@ No I/O, no clock, no network: everything it needs is passed in, so it is tested 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
 from gate import history as history_mod
 from gate import sanity
-from gate.calls import CallsSummary
 from gate.hints import did_you_mean
-from gate.model import CHOICES, PASS_FAIL, SCORE, Cluster, ConfigResult, EvalResult, Execution
-from gate.policy import CHOICE_KEYS, ConfigRule, EvalRule, Level, Policy, Thresholds
+from gate.metrics import (
+    FLOOR_FOR_TYPE,
+    METRICS,
+    PASS_FAIL,
+    SCORE,
+    Measured,
+    Metric,
+    format_duration,
+)
+from gate.model import ConfigResult, EvalResult, Execution
+from gate.policy import ConfigRule, EvalRule, Level, Policy, Thresholds
 from gate.stats import (
     DEFAULT_CONFIDENCE,
     cells_needed,
@@ -25,16 +33,14 @@ from gate.stats import (
 from gate.verdict import (
     EXIT_API,
     EXIT_BY_VERDICT,
+    CallsSummary,
     Check,
+    Cluster,
     ExecutionFacts,
     Status,
     Verdict,
     VerdictName,
 )
-
-KIND_OF_METRIC = {"min_pass_rate": PASS_FAIL, "min_avg_score": SCORE}
-METRIC_OF_KEY = {"min_pass_rate": "pass_rate", "min_avg_score": "avg_score"}
-FIX_FOR_TYPE = {PASS_FAIL: "min_pass_rate", SCORE: "min_avg_score", CHOICES: "min_choice_rate"}
 
 
 def facts(execution: Execution) -> ExecutionFacts:
@@ -112,14 +118,16 @@ def evaluate(
             continue
         what = "eval matches this pattern" if rule.is_glob else "eval of this name"
         checks.append(
-            _check(
-                name=rule.pattern,
-                metric="present",
-                level=rule.level,
-                status="missing",
-                message=f"no {what} in the execution{did_you_mean(rule.pattern, present)}; "
-                "names are case-sensitive (evals: "
-                f"{_names(present)})",
+            _at_level(
+                Check(
+                    name=rule.pattern,
+                    kind="eval",
+                    metric="present",
+                    level=rule.level,
+                    status="missing",
+                    message=f"no {what} in the execution{did_you_mean(rule.pattern, present)}; "
+                    f"names are case-sensitive (evals: {_names(present)})",
+                )
             )
         )
     checks.extend(_nothing_judged(execution, checks, not_gated))
@@ -190,7 +198,7 @@ def _nothing_judged(
             "no eval of this execution was measured against a threshold (every one is off, "
             "missing or without data); a gate that judged nothing does not pass"
         )
-    yield _check(
+    yield Check(
         name="eval results",
         kind="execution",
         metric="judged",
@@ -274,7 +282,7 @@ def _overall(checks: list[Check], warnings: list[str]) -> VerdictName:
 def _headline(verdict: str, checks: list[Check], execution: Execution) -> str:
     failing = [c for c in checks if c.blocks]
     if verdict == "fail":
-        names = ", ".join(_label(c) for c in failing[:3])
+        names = ", ".join(c.label for c in failing[:3])
         more = f" and {len(failing) - 3} more" if len(failing) > 3 else ""
         return f"{len(failing)} check(s) failed: {names}{more}"
     warned = [c for c in checks if c.warns]
@@ -284,57 +292,14 @@ def _headline(verdict: str, checks: list[Check], execution: Execution) -> str:
     return f"all {gated} eval check(s) met on execution {execution.execution_id}"
 
 
-def _label(c: Check) -> str:
-    return f"{c.name} / {c.config}" if c.config else c.name
-
-
-def _check(
-    *,
-    name: str,
-    metric: str,
-    level: Level,
-    status: Status,
-    message: str,
-    kind: str = "eval",
-    observed: float | str | None = None,
-    threshold: float | str | None = None,
-    op: str = "",
-    config: str | None = None,
-    n: int | None = None,
-    output_type: str | None = None,
-    interval: tuple[float, float] | None = None,
-    interval_source: str | None = None,
-    passes: int | None = None,
-    confidence: float | None = None,
-    cells_needed: int | None = None,
-    config_index: int | None = None,
-    config_ids: tuple[str, ...] = (),
-) -> Check:
-    if level == "off":
-        status, message = "skipped", "level: off"
-    elif status == "fail" and level == "warn":
-        status = "warn"
-    return Check(
-        name=name,
-        kind="execution" if kind == "execution" else "eval",
-        metric=metric,
-        observed=observed,
-        threshold=threshold,
-        op=op,
-        level=level,
-        status=status,
-        message=message,
-        config=config,
-        n=n,
-        output_type=output_type,
-        interval=interval,
-        interval_source=interval_source,
-        passes=passes,
-        confidence=confidence,
-        cells_needed=cells_needed,
-        config_index=config_index,
-        config_ids=config_ids,
-    )
+def _at_level(check: Check) -> Check:
+    """A check as its level makes it: skipped at level off, a warning for a failure at level
+    warn."""
+    if check.level == "off":
+        return replace(check, status="skipped", message="level: off")
+    if check.status == "fail" and check.level == "warn":
+        return replace(check, status="warn")
+    return check
 
 
 def _status_check(ex: Execution) -> Check:
@@ -350,7 +315,7 @@ def _status_check(ex: Execution) -> Check:
     else:
         status = "fail"
         message = f"the execution is still {ex.status}"
-    return _check(
+    return Check(
         name="execution status",
         kind="execution",
         metric="status",
@@ -372,9 +337,10 @@ def _execution_check(
     ok: bool,
     message: str,
     n: int | None = None,
+    unit: str = "",
 ) -> Check:
     """A check on the execution as a whole: always at level error."""
-    return _check(
+    return Check(
         name=name,
         kind="execution",
         metric=metric,
@@ -385,6 +351,7 @@ def _execution_check(
         status="pass" if ok else "fail",
         n=n,
         message=message,
+        unit=unit,
     )
 
 
@@ -404,6 +371,7 @@ def _execution_checks(policy: Policy, ex: Execution, now: datetime) -> Iterator[
             pct <= limit,
             f"{failed} ({pct:.1f}%)",
             total,
+            unit="%",
         )
     elif rules.max_failed_calls is not None:
         limit = rules.max_failed_calls
@@ -419,7 +387,7 @@ def _execution_checks(policy: Policy, ex: Execution, now: datetime) -> Iterator[
         )
     elif ex.failed_calls:
         # Failed calls never lower a pass rate: never let them pass silently.
-        yield _check(
+        yield Check(
             name="failed calls",
             kind="execution",
             metric="failed_calls",
@@ -454,6 +422,7 @@ def _execution_checks(policy: Policy, ex: Execution, now: datetime) -> Iterator[
                 "<=",
                 False,
                 "the execution has neither completed_at nor started_at; its age is unknown",
+                unit="s",
             )
         else:
             age = max(0.0, (now - stamp).total_seconds())
@@ -466,27 +435,19 @@ def _execution_checks(policy: Policy, ex: Execution, now: datetime) -> Iterator[
                 "<=",
                 age <= rules.max_age_seconds,
                 f"{which} {format_duration(age)} ago (limit {rules.max_age_text})",
+                unit="s",
             )
-
-
-def format_duration(seconds: float) -> str:
-    s = int(seconds)
-    if s < 120:
-        return f"{s}s"
-    if s < 7200:
-        return f"{s // 60}m"
-    if s < 172800:
-        return f"{s // 3600}h" + (f" {s % 3600 // 60}m" if s % 3600 >= 60 else "")
-    return f"{s // 86400}d" + (f" {s % 86400 // 3600}h" if s % 86400 >= 3600 else "")
 
 
 def _default_for(t: Thresholds, ev: EvalResult) -> Thresholds | None:
     """The part of `defaults` that speaks to an eval of this output type, if any."""
-    if ev.output_type == PASS_FAIL and t.min_pass_rate is not None:
-        return replace(t, min_avg_score=None)
-    if ev.output_type == SCORE and t.min_avg_score is not None:
-        return replace(t, min_pass_rate=None)
-    return None
+    mine = [m for m in METRICS if m.output_type == ev.output_type and m.thresholds(t)]
+    if not mine or ev.output_type not in (PASS_FAIL, SCORE):
+        return None  # choices are named per eval: a default cannot name them
+    others: dict[str, object] = {
+        m.key: (() if m.per_choice else None) for m in METRICS if m not in mine
+    }
+    return replace(t, **others)  # type: ignore[arg-type]
 
 
 def _inherited(own: Thresholds, policy: Policy, ev: EvalResult, level: Level) -> Thresholds | Check:
@@ -497,16 +458,46 @@ def _inherited(own: Thresholds, policy: Policy, ev: EvalResult, level: Level) ->
     default = _default_for(policy.defaults, ev)
     if default is not None:
         return replace(default, confidence=own.confidence, min_cells=own.min_cells)
-    fix = FIX_FOR_TYPE.get(ev.output_type, "a threshold")
-    return _check(
-        name=ev.name,
-        metric="threshold",
-        level=level,
-        status="fail",
-        output_type=ev.output_type,
-        message=f"the rule sets no threshold and `defaults` has none for a {ev.output_type} "
-        f"eval; add {fix} to the rule",
+    floor = FLOOR_FOR_TYPE.get(ev.output_type)
+    return _at_level(
+        Check(
+            name=ev.name,
+            kind="eval",
+            metric="threshold",
+            level=level,
+            status="fail",
+            output_type=ev.output_type,
+            message=f"the rule sets no threshold and `defaults` has none for a "
+            f"{ev.output_type} eval; add {floor.key if floor else 'a threshold'} to the rule",
+        )
     )
+
+
+@dataclass(frozen=True)
+class Target:
+    """What one group of checks measures: an eval's totals, or one of its configs."""
+
+    ev: EvalResult
+    level: Level
+    config: str | None  # the config's label; None for the eval's totals
+    measured: Measured
+    evidence: Evidence
+
+    def check(self, metric: str, status: Status, message: str = "", **more: object) -> Check:
+        return Check(
+            name=self.ev.name,
+            kind="eval",
+            metric=metric,
+            level=self.level,
+            status=status,
+            message=message,
+            config=self.config,
+            n=self.measured.cells,
+            output_type=self.ev.output_type,
+            config_index=self.evidence.index,
+            config_ids=self.evidence.config_ids,
+            **more,  # type: ignore[arg-type]
+        )
 
 
 def _rule_checks(
@@ -520,49 +511,37 @@ def _rule_checks(
         else:
             yield from _total_checks(ev, t, rule.level, calls)
     for crule in rule.configs:
-        matches = [(i, c) for i, c in enumerate(ev.configs) if c.name == crule.name]
-        if not matches:
-            names = [c.name for c in ev.configs]
-            yield _check(
-                name=ev.name,
-                config=crule.name,
-                metric="present",
-                level=crule.level,
-                status="missing",
-                output_type=ev.output_type,
-                message="no eval config of this name in the execution"
-                f"{did_you_mean(crule.name, names)}; configs are {_names(names)}",
-            )
-            continue
-        t = _inherited(crule.thresholds, policy, ev, crule.level)
-        if isinstance(t, Check):
-            yield replace(t, config=crule.name)
-            continue
-        for index, config in matches:
-            # Two configs of one name: each is judged, told apart by its position.
-            label = crule.name if len(matches) == 1 else f"{crule.name} #{index + 1}"
-            yield from _measure(
-                ev,
-                t,
-                crule.level,
-                config=label,
-                cells=config.total_cells,
-                pass_rate=config.output.get("pass"),
-                avg=config.avg_score,
-                choices=config.output,
-                evidence=Evidence((config,), calls, index),
-            )
+        yield from _config_checks(crule, ev, calls, policy)
 
 
-@dataclass
-class _Stats:
-    """What is known of a check's evidence, filled in as `_one` learns it."""
-
-    interval: tuple[float, float] | None = None
-    source: str | None = None
-    passes: int | None = None
-    confidence: float | None = None
-    cells_needed: int | None = None
+def _config_checks(
+    crule: ConfigRule, ev: EvalResult, calls: CallsSummary | None, policy: Policy
+) -> Iterator[Check]:
+    matches = [(i, c) for i, c in enumerate(ev.configs) if c.name == crule.name]
+    if not matches:
+        names = [c.name for c in ev.configs]
+        missing = Check(
+            name=ev.name,
+            kind="eval",
+            config=crule.name,
+            metric="present",
+            level=crule.level,
+            status="missing",
+            output_type=ev.output_type,
+            message="no eval config of this name in the execution"
+            f"{did_you_mean(crule.name, names)}; configs are {_names(names)}",
+        )
+        yield _at_level(missing)
+        return
+    t = _inherited(crule.thresholds, policy, ev, crule.level)
+    if isinstance(t, Check):
+        yield replace(t, config=crule.name)
+        return
+    for index, config in matches:
+        # Two configs of one name: each is judged, told apart by its position.
+        label = crule.name if len(matches) == 1 else f"{crule.name} #{index + 1}"
+        evidence = Evidence((config,), calls, index)
+        yield from _measure(Target(ev, crule.level, label, config.measured(), evidence), t)
 
 
 @dataclass(frozen=True)
@@ -578,44 +557,43 @@ class Evidence:
         return tuple(c.id for c in self.configs if c.id)
 
     def interval(
-        self, key: str, observed: float, cells: int, confidence: float
+        self, metric: Metric, observed: float, cells: int, confidence: float
     ) -> tuple[tuple[float, float] | None, str | None, int | None]:
-        """(interval in percent, its source, the success count) for one measured value."""
+        """(interval in the metric's units, its source, the success count) for one value."""
         if cells <= 0:
             return None, None, None
-        if key == "min_avg_score":
-            # Call-level scores by config id: a config without an id has none of its own.
-            values = [
-                v
-                for c in self.configs
-                for v in (self.calls.scores.get(c.id, ()) if self.calls and c.id else ())
-            ]
-            if len(values) >= 2:
-                return mean_interval_from_values(values, confidence), "calls", None
-            spreads = [
-                (c.output.get("p10"), c.output.get("p90")) for c in self.configs if c.total_cells
-            ]
-            usable = [(lo, hi) for lo, hi in spreads if lo is not None and hi is not None]
-            if not usable or len(usable) < len(spreads):
-                # A config counted without percentiles (its scores not averaged by the
-                # server): the spread of the others says nothing of it. No interval.
-                return None, None, None
-            lo, hi = max(usable, key=lambda s: s[1] - s[0])  # the widest: conservative
-            return (
-                mean_interval_from_percentiles(observed, lo, hi, cells, confidence),
-                ("percentiles"),
-                None,
-            )
-        if key == "min_pass_rate":
-            counts = [c.output.get("pass_count") for c in self.configs]
-            if all(isinstance(n, (int, float)) for n in counts):
-                successes = int(sum(n for n in counts if n is not None))
-            else:
-                successes = round(observed / 100 * cells)
+        if metric.interval == "mean":
+            return self._mean_interval(observed, cells, confidence)
+        counts = [c.output.get("pass_count") for c in self.configs]
+        if metric.key == "min_pass_rate" and all(isinstance(n, (int, float)) for n in counts):
+            successes = int(sum(n for n in counts if n is not None))  # the exact count
         else:
             successes = round(observed / 100 * cells)
         successes = max(0, min(cells, successes))
         return wilson(successes, cells, confidence), "wilson", successes
+
+    def _mean_interval(
+        self, observed: float, cells: int, confidence: float
+    ) -> tuple[tuple[float, float] | None, str | None, None]:
+        # Call-level scores by config id: a config without an id has none of its own.
+        values = [
+            v
+            for c in self.configs
+            for v in (self.calls.scores.get(c.id, ()) if self.calls and c.id else ())
+        ]
+        if len(values) >= 2:
+            return mean_interval_from_values(values, confidence), "calls", None
+        spreads = [
+            (c.output.get("p10"), c.output.get("p90")) for c in self.configs if c.total_cells
+        ]
+        usable = [(lo, hi) for lo, hi in spreads if lo is not None and hi is not None]
+        if not usable or len(usable) < len(spreads):
+            # A config counted without percentiles (its scores not averaged by the server):
+            # the spread of the others says nothing of it. No interval.
+            return None, None, None
+        lo, hi = max(usable, key=lambda s: s[1] - s[0])  # the widest: conservative
+        interval = mean_interval_from_percentiles(observed, lo, hi, cells, confidence)
+        return interval, "percentiles", None
 
 
 def number_range(interval: tuple[float, float]) -> str:
@@ -632,152 +610,32 @@ def _names(names: list[str]) -> str:
 def _total_checks(
     ev: EvalResult, t: Thresholds, level: Level, calls: CallsSummary | None
 ) -> Iterator[Check]:
-    yield from _measure(
-        ev,
-        t,
-        level,
-        config=None,
-        cells=ev.cells,
-        pass_rate=ev.total_pass_rate,
-        avg=ev.total_avg,
-        choices=_choice_totals(ev),
-        evidence=Evidence(ev.configs, calls),
-    )
+    yield from _measure(Target(ev, level, None, ev.measured(), Evidence(ev.configs, calls)), t)
 
 
-def _choice_totals(ev: EvalResult) -> dict[str, float | None]:
-    """Choice shares over all configs, weighted by cells.
-
-    The API's total_choices_avg covers only the choices seen in the first config; where a choice
-    is missing from it, it is computed here from the configs (a config that never saw a choice
-    counts 0 % for it).
-    """
-    out: dict[str, float | None] = dict(ev.total_choices_avg)
-    cells = ev.cells
-    if not cells:
-        return out
-    seen = {k for c in ev.configs for k in c.output}
-    for choice in seen - set(out):
-        total = sum((c.output.get(choice) or 0.0) * c.total_cells for c in ev.configs)
-        out[choice] = round(total / cells, 2)
-    return out
-
-
-def _measure(
-    ev: EvalResult,
-    t: Thresholds,
-    level: Level,
-    *,
-    config: str | None,
-    cells: int,
-    pass_rate: float | None,
-    avg: float | None,
-    choices: Mapping[str, float | None],
-    evidence: Evidence,
-) -> Iterator[Check]:
-    if level == "off":
-        yield _check(
-            name=ev.name,
-            config=config,
-            n=cells,
-            output_type=ev.output_type,
-            metric="level",
-            level=level,
-            status="skipped",
-            message="",
-        )
+def _measure(target: Target, t: Thresholds) -> Iterator[Check]:
+    """Every threshold `t` sets, each against what `target` measured."""
+    if target.level == "off":
+        yield _at_level(target.check("level", "skipped"))
         return
-    wanted: list[tuple[str, str, float]] = []
-    if t.min_pass_rate is not None:
-        wanted.append(("min_pass_rate", "", t.min_pass_rate))
-    if t.min_avg_score is not None:
-        wanted.append(("min_avg_score", "", t.min_avg_score))
-    wanted += [("min_choice_rate", k, v) for k, v in t.min_choice_rate]
-    wanted += [("max_choice_rate", k, v) for k, v in t.max_choice_rate]
-    observed_by_key = {"min_pass_rate": pass_rate, "min_avg_score": avg}
-    for key, choice, threshold in wanted:
-        yield _one(
-            ev,
-            key,
-            choice,
-            threshold,
-            level,
-            config,
-            cells,
-            observed_by_key.get(key),
-            choices,
-            t,
-            evidence,
-        )
+    for metric in METRICS:
+        for choice, threshold in metric.thresholds(t):
+            yield _at_level(_compare(target, metric, choice, threshold, t))
 
 
-def _one(
-    ev: EvalResult,
-    key: str,
-    choice: str,
-    threshold: float,
-    level: Level,
-    config: str | None,
-    cells: int,
-    value: float | None,
-    choices: Mapping[str, float | None],
-    t: Thresholds,
-    evidence: Evidence,
-) -> Check:
-    """One threshold against one measured value (a total or a config's)."""
-    metric = METRIC_OF_KEY.get(key, f"choice_rate[{choice}]")
-    op = "<=" if key == "max_choice_rate" else ">="
+def _compare(target: Target, metric: Metric, choice: str, threshold: float, t: Thresholds) -> Check:
+    """One threshold against one measured value."""
+    plain = target.check(
+        metric.metric_name(choice), "fail", threshold=threshold, op=metric.op, unit=metric.unit
+    )
+    unjudgeable = _unjudgeable(target, metric, choice)
+    if unjudgeable is not None:
+        return replace(plain, status=unjudgeable[0], message=unjudgeable[1])
+    observed = metric.observed(target.measured, choice)
+    assert observed is not None
+    cells = target.measured.cells
     confidence = t.confidence or DEFAULT_CONFIDENCE
-    stats = _Stats()
-
-    def make(status: Status, message: str, observed: float | None = None) -> Check:
-        return _check(
-            config_index=evidence.index,
-            config_ids=evidence.config_ids,
-            interval=stats.interval,
-            interval_source=stats.source,
-            passes=stats.passes,
-            confidence=stats.confidence,
-            cells_needed=stats.cells_needed,
-            name=ev.name,
-            config=config,
-            n=cells,
-            output_type=ev.output_type,
-            metric=metric,
-            threshold=threshold,
-            op=op,
-            level=level,
-            status=status,
-            message=message,
-            observed=observed,
-        )
-
-    expected_type = KIND_OF_METRIC.get(key, CHOICES)
-    if ev.output_type != expected_type:
-        if ev.output_type in FIX_FOR_TYPE:
-            hint = f"use {FIX_FOR_TYPE[ev.output_type]} for a {ev.output_type} eval"
-        else:
-            hint = f"the API reports its output type as '{ev.output_type}'; it cannot be gated"
-        return make("fail", f"{key} does not apply to a {ev.output_type} eval; {hint}")
-    if cells == 0:
-        return make(
-            "no_data", "no completed call has a result for this eval (0 cells): no data, not 0 %"
-        )
-    observed = value
-    if key in CHOICE_KEYS:
-        observed = choices.get(choice)
-        if choice not in choices:
-            # Not 0 %: a choice the eval never reports may be misspelt (`Negative` against
-            # `NEGATIVE`), and a limit on it would hold whatever the agent did.
-            seen = sorted(choices)
-            return make(
-                "missing",
-                f"the eval never reported the choice '{choice}' (choices seen: {_names(seen)})"
-                f"{did_you_mean(choice, seen) or '; check its spelling'}",
-            )
-    if observed is None:
-        return make("no_data", f"the API reported no {metric} for this eval")
-    interval, source, successes = evidence.interval(key, observed, cells, confidence)
+    interval, source, successes = target.evidence.interval(metric, observed, cells, confidence)
     disagree = ""
     if interval is not None and not interval[0] - 0.01 <= observed <= interval[1] + 0.01:
         # The server's total and what the interval was made of disagree (a config whose
@@ -789,34 +647,73 @@ def _one(
             f"{observed:g}: the total is judged"
         )
         interval = (min(interval[0], observed), max(interval[1], observed))
-    stats.interval, stats.source, stats.passes = interval, source, successes
-    stats.confidence = t.confidence
-    unit = "" if key == "min_avg_score" else "%"
-    word = "at most" if op == "<=" else "at least"
+    measured = replace(
+        plain,
+        observed=observed,
+        interval=interval,
+        interval_source=source,
+        passes=successes,
+        confidence=t.confidence,
+    )
+    return _decide(measured, t, disagree)
+
+
+def _unjudgeable(target: Target, metric: Metric, choice: str) -> tuple[Status, str] | None:
+    """Why this threshold cannot be compared with anything, if it cannot."""
+    ev = target.ev
+    if ev.output_type != metric.output_type:
+        floor = FLOOR_FOR_TYPE.get(ev.output_type)
+        hint = (
+            f"use {floor.key} for a {ev.output_type} eval"
+            if floor
+            else f"the API reports its output type as '{ev.output_type}'; it cannot be gated"
+        )
+        return "fail", f"{metric.key} does not apply to a {ev.output_type} eval; {hint}"
+    if target.measured.cells == 0:
+        return "no_data", "no completed call has a result for this eval (0 cells): no data, not 0 %"
+    if metric.per_choice and choice not in target.measured.choices:
+        # Not 0 %: a choice the eval never reports may be misspelt (`Negative` against
+        # `NEGATIVE`), and a limit on it would hold whatever the agent did.
+        seen = sorted(target.measured.choices)
+        return (
+            "missing",
+            f"the eval never reported the choice '{choice}' (choices seen: {_names(seen)})"
+            f"{did_you_mean(choice, seen) or '; check its spelling'}",
+        )
+    if metric.observed(target.measured, choice) is None:
+        return "no_data", f"the API reported no {metric.metric_name(choice)} for this eval"
+    return None
+
+
+def _decide(c: Check, t: Thresholds, disagree: str) -> Check:
+    """Met or not: the value against the threshold, the sample against min_cells, and with
+    `confidence` the interval's bound against the threshold."""
+    assert isinstance(c.observed, float | int) and isinstance(c.threshold, float | int)
+    observed, threshold, cells, unit = c.observed, c.threshold, c.n or 0, c.unit
+    word = "at most" if c.op == "<=" else "at least"
     summary = f"{observed:g}{unit} over {cells} cells; needs {word} {threshold:g}{unit}{disagree}"
     if t.min_cells is not None and cells < t.min_cells:
-        return make(
-            "fail",
-            f"{cells} cells, fewer than min_cells {t.min_cells}: too small a sample to judge",
-            observed,
+        return replace(
+            c,
+            message=f"{cells} cells, fewer than min_cells {t.min_cells}: too small a sample to "
+            "judge",
         )
-    ok = observed <= threshold if op == "<=" else observed >= threshold
-    if ok and t.confidence is not None and interval is not None:
-        bound = interval[1] if op == "<=" else interval[0]
-        if (bound > threshold) if op == "<=" else (bound < threshold):
+    ok = observed <= threshold if c.op == "<=" else observed >= threshold
+    if ok and t.confidence is not None and c.interval is not None:
+        bound = c.interval[1] if c.op == "<=" else c.interval[0]
+        if (bound > threshold) if c.op == "<=" else (bound < threshold):
             needed = None
-            if source == "wilson":
-                needed = cells_needed(observed, threshold, confidence, lower=op == ">=")
-            stats.cells_needed = needed
-            side = "upper" if op == "<=" else "lower"
+            if c.interval_source == "wilson":
+                needed = cells_needed(observed, threshold, t.confidence, lower=c.op == ">=")
+            side = "upper" if c.op == "<=" else "lower"
             more = f"; about {needed} cells at this rate would be enough" if needed else ""
-            return make(
-                "fail",
-                f"{summary}, but the {confidence:.0%} {side} bound {bound:g}{unit} is not: "
-                f"not enough evidence yet{more}",
-                observed,
+            return replace(
+                c,
+                cells_needed=needed,
+                message=f"{summary}, but the {t.confidence:.0%} {side} bound {bound:g}{unit} is "
+                f"not: not enough evidence yet{more}",
             )
-    return make("pass" if ok else "fail", summary, observed)
+    return replace(c, status="pass" if ok else "fail", message=summary)
 
 
 __all__ = ["ConfigRule", "evaluate", "facts", "format_duration"]

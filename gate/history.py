@@ -11,7 +11,8 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from statistics import NormalDist
 
-from gate.model import PASS_FAIL, SCORE, EvalResult, Execution
+from gate.metrics import HEADLINE, Metric
+from gate.model import EvalResult, Execution
 from gate.policy import Baseline
 from gate.verdict import Check, Status
 
@@ -44,17 +45,15 @@ def choose(
     return next((ex for ex in history if ex.execution_id == compare_to), None)
 
 
-def value_of(ev: EvalResult, config: str | None, metric: str) -> tuple[float | None, int]:
+def value_of(ev: EvalResult, config: str | None, metric: Metric) -> tuple[float | None, int]:
     """(value, cells) of an eval's total or of one config, in the API's units."""
     if config is None:
         cells = ev.cells
-        value = ev.total_pass_rate if metric == "pass_rate" else ev.total_avg
-        return (value if cells else None), cells
+        return (metric.observed(ev.measured()) if cells else None), cells
     cfg = next((c for c in ev.configs if c.name == config), None)
     if cfg is None or not cfg.total_cells:
         return None, 0
-    value = cfg.output.get("pass") if metric == "pass_rate" else cfg.avg_score
-    return value, cfg.total_cells
+    return metric.observed(cfg.measured()), cfg.total_cells
 
 
 def drop_is_significant(
@@ -73,18 +72,19 @@ def drop_check(
     check: Check, baseline: Baseline, base_ex: Execution, confidence: float | None
 ) -> Check | None:
     """The drop-from-baseline check that goes with one rate or score check, if it applies."""
-    if check.kind != "eval" or check.metric not in ("pass_rate", "avg_score"):
+    metric = next((m for m in HEADLINE.values() if m.name == check.metric), None)
+    if check.kind != "eval" or metric is None:
         return None
     if baseline.max_drop is None or not isinstance(check.observed, (int, float)):
         return None
     base_ev = next((e for e in base_ex.evals if e.name == check.name), None)
-    if base_ev is None or base_ev.output_type not in (PASS_FAIL, SCORE):
+    if base_ev is None or base_ev.output_type not in HEADLINE:
         return None
-    base_value, base_cells = value_of(base_ev, check.config, check.metric)
+    base_value, base_cells = value_of(base_ev, check.config, metric)
     if base_value is None or not check.n:
         return None
     delta = round(check.observed - base_value, 2)
-    unit = "%" if check.metric == "pass_rate" else ""
+    unit = metric.unit
     story = (
         f"{check.observed:g}{unit} against {base_value:g}{unit} in baseline "
         f"{base_ex.execution_id} ({baseline.compare_to}): {delta:+g} points"
@@ -92,7 +92,7 @@ def drop_check(
     violated = delta < -baseline.max_drop
     significant = (
         confidence is None
-        or check.metric != "pass_rate"
+        or metric.interval != "proportion"
         or drop_is_significant(base_value, base_cells, check.observed, check.n, confidence)
     )
     if violated and not significant:
@@ -112,6 +112,7 @@ def drop_check(
         observed=delta,
         threshold=-baseline.max_drop,
         op=">=",
+        unit="pts",
         level=check.level,
         status=status,
         message=story,
@@ -134,7 +135,7 @@ def trend(
         values: list[float | None] = []
         for ex in runs:
             ev = next((e for e in ex.evals if e.name == name), None)
-            metric = "pass_rate" if ev is not None and ev.output_type == PASS_FAIL else "avg"
-            values.append(None if ev is None else value_of(ev, None, metric)[0])
+            metric = HEADLINE.get(ev.output_type) if ev is not None else None
+            values.append(None if ev is None or metric is None else value_of(ev, None, metric)[0])
         series.append((name, tuple(values)))
     return tuple(series)

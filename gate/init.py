@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING
 
 from gate import environment
 from gate.errors import EXIT_PASS, EXIT_USAGE, ConfigError, GateError, UsageError
-from gate.model import CHOICES, PASS_FAIL, SCORE, Execution
+from gate.metrics import CHOICES, HEADLINE
+from gate.model import Execution
 
 if TYPE_CHECKING:
     from gate.console import Console
@@ -63,33 +64,36 @@ def starter_policy(run_test: str, executions: Sequence[Execution]) -> str:
     ]
     body: list[str] = []
     for name in names:
-        values: list[float] = []
-        kind = None
-        for ex in executions:
-            found = next((e for e in ex.evals if e.name == name), None)
-            if found is None or not found.cells:
-                continue
-            ev = found
-            kind = ev.output_type
-            value = ev.total_pass_rate if kind == PASS_FAIL else ev.total_avg
-            if value is not None and kind in (PASS_FAIL, SCORE):
-                values.append(value)
-        if kind == CHOICES:
-            body += _choices_rule(name, executions)
-            continue
-        if not values or kind not in (PASS_FAIL, SCORE):
-            body += [f"  # {_comment(name)}: no data in these executions; not gated"]
-            continue
-        key = "min_pass_rate" if kind == PASS_FAIL else "min_avg_score"
-        threshold = max(0, math.floor(min(values) - MARGIN))
-        seen = ", ".join(f"{v:g}" for v in values)
-        body += [
-            f"  {_quote(name)}:",
-            f"    {key}: {threshold}   # observed {min(values):g}-{max(values):g} ({seen})",
-        ]
+        body += _rule(name, executions)
     if body:
         lines += ["evals:", *body]
     return "\n".join(lines) + "\n"
+
+
+def _rule(name: str, executions: Sequence[Execution]) -> list[str]:
+    """One eval's rule: its output type's floor, a little under the lowest value seen."""
+    values: list[float] = []
+    kind = None
+    for ex in executions:
+        ev = next((e for e in ex.evals if e.name == name), None)
+        if ev is None or not ev.cells:
+            continue
+        kind = ev.output_type
+        metric = HEADLINE.get(kind)
+        value = metric.observed(ev.measured()) if metric else None
+        if value is not None:
+            values.append(value)
+    if kind == CHOICES:
+        return _choices_rule(name, executions)
+    metric = HEADLINE.get(kind or "")
+    if not values or metric is None:
+        return [f"  # {_comment(name)}: no data in these executions; not gated"]
+    threshold = max(0, math.floor(min(values) - MARGIN))
+    seen = ", ".join(f"{v:g}" for v in values)
+    return [
+        f"  {_quote(name)}:",
+        f"    {metric.key}: {threshold}   # observed {min(values):g}-{max(values):g} ({seen})",
+    ]
 
 
 def _choices_rule(name: str, executions: Sequence[Execution]) -> list[str]:

@@ -22,11 +22,11 @@ from gate.runs import Started
 from gate.settings import Settings
 
 if TYPE_CHECKING:
-    from gate.calls import CallsSummary, PagePlan
+    from gate.calls import PagePlan
     from gate.client import Client, Deadline
     from gate.model import Execution
     from gate.policy import Policy
-    from gate.verdict import GateResult, Verdict
+    from gate.verdict import CallsSummary, GateResult, Verdict
 
 Connect = Callable[[Settings, "Deadline | None"], "Client"]
 

@@ -16,11 +16,14 @@ from importlib import resources
 from typing import Any
 
 from gate.errors import ApiError
+from gate.metrics import CHOICES, PASS_FAIL, SCORE, Measured
 from gate.redact import clip
+from gate.verdict import Cluster
+
+__all__ = ["CHOICES", "PASS_FAIL", "SCORE"]
 
 FINAL_STATUSES = frozenset({"completed", "failed", "cancelled"})
 NOT_READY_STATUSES = frozenset({"pending", "running", "evaluating", "cancelling"})
-PASS_FAIL, SCORE, CHOICES = "Pass/Fail", "score", "choices"
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,9 @@ class ConfigResult:
     output: Mapping[str, float | None]
     avg_score: float | None = None
     id: str | None = None
+
+    def measured(self) -> Measured:
+        return Measured(self.total_cells, self.output.get("pass"), self.avg_score, self.output)
 
 
 @dataclass(frozen=True)
@@ -46,21 +52,25 @@ class EvalResult:
     def cells(self) -> int:
         return sum(c.total_cells for c in self.configs)
 
+    def measured(self) -> Measured:
+        return Measured(self.cells, self.total_pass_rate, self.total_avg, self.choice_totals())
 
-@dataclass(frozen=True)
-class Cluster:
-    """One FMA ("Fix My Agent") cluster, from either the documented or the server's shape."""
+    def choice_totals(self) -> dict[str, float | None]:
+        """Choice shares over all configs, weighted by cells.
 
-    eval_name: str
-    name: str
-    kind: str = "failure"
-    size: int | None = None
-    description: str = ""
-    issues: tuple[str, ...] = ()
-    guidance: str = ""
-    confidence: str | None = None
-    call_ids: tuple[str, ...] = ()
-    template: str | None = None  # the eval (template) its key belongs to, once resolved
+        The API's total_choices_avg covers only the choices seen in the first config; where a
+        choice is missing from it, it is computed here from the configs (a config that never
+        saw a choice counts 0 % for it).
+        """
+        out: dict[str, float | None] = dict(self.total_choices_avg)
+        cells = self.cells
+        if not cells:
+            return out
+        seen = {k for c in self.configs for k in c.output}
+        for choice in seen - set(out):
+            total = sum((c.output.get(choice) or 0.0) * c.total_cells for c in self.configs)
+            out[choice] = round(total / cells, 2)
+        return out
 
 
 @dataclass(frozen=True)

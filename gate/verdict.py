@@ -1,14 +1,17 @@
-"""The verdict: plain, immutable data that every renderer reads."""
+"""The verdict: plain, immutable data that every renderer reads.
+
+It imports nothing of fi-gate but the exit codes, so the renderers load no parser, no policy
+loader and no decoder (docs/architecture.md).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-from gate.calls import CallExample, CallsSummary
 from gate.errors import EXIT_API, EXIT_FAIL, EXIT_NOT_READY, EXIT_PASS, EXIT_USAGE
-from gate.model import Cluster
 
 Status = Literal["pass", "fail", "warn", "missing", "no_data", "skipped"]
 VerdictName = Literal["pass", "warn", "fail", "error", "not_ready"]
@@ -16,16 +19,57 @@ VIOLATIONS = frozenset({"fail", "missing", "no_data"})
 
 
 @dataclass(frozen=True)
+class Cluster:
+    """One FMA ("Fix My Agent") cluster, from either the documented or the server's shape."""
+
+    eval_name: str
+    name: str
+    kind: str = "failure"
+    size: int | None = None
+    description: str = ""
+    issues: tuple[str, ...] = ()
+    guidance: str = ""
+    confidence: str | None = None
+    call_ids: tuple[str, ...] = ()
+    template: str | None = None  # the eval (template) its key belongs to, once resolved
+
+
+@dataclass(frozen=True)
+class CallExample:
+    call_id: str
+    scenario: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class CallsSummary:
+    """The calls of one execution as the report shows them (immutable)."""
+
+    calls: int
+    by_status: tuple[tuple[str, int], ...]
+    failed_by_scenario: tuple[tuple[str, int], ...]
+    # By eval config id (the key of a call's eval_outputs): two configs of one name, in one
+    # eval or in two, are never pooled.
+    failing_examples: Mapping[str, tuple[CallExample, ...]]
+    scores: Mapping[str, tuple[float, ...]] = field(default_factory=dict)  # 0-1
+    duplicates: int = 0
+    config_names: Mapping[str, str] = field(default_factory=dict)  # config id -> its name
+
+
+@dataclass(frozen=True)
 class Check:
     name: str
     kind: Literal["eval", "execution"]
     metric: str
-    observed: float | str | None
-    threshold: float | str | None
-    op: str
     level: Literal["error", "warn", "off"]
     status: Status
     message: str
+    observed: float | str | None = None
+    threshold: float | str | None = None
+    op: str = ""
+    # How observed and threshold are written: "%" (0-100), "" (a score or a count), "s" (a
+    # duration in seconds), "pts" (a signed difference of points).
+    unit: str = ""
     config: str | None = None
     n: int | None = None
     output_type: str | None = None
@@ -40,6 +84,11 @@ class Check:
     # and by id: two configs of one name are two checks, never one.
     config_index: int | None = None
     config_ids: tuple[str, ...] = ()
+
+    @property
+    def label(self) -> str:
+        """How the check is named to people: the eval, and its config when it has one."""
+        return f"{self.name} / {self.config}" if self.config else self.name
 
     @property
     def blocks(self) -> bool:

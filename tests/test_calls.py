@@ -22,13 +22,12 @@ from hypothesis import strategies as st
 from gate.calls import (
     Call,
     CallDigest,
-    CallExample,
-    CallsSummary,
     EvalOutput,
     PageHeader,
     PagePlan,
 )
 from gate.errors import ApiError
+from gate.verdict import CallExample, CallsSummary
 from tests.conftest import ROOT, Result, run, write_policy
 from tests.fakeapi import API_KEY, SECRET_KEY, FakeApi, Fault, Store, build_run_test
 from tests.figures import attack, record

@@ -470,7 +470,7 @@ def test_two_configs_of_one_name_are_both_judged() -> None:
 
 def test_call_level_scores_stay_with_their_own_eval() -> None:
     """Two evals with a config of one name: each interval is made of its own calls' scores."""
-    from gate.calls import CallsSummary
+    from gate.verdict import CallsSummary
 
     def scored(name: str, config_id: str, avg: float, cells: int) -> dict[str, Any]:
         return {
@@ -513,7 +513,7 @@ def test_call_level_scores_stay_with_their_own_eval() -> None:
 def test_an_observed_value_always_lies_within_its_interval() -> None:
     """The real server counts a config's cells whose score it cannot average (a string "0.8"):
     its total is 45 while the only config with percentiles, or the call-level scores, say 90."""
-    from gate.calls import CallsSummary
+    from gate.verdict import CallsSummary
 
     ex = execution(
         {

@@ -10,7 +10,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gate.calls import CallsSummary
 from gate.errors import ConfigError
 from gate.evaluate import evaluate
 from gate.model import Execution, parse_execution
@@ -23,6 +22,7 @@ from gate.stats import (
     wilson,
     z,
 )
+from gate.verdict import CallsSummary
 from tests.conftest import SEED
 
 NOW = datetime(2026, 11, 28, 12, tzinfo=timezone.utc)

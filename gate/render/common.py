@@ -7,7 +7,7 @@ import unicodedata
 from datetime import datetime
 
 from gate import redact
-from gate.evaluate import format_duration
+from gate.metrics import format_duration
 from gate.verdict import Check
 
 _ASCII_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -83,13 +83,11 @@ def _value(c: Check, value: float | str | None) -> str:
         return "—"
     if isinstance(value, str):
         return plain(value, 40)
-    if c.metric == "age_seconds":
+    if c.unit == "s":
         return format_duration(value)
-    if c.metric.endswith("_drop"):
+    if c.unit == "pts":
         return f"{value:+.2f}".rstrip("0").rstrip(".") + " pts"
-    if c.metric in ("pass_rate", "failed_calls_percent") or c.metric.startswith("choice_rate"):
-        return f"{number(value)}%"
-    return number(value)
+    return f"{number(value)}{c.unit}"
 
 
 METRIC_LABEL = {
@@ -106,8 +104,7 @@ def interval(c: Check) -> str:
     if c.interval is None:
         return ""
     lo, hi = c.interval
-    unit = "" if c.metric == "avg_score" else "%"
-    return f"{number(lo)}–{number(hi)}{unit}"
+    return f"{number(lo)}–{number(hi)}{c.unit}"
 
 
 def bar(c: Check, width: int = 20) -> str:

@@ -65,8 +65,7 @@ def _annotations(v: Verdict, *, name_run_test: bool = False) -> str:
     out: list[str] = []
 
     def _label(c: Check) -> str:
-        label = f"{c.name} / {c.config}" if c.config else c.name
-        return f"{v.run_test}: {label}" if name_run_test and v.run_test else label
+        return f"{v.run_test}: {c.label}" if name_run_test and v.run_test else c.label
 
     if v.verdict in ("error", "not_ready"):
         level = "error" if v.exit_code else "warning"

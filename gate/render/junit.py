@@ -19,9 +19,8 @@ def xml_text(text: object, limit: int = 2000) -> str:
 
 
 def _name(c: Check) -> str:
-    base = f"{c.name} / {c.config}" if c.config else c.name
     extra = f" {c.metric}" if c.metric not in ("present", "level", "status") else ""
-    return xml_text(base + extra, 300)
+    return xml_text(c.label + extra, 300)
 
 
 def render(result: GateResult) -> str:

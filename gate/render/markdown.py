@@ -9,7 +9,6 @@ from __future__ import annotations
 import string
 
 from gate import __version__
-from gate.model import Cluster
 from gate.render.common import (
     VERDICT_WORD,
     bar,
@@ -24,7 +23,7 @@ from gate.render.common import (
     threshold,
     when,
 )
-from gate.verdict import Check, GateResult, Verdict
+from gate.verdict import Check, Cluster, GateResult, Verdict
 
 GITHUB_SUMMARY_LIMIT = 1024 * 1024  # GitHub refuses a step summary over 1 MiB
 ICON = {"pass": "✅", "warn": "⚠️", "fail": "❌", "error": "🛑", "not_ready": "⏳"}
@@ -146,7 +145,7 @@ def _failing_calls(v: Verdict) -> list[str]:
         examples = v.examples_for(c)
         if not examples:
             continue
-        label = f"{c.name} / {c.config}" if c.config else c.name
+        label = c.label
         out.append(f"**{md(label, 120)}**")
         out.append("")
         for e in examples:

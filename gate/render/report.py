@@ -7,10 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from gate import __version__
-from gate.calls import CallsSummary
-from gate.model import Cluster
 from gate.render.common import json_safe
-from gate.verdict import Check, GateResult, Verdict
+from gate.verdict import CallsSummary, Check, Cluster, GateResult, Verdict
 
 SCHEMA_VERSION = 1
 

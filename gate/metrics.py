@@ -1,0 +1,78 @@
+"""The threshold kinds, in one table, and how their values are written.
+
+A `Metric` says everything fi-gate knows of one policy key: which eval output type it judges,
+the check's metric name, the comparison, the unit, where its observed value is read from, and
+how its interval is computed. Adding a threshold kind is a schema property and a row of
+`METRICS` (docs/architecture.md). Imports nothing of fi-gate: the renderers read it too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+PASS_FAIL, SCORE, CHOICES = "Pass/Fail", "score", "choices"
+
+
+@dataclass(frozen=True)
+class Measured:
+    """What one eval's totals, or one of its configs, measured (in the API's units)."""
+
+    cells: int
+    pass_rate: float | None
+    avg: float | None
+    choices: Mapping[str, float | None]
+
+
+@dataclass(frozen=True)
+class Metric:
+    key: str  # the policy key (a property of `Thresholds` of the same name)
+    output_type: str  # the eval output type it judges
+    name: str  # the check's metric
+    op: str  # ">=": a floor; "<=": a ceiling
+    unit: str  # "%" for rates and shares (0-100); "" for scores
+    interval: str  # "proportion": Wilson on the success count; "mean": from the scores
+    read: str  # the `Measured` field the observed value comes from
+    per_choice: bool = False  # the threshold names a choice: {choice: value}
+
+    def metric_name(self, choice: str = "") -> str:
+        return f"{self.name}[{choice}]" if self.per_choice else self.name
+
+    def observed(self, measured: Measured, choice: str = "") -> float | None:
+        value: Any = getattr(measured, self.read)
+        found: float | None = value.get(choice) if self.per_choice else value
+        return found
+
+    def thresholds(self, thresholds: Any) -> list[tuple[str, float]]:
+        """(choice, value) pairs this kind sets in a `Thresholds` ("" for no choice)."""
+        value = getattr(thresholds, self.key)
+        if self.per_choice:
+            return list(value)
+        return [] if value is None else [("", value)]
+
+
+METRICS: tuple[Metric, ...] = (
+    Metric("min_pass_rate", PASS_FAIL, "pass_rate", ">=", "%", "proportion", "pass_rate"),
+    Metric("min_avg_score", SCORE, "avg_score", ">=", "", "mean", "avg"),
+    Metric("min_choice_rate", CHOICES, "choice_rate", ">=", "%", "proportion", "choices", True),
+    Metric("max_choice_rate", CHOICES, "choice_rate", "<=", "%", "proportion", "choices", True),
+)
+BY_KEY = {m.key: m for m in METRICS}
+# The floor to suggest for an eval of each output type (the first row of that type).
+FLOOR_FOR_TYPE = {
+    t: next(m for m in METRICS if m.output_type == t) for t in (PASS_FAIL, SCORE, CHOICES)
+}
+# The value that stands for an eval of each type in a baseline or a trend.
+HEADLINE = {PASS_FAIL: BY_KEY["min_pass_rate"], SCORE: BY_KEY["min_avg_score"]}
+
+
+def format_duration(seconds: float) -> str:
+    s = int(seconds)
+    if s < 120:
+        return f"{s}s"
+    if s < 7200:
+        return f"{s // 60}m"
+    if s < 172800:
+        return f"{s // 3600}h" + (f" {s % 3600 // 60}m" if s % 3600 >= 60 else "")
+    return f"{s // 86400}d" + (f" {s % 86400 // 3600}h" if s % 86400 >= 3600 else "")
