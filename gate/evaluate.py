@@ -444,10 +444,7 @@ def _default_for(t: Thresholds, ev: EvalResult) -> Thresholds | None:
     mine = [m for m in METRICS if m.output_type == ev.output_type and m.thresholds(t)]
     if not mine or ev.output_type not in (PASS_FAIL, SCORE):
         return None  # choices are named per eval: a default cannot name them
-    others: dict[str, object] = {
-        m.key: (() if m.per_choice else None) for m in METRICS if m not in mine
-    }
-    return replace(t, **others)  # type: ignore[arg-type]
+    return replace(t, limits={m.key: t.limit(m.key) for m in mine})
 
 
 def _inherited(own: Thresholds, policy: Policy, ev: EvalResult, level: Level) -> Thresholds | Check:

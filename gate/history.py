@@ -72,7 +72,10 @@ def drop_check(
     check: Check, baseline: Baseline, base_ex: Execution, confidence: float | None
 ) -> Check | None:
     """The drop-from-baseline check that goes with one rate or score check, if it applies."""
-    metric = next((m for m in HEADLINE.values() if m.name == check.metric), None)
+    # Only a floor has a drop: the headline value of its eval type, compared the same way.
+    metric = next(
+        (m for m in HEADLINE.values() if (m.name, m.op) == (check.metric, check.op)), None
+    )
     if check.kind != "eval" or metric is None:
         return None
     if baseline.max_drop is None or not isinstance(check.observed, (int, float)):

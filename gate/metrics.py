@@ -46,9 +46,9 @@ class Metric:
 
     def thresholds(self, thresholds: Any) -> list[tuple[str, float]]:
         """(choice, value) pairs this kind sets in a `Thresholds` ("" for no choice)."""
-        value = getattr(thresholds, self.key)
+        value = thresholds.limit(self.key)
         if self.per_choice:
-            return list(value)
+            return list(value or ())
         return [] if value is None else [("", value)]
 
 

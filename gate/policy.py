@@ -11,7 +11,7 @@ import fnmatch
 import json
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -19,33 +19,31 @@ from typing import Any, Literal
 
 from gate import files, yamldoc
 from gate.errors import ConfigError
+from gate.metrics import METRICS
 
 Level = Literal["error", "warn", "off"]
 GLOB_CHARS = frozenset("*?[")
 MAX_ERRORS = 20
-RATE_KEYS = ("min_pass_rate", "min_avg_score")
-CHOICE_KEYS = ("min_choice_rate", "max_choice_rate")
+# The threshold keys, from the table of threshold kinds: a rate or score, or one per choice.
+RATE_KEYS = tuple(m.key for m in METRICS if not m.per_choice)
+CHOICE_KEYS = tuple(m.key for m in METRICS if m.per_choice)
 
 
 @dataclass(frozen=True)
 class Thresholds:
-    """What one check compares against; all in the API's units (0-100)."""
+    """What one check compares against, in the API's units (0-100): by threshold key (a row of
+    `gate.metrics.METRICS`), a number, or ((choice, number), ...) for a per-choice kind."""
 
-    min_pass_rate: float | None = None
-    min_avg_score: float | None = None
-    min_choice_rate: tuple[tuple[str, float], ...] = ()
-    max_choice_rate: tuple[tuple[str, float], ...] = ()
+    limits: Mapping[str, Any] = field(default_factory=dict)
     confidence: float | None = None
     min_cells: int | None = None
 
+    def limit(self, key: str) -> Any:
+        return self.limits.get(key)
+
     @property
     def empty(self) -> bool:
-        return (
-            self.min_pass_rate is None
-            and self.min_avg_score is None
-            and not self.min_choice_rate
-            and not self.max_choice_rate
-        )
+        return all(v is None or v == () for v in self.limits.values())
 
 
 @dataclass(frozen=True)
@@ -394,8 +392,9 @@ def _rule_tables(data: Mapping[str, Any]) -> Iterator[tuple[tuple[Any, ...], Map
 
 
 NO_THRESHOLD = (
-    "the rule sets no threshold and `defaults` has none to inherit; add min_pass_rate, "
-    "min_avg_score, min_choice_rate or max_choice_rate (or `level: off` to leave it ungated)"
+    "the rule sets no threshold and `defaults` has none to inherit; add "
+    + ", ".join(m.key for m in METRICS[:-1])
+    + f" or {METRICS[-1].key} (or `level: off` to leave it ungated)"
 )
 
 
@@ -486,10 +485,7 @@ def _thresholds(rule: Mapping[str, Any], inherited: Thresholds | None = None) ->
         return None if v is None else float(v)
 
     return Thresholds(
-        min_pass_rate=num("min_pass_rate"),
-        min_avg_score=num("min_avg_score"),
-        min_choice_rate=rates("min_choice_rate"),
-        max_choice_rate=rates("max_choice_rate"),
+        limits={m.key: rates(m.key) if m.per_choice else num(m.key) for m in METRICS},
         confidence=num("confidence")
         if inherited is None
         else num("confidence") or inherited.confidence,

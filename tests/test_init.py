@@ -151,7 +151,7 @@ def test_a_choices_eval_gets_a_floor_under_its_steadiest_choice() -> None:
 
     policy = parse_policy(starter_policy("R", [ex(70.0), ex(80.0)]))  # a choices-only run test
     (rule,) = policy.evals
-    assert rule.thresholds.min_choice_rate == (("Positive", 67.0),)
+    assert rule.thresholds.limit("min_choice_rate") == (("Positive", 67.0),)
 
 
 def test_init_force_replaces_a_planted_link_and_never_writes_through_it(

@@ -135,7 +135,7 @@ def test_rules_levels_and_globs_are_built_in_file_order() -> None:
     helpful = policy.rule_for("is_helpful")
     assert helpful is not None
     assert helpful.configs[0].level == "error"
-    assert helpful.configs[0].thresholds.min_pass_rate == 85
+    assert helpful.configs[0].thresholds.limit("min_pass_rate") == 85
 
 
 def test_execution_rules() -> None:
