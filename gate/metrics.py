@@ -55,6 +55,7 @@ class Metric:
 METRICS: tuple[Metric, ...] = (
     Metric("min_pass_rate", PASS_FAIL, "pass_rate", ">=", "%", "proportion", "pass_rate"),
     Metric("min_avg_score", SCORE, "avg_score", ">=", "", "mean", "avg"),
+    Metric("max_avg_score", SCORE, "avg_score", "<=", "", "mean", "avg"),
     Metric("min_choice_rate", CHOICES, "choice_rate", ">=", "%", "proportion", "choices", True),
     Metric("max_choice_rate", CHOICES, "choice_rate", "<=", "%", "proportion", "choices", True),
 )

@@ -223,6 +223,47 @@ def test_threshold_of_the_wrong_type_is_a_failed_check_that_says_so() -> None:
     assert "min_pass_rate does not apply to a score eval; use min_avg_score" in check.message
 
 
+def test_max_avg_score_caps_a_score_where_lower_is_better() -> None:
+    """The threshold kind added by following docs/architecture.md's recipe: a schema property
+    and one row of gate.metrics.METRICS, nothing else."""
+    ex = execution(score("Toxicity", 35), pf("Coherence", 90))
+    high = only(judge("evals:\n  Toxicity: {max_avg_score: 30}\n", ex), "Toxicity")
+    assert (high.status, high.op, high.observed, high.threshold) == ("fail", "<=", 35, 30)
+    assert high.message.startswith("35 over 20 cells; needs at most 30")
+    low = only(judge("evals:\n  Toxicity: {max_avg_score: 40}\n", ex), "Toxicity")
+    assert low.status == "pass"
+    both = judge("evals:\n  Toxicity: {min_avg_score: 20, max_avg_score: 30}\n", ex)
+    assert [(c.op, c.status) for c in both.checks if c.name == "Toxicity"] == [
+        (">=", "pass"),
+        ("<=", "fail"),
+    ]
+    wrong = only(judge("evals:\n  Coherence: {max_avg_score: 30}\n", ex), "Coherence")
+    assert wrong.status == "fail"
+    assert "max_avg_score does not apply to a Pass/Fail eval; use min_pass_rate" in wrong.message
+
+
+def test_max_avg_score_has_no_drop_from_baseline() -> None:
+    """A drop is measured for floors only: a ceiling on a score has no "drop" to gate."""
+    earlier = execution(
+        score("Toxicity", 10),
+        execution_id="0b9d3c1e-5f2a-4c6b-8e7d-1a2b3c4d5e6f",
+        started_at="2026-11-27T08:00:00Z",
+        completed_at="2026-11-27T08:30:00Z",
+    )
+    ex = execution(score("Toxicity", 5))
+
+    def metrics(rule: str) -> list[str]:
+        policy = parse_policy(
+            "version: 1\nbaseline: {max_drop: 1, compare_to: previous}\n"
+            f"evals:\n  Toxicity: {{{rule}}}\n"
+        )
+        v = evaluate(policy, ex, NOW, history=[earlier])
+        return [c.metric for c in v.checks if c.name == "Toxicity"]
+
+    assert metrics("min_avg_score: 1") == ["avg_score", "avg_score_drop"]  # a floor: checked
+    assert metrics("max_avg_score: 30") == ["avg_score"]
+
+
 def test_unknown_output_type_cannot_pass() -> None:
     ex = execution(
         {
