@@ -35,12 +35,7 @@ READS = frozenset(
         "FI_GATE_MODE",
         "FI_GATE_CANCEL",
         "FI_APP_URL",
-        # Where the verdict goes.
-        "FI_GATE_REPORT",
-        "FI_GATE_SUMMARY",
-        "FI_GATE_JUNIT",
-        "FI_GATE_DOTENV",
-        "FI_GATE_STEP_SUMMARY",
+        # Where the verdict goes: the variables of gate.outputs.OUTPUTS are read too (reads()).
         # The CI around it, and the terminal.
         "GITHUB_ACTIONS",
         "GITHUB_SHA",
@@ -49,8 +44,6 @@ READS = frozenset(
         "CI_COMMIT_SHA",
         "CI_COMMIT_REF_NAME",
         "CI_COMMIT_TIMESTAMP",
-        "GITHUB_OUTPUT",
-        "GITHUB_STEP_SUMMARY",
         "NO_COLOR",
         "FORCE_COLOR",
         "REQUESTS_CA_BUNDLE",
@@ -71,9 +64,16 @@ TRUE_WORDS = frozenset({"true", "1", "yes", "on"})
 FALSE_WORDS = frozenset({"false", "0", "no", "off"})
 
 
+def reads() -> frozenset[str]:
+    """Every variable fi-gate reads: READS, and each output's path variable and switch."""
+    from gate.outputs import OUTPUTS  # a table of data; loaded by then wherever text() runs
+
+    return READS | {o.env for o in OUTPUTS} | {o.switch for o in OUTPUTS if o.switch}
+
+
 def text(environ: Mapping[str, str], name: str) -> str | None:
     """The variable's value, stripped; None when unset or empty."""
-    if name not in READS:  # a name read here is a name no output may define
+    if name not in READS and name not in reads():  # read here: no output may define it
         raise AssertionError(f"{name} is read but not listed in gate.environment.READS")
     value = environ.get(name, "").strip()
     return value or None

@@ -81,8 +81,8 @@ def _names_in_source() -> set[str]:
 
 def test_every_variable_the_code_names_is_listed_or_an_output() -> None:
     outputs = set(_dotenv_names())
-    unlisted = _names_in_source() - environment.READS - outputs
-    assert unlisted == set(), f"read but not in gate.environment.READS: {unlisted}"
+    unlisted = _names_in_source() - environment.reads() - outputs
+    assert unlisted == set(), f"read but not in gate.environment.reads(): {unlisted}"
 
 
 def _dotenv_names() -> list[str]:
@@ -95,9 +95,9 @@ def test_no_output_defines_a_variable_fi_gate_reads() -> None:
     first one's execution (or verdict) as its own input."""
     names = _dotenv_names()
     assert "FI_GATE_JUDGED_EXECUTION_ID" in names
-    assert set(names).isdisjoint(environment.READS)
+    assert set(names).isdisjoint(environment.reads())
     attack("outputs as inputs", "dotenv read by a later gate", "no output defines a variable read")
     # GitHub step outputs are read as `steps.<id>.outputs.<name>`, never as variables.
     outputs = github.outputs(GateResult((verdict_of(POLICY, SEED, NOW),)), {})
     keys = {line.split("<<", 1)[0] for line in outputs.splitlines() if "<<" in line}
-    assert {k.upper().replace("-", "_") for k in keys}.isdisjoint(environment.READS)
+    assert {k.upper().replace("-", "_") for k in keys}.isdisjoint(environment.reads())
