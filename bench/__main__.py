@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.floor import network_only, parse_cpu
 from bench.naive import naive_gate
-from gate import cli
+from gate import cli, pages, settings
 
 KEY, SECRET = "bench-api-key", "bench-secret-key"
 POLICY = ROOT / "bench" / "policy.yml"
@@ -223,15 +223,15 @@ def startup() -> Startup:
 
 def measure(url: str, n: int, latency: float, naive: bool) -> Row:
     run_test = f"Bench {n}"
-    extra = ["--workers", str(cli.DEFAULT_WORKERS)]
-    plan = cli.plan_pages(n, cli.DEFAULT_WORKERS)  # what fi-gate chooses
+    extra = ["--workers", str(settings.DEFAULT_WORKERS)]
+    plan = pages.plan_pages(n, settings.DEFAULT_WORKERS)  # what fi-gate chooses
     run_gate(url, run_test, *extra)  # warm the fake's caches for this execution
     walls, cpus, network, requests = [], [], [], 0
     for _ in range(3):  # fi-gate and the network-only client take turns
         wall, requests, report, cpu = run_gate(url, run_test, *extra)
         walls.append(wall)
         cpus.append(cpu)
-        alone, bodies = network_only(url, run_test, KEY, SECRET, plan, n, cli.DEFAULT_WORKERS)
+        alone, bodies = network_only(url, run_test, KEY, SECRET, plan, n, settings.DEFAULT_WORKERS)
         network.append(alone)
     calls_read = report["calls"]["read"]  # type: ignore[index]
     assert calls_read == n, (calls_read, n)
@@ -284,7 +284,8 @@ def grid(url: str, n: int, page_sizes: list[int | None], workers: list[int], run
 
 def table(rows: list[Row], start: Startup, latency: float) -> str:
     lines = [
-        f"Latency {latency * 1000:.0f} ms per request; {cli.DEFAULT_WORKERS} workers; call pages "
+        f"Latency {latency * 1000:.0f} ms per request; {settings.DEFAULT_WORKERS} workers; "
+        "call pages "
         "planned by fi-gate from the execution's size: page 1 (with the execution), then "
         "later pages of equal size, read in one round.",
         "",

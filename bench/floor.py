@@ -16,7 +16,7 @@ import time
 
 import requests
 
-from gate.calls import PagePlan
+from gate.pages import PagePlan
 
 RUNS = "/sdk/api/v1/simulation/runs/"
 

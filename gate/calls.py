@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Annotated, Any
 
 import msgspec
@@ -101,33 +99,6 @@ class CallsResult(msgspec.Struct):
     """A call page's `result`: only its call page is read."""
 
     call_results: CallPage | None = None
-
-
-@dataclass(frozen=True)
-class PagePlan:
-    """How an execution's calls are read: page 1, which comes with the execution, holds `first`
-    calls; every later page holds `rest`. `first` is a multiple of `rest`, because page k of
-    `rest` calls starts at call (k - 1) * rest: page 1 spans the first `first // rest` of them.
-    """
-
-    first: int
-    rest: int
-
-    def later_pages(self, header: PageHeader) -> Iterator[tuple[int, int]]:
-        """(page, limit) of every page after page 1, from page 1's header.
-
-        Pages of `rest` calls need page 1's `count`, and a header that agrees with it; without
-        them, the later pages are asked for with page 1's own size, up to its `total_pages`.
-        """
-        first, rest, count = self.first, self.rest, header.count
-        if count is not None and first % rest == 0 and header.total_pages == -(-count // first):
-            return ((page, rest) for page in range(first // rest + 1, -(-count // rest) + 1))
-        return ((page, first) for page in range(2, header.total_pages + 1))
-
-    def later_pages_of(self, calls: int) -> list[tuple[int, int]]:
-        """The later pages of an execution of `calls` calls, with page 1's header as the server
-        sends it (the bench and the tests plan with it)."""
-        return list(self.later_pages(PageHeader(max(1, -(-calls // self.first)), 1, calls)))
 
 
 def _reason(raw: msgspec.Raw) -> str:

@@ -85,39 +85,8 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     policy_help = f"policy file (default {DEFAULT_POLICY})"
 
-    r = _sub(sub, "run", "start a run test's simulation, wait for it, and judge that execution",
-             "Start an execution of each run test, wait for it (cancelling it if the job is "
-             "cancelled or the deadline passes), and judge it: the race-free way to gate the "
-             "change being deployed.")
-    r.add_argument("--policy", metavar="PATH", help=policy_help)
-    r.add_argument("--run-test", metavar="NAME", action="append",
-                   help="run test to start (repeat to start several at once; default: the "
-                   "policy's)")
-    r.add_argument("--scenario", metavar="ID", action="append",
-                   help="run only this scenario (repeat for several; default: all of the run "
-                   "test's)")
-    r.add_argument("--no-cancel", action="store_true",
-                   help="leave the execution running when the job is cancelled or the deadline "
-                   "passes")
-    _judging_options(r, wait_default=DEFAULT_WAIT_TIMEOUT)
-
-    c = _sub(sub, "check", "judge the latest execution of a run test against a policy",
-             "Judge an execution against a policy; the exit code is the verdict.")
-    c.add_argument("--policy", metavar="PATH", help=policy_help)
-    what = c.add_argument_group("what to judge (one of)")
-    what.add_argument("--run-test", metavar="NAME", action="append",
-                      help="run test name: judge its latest execution (repeat to judge several "
-                      "together)")
-    what.add_argument("--execution-id", metavar="UUID", help="judge this execution")
-    what.add_argument("--from-file", metavar="PATH",
-                      help="judge a saved execution-detail response (no network, no keys)")
-    c.add_argument("--select", choices=SELECT_CHOICES,
-                   help="with a run test: judge the newest execution (default) or the newest "
-                   "completed one")
-    c.add_argument("--wait", action="store_true",
-                   help="poll a running execution until it is final (bounded by --timeout, "
-                   "default 1800 then)")
-    _judging_options(c, wait_default=None)
+    _run_parser(sub, policy_help)
+    _check_parser(sub, policy_help)
 
     v = _sub(sub, "validate", "validate policy files (exit 0 or 2)",
              "Validate policy files; prints one line per problem. Exit 0 or 2.", epilog=False)
@@ -135,6 +104,44 @@ def _parser() -> argparse.ArgumentParser:
     i.add_argument("--force", action="store_true", help="overwrite an existing file")
     i.add_argument("--base-url", metavar="URL")
     return p
+
+
+def _run_parser(sub: Any, policy_help: str) -> None:
+    r = _sub(sub, "run", "start a run test's simulation, wait for it, and judge that execution",
+             "Start an execution of each run test, wait for it (cancelling it if the job is "
+             "cancelled or the deadline passes), and judge it: the race-free way to gate the "
+             "change being deployed.")
+    r.add_argument("--policy", metavar="PATH", help=policy_help)
+    r.add_argument("--run-test", metavar="NAME", action="append",
+                   help="run test to start (repeat to start several at once; default: the "
+                   "policy's)")
+    r.add_argument("--scenario", metavar="ID", action="append",
+                   help="run only this scenario (repeat for several; default: all of the run "
+                   "test's)")
+    r.add_argument("--no-cancel", action="store_true",
+                   help="leave the execution running when the job is cancelled or the deadline "
+                   "passes")
+    _judging_options(r, wait_default=DEFAULT_WAIT_TIMEOUT)
+
+
+def _check_parser(sub: Any, policy_help: str) -> None:
+    c = _sub(sub, "check", "judge the latest execution of a run test against a policy",
+             "Judge an execution against a policy; the exit code is the verdict.")
+    c.add_argument("--policy", metavar="PATH", help=policy_help)
+    what = c.add_argument_group("what to judge (one of)")
+    what.add_argument("--run-test", metavar="NAME", action="append",
+                      help="run test name: judge its latest execution (repeat to judge several "
+                      "together)")
+    what.add_argument("--execution-id", metavar="UUID", help="judge this execution")
+    what.add_argument("--from-file", metavar="PATH",
+                      help="judge a saved execution-detail response (no network, no keys)")
+    c.add_argument("--select", choices=SELECT_CHOICES,
+                   help="with a run test: judge the newest execution (default) or the newest "
+                   "completed one")
+    c.add_argument("--wait", action="store_true",
+                   help="poll a running execution until it is final (bounded by --timeout, "
+                   "default 1800 then)")
+    _judging_options(c, wait_default=None)
 # fmt: on
 
 
@@ -249,7 +256,7 @@ def _check(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         paths, early = partial.paths, partial.error
     settings: Settings | None = None
     run_test: str | None = (args.run_test or [None])[0]
-    connect = judge.connect(console)
+    connect = judge.connect(console, environ)
     try:
         early = early or _mode(args, environ)
         if early is not None:

@@ -48,7 +48,8 @@ READS = frozenset(
         "FORCE_COLOR",
         "REQUESTS_CA_BUNDLE",
         "CURL_CA_BUNDLE",
-        # Read by the HTTP library, through fi-gate's proxy rules (see the client).
+        # The proxy rules of gate/transport.py (an https base URL only; HTTP_PROXY is never
+        # used: the keys would cross it in cleartext). Listed so that no output defines them.
         "HTTPS_PROXY",
         "https_proxy",
         "NO_PROXY",

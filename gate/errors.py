@@ -29,6 +29,12 @@ class ConfigError(GateError):
     """The policy file is missing, unreadable or invalid (exit 2)."""
 
 
+class NotFoundError(GateError):
+    """What was named is not there (exit 2): a run test or execution the keys' workspace does
+    not have, or a base URL whose path is not the API's. The caller's mistake, never an
+    outage: `--on-api-error pass` does not soften it."""
+
+
 class ApiError(GateError):
     """The API could not be reached, refused the request or answered something unusable (exit 3)."""
 

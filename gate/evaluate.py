@@ -22,7 +22,7 @@ from gate.metrics import (
     format_duration,
 )
 from gate.model import ConfigResult, EvalResult, Execution
-from gate.policy import ConfigRule, EvalRule, Level, Policy, Thresholds
+from gate.policy import ConfigRule, EvalRule, ExecutionRules, Level, Policy, Thresholds
 from gate.stats import (
     DEFAULT_CONFIDENCE,
     cells_needed,
@@ -68,39 +68,82 @@ def evaluate(
 ) -> Verdict:
     """Judge `execution` against `policy` as of `now` (`calls`: what was read of its calls)."""
     run_test = run_test or execution.run_test or policy.run_test
-    impossible = sanity.problems(execution, now)
-    if impossible:
-        return Verdict(
-            verdict="error",
-            exit_code=EXIT_API,
-            run_test=run_test,
-            execution=facts(execution),
-            checks=(),
-            clusters=(),
-            generated_at=now,
-            message=sanity.message(execution, impossible),
-            source=source,
-        )
+    unjudged = _unjudged(execution, now, run_test, source)
+    if unjudged is not None:
+        return unjudged
     history, dropped = _sane(history, now)
-    if not execution.is_final:
-        return Verdict(
-            verdict="not_ready",
-            exit_code=EXIT_BY_VERDICT["not_ready"],
-            run_test=run_test,
-            execution=facts(execution),
-            checks=(),
-            clusters=execution.clusters,
-            generated_at=now,
-            message=(
-                f"execution {execution.execution_id} is still {execution.status}: "
-                "nothing to judge yet; re-run when it has finished"
-                + (" or use --select latest-completed" if run_test else "")
-            ),
-            source=source,
-        )
-    clusters = _resolve_clusters(execution)
     checks = [_status_check(execution), *_execution_checks(policy, execution, now)]
-    warnings: list[str] = []
+    eval_checks, not_gated = _eval_checks(policy, execution, calls)
+    checks += eval_checks
+    checks.extend(_nothing_judged(execution, checks, not_gated))
+    warnings = [
+        f"earlier execution {h.execution_id} has impossible data; left out of the baseline "
+        "and trend"
+        for h in dropped
+    ]
+    checks.extend(_baseline_checks(policy, execution, checks, history, warnings))
+    series: tuple[tuple[str, tuple[float | None, ...]], ...] = ()
+    if policy.trend:
+        gated = list(dict.fromkeys(c.name for c in checks if c.kind == "eval" and c.n))
+        series = history_mod.trend(gated, execution, history, policy.trend)
+    verdict = _overall(checks, warnings)
+    return Verdict(
+        verdict=verdict,
+        exit_code=EXIT_BY_VERDICT[verdict],
+        run_test=run_test,
+        execution=facts(execution),
+        checks=tuple(checks),
+        clusters=_resolve_clusters(execution),
+        generated_at=now,
+        not_gated=tuple(not_gated),
+        warnings=tuple(warnings),
+        message=_headline(verdict, checks, execution),
+        source=source,
+        calls=calls,
+        trend=series,
+    )
+
+
+def _unjudged(
+    execution: Execution, now: datetime, run_test: str | None, source: str | None
+) -> Verdict | None:
+    """The verdict of an execution that cannot be judged: impossible data (an error, exit 3)
+    or not final yet (not ready, exit 4); None when it can be."""
+    impossible = sanity.problems(execution, now)
+    clusters: tuple[Cluster, ...] = ()
+    if impossible:
+        verdict: VerdictName = "error"
+        exit_code = EXIT_API
+        message = sanity.message(execution, impossible)
+    elif not execution.is_final:
+        verdict = "not_ready"
+        exit_code, clusters = EXIT_BY_VERDICT["not_ready"], execution.clusters
+        message = (
+            f"execution {execution.execution_id} is still {execution.status}: "
+            "nothing to judge yet; re-run when it has finished"
+            + (" or use --select latest-completed" if run_test else "")
+        )
+    else:
+        return None
+    return Verdict(
+        verdict=verdict,
+        exit_code=exit_code,
+        run_test=run_test,
+        execution=facts(execution),
+        checks=(),
+        clusters=clusters,
+        generated_at=now,
+        message=message,
+        source=source,
+    )
+
+
+def _eval_checks(
+    policy: Policy, execution: Execution, calls: CallsSummary | None
+) -> tuple[list[Check], list[str]]:
+    """Each eval by its rule, else by `defaults`, else not gated; then each rule that matched
+    no eval, as missing. The checks, and the evals not gated."""
+    checks: list[Check] = []
     not_gated: list[str] = []
     used_rules: set[str] = set()
     for ev in execution.evals:
@@ -117,46 +160,17 @@ def evaluate(
         if rule.pattern in used_rules:
             continue
         what = "eval matches this pattern" if rule.is_glob else "eval of this name"
-        checks.append(
-            _at_level(
-                Check(
-                    name=rule.pattern,
-                    kind="eval",
-                    metric="present",
-                    level=rule.level,
-                    status="missing",
-                    message=f"no {what} in the execution{did_you_mean(rule.pattern, present)}; "
-                    f"names are case-sensitive (evals: {_names(present)})",
-                )
-            )
+        missing = Check(
+            name=rule.pattern,
+            kind="eval",
+            metric="present",
+            level=rule.level,
+            status="missing",
+            message=f"no {what} in the execution{did_you_mean(rule.pattern, present)}; "
+            f"names are case-sensitive (evals: {_names(present)})",
         )
-    checks.extend(_nothing_judged(execution, checks, not_gated))
-    warnings.extend(
-        f"earlier execution {h.execution_id} has impossible data; left out of the baseline "
-        "and trend"
-        for h in dropped
-    )
-    checks.extend(_baseline_checks(policy, execution, checks, history, warnings))
-    series: tuple[tuple[str, tuple[float | None, ...]], ...] = ()
-    if policy.trend:
-        gated = list(dict.fromkeys(c.name for c in checks if c.kind == "eval" and c.n))
-        series = history_mod.trend(gated, execution, history, policy.trend)
-    verdict = _overall(checks, warnings)
-    return Verdict(
-        verdict=verdict,
-        exit_code=EXIT_BY_VERDICT[verdict],
-        run_test=run_test,
-        execution=facts(execution),
-        checks=tuple(checks),
-        clusters=clusters,
-        generated_at=now,
-        not_gated=tuple(not_gated),
-        warnings=tuple(warnings),
-        message=_headline(verdict, checks, execution),
-        source=source,
-        calls=calls,
-        trend=series,
-    )
+        checks.append(_at_level(missing))
+    return checks, not_gated
 
 
 def _sane(history: Sequence[Execution], now: datetime) -> tuple[list[Execution], list[Execution]]:
@@ -357,6 +371,24 @@ def _execution_check(
 
 def _execution_checks(policy: Policy, ex: Execution, now: datetime) -> Iterator[Check]:
     rules = policy.execution
+    yield from _failed_calls_checks(rules, ex)
+    if rules.min_completed_calls is not None:
+        limit = rules.min_completed_calls
+        yield _execution_check(
+            "completed calls",
+            "completed_calls",
+            ex.completed_calls,
+            limit,
+            ">=",
+            ex.completed_calls >= limit,
+            f"{ex.completed_calls} of {ex.total_calls} calls completed",
+            ex.total_calls,
+        )
+    if rules.max_age_seconds is not None:
+        yield _age_check(rules, ex, now)
+
+
+def _failed_calls_checks(rules: ExecutionRules, ex: Execution) -> Iterator[Check]:
     total = ex.total_calls
     failed = f"{ex.failed_calls} of {total} calls failed"
     if rules.max_failed_calls_percent is not None:
@@ -399,44 +431,34 @@ def _execution_checks(policy: Policy, ex: Execution, now: datetime) -> Iterator[
             message=f"{failed} and are not counted in any pass rate; set "
             "execution.max_failed_calls to gate on them",
         )
-    if rules.min_completed_calls is not None:
-        limit = rules.min_completed_calls
-        yield _execution_check(
-            "completed calls",
-            "completed_calls",
-            ex.completed_calls,
-            limit,
-            ">=",
-            ex.completed_calls >= limit,
-            f"{ex.completed_calls} of {total} calls completed",
-            total,
+
+
+def _age_check(rules: ExecutionRules, ex: Execution, now: datetime) -> Check:
+    assert rules.max_age_seconds is not None
+    stamp = ex.completed_at or ex.started_at
+    if stamp is None:
+        return _execution_check(
+            "age",
+            "age_seconds",
+            None,
+            rules.max_age_seconds,
+            "<=",
+            False,
+            "the execution has neither completed_at nor started_at; its age is unknown",
+            unit="s",
         )
-    if rules.max_age_seconds is not None:
-        stamp = ex.completed_at or ex.started_at
-        if stamp is None:
-            yield _execution_check(
-                "age",
-                "age_seconds",
-                None,
-                rules.max_age_seconds,
-                "<=",
-                False,
-                "the execution has neither completed_at nor started_at; its age is unknown",
-                unit="s",
-            )
-        else:
-            age = max(0.0, (now - stamp).total_seconds())
-            which = "completed" if ex.completed_at else "started"
-            yield _execution_check(
-                "age",
-                "age_seconds",
-                round(age),
-                rules.max_age_seconds,
-                "<=",
-                age <= rules.max_age_seconds,
-                f"{which} {format_duration(age)} ago (limit {rules.max_age_text})",
-                unit="s",
-            )
+    age = max(0.0, (now - stamp).total_seconds())
+    which = "completed" if ex.completed_at else "started"
+    return _execution_check(
+        "age",
+        "age_seconds",
+        round(age),
+        rules.max_age_seconds,
+        "<=",
+        age <= rules.max_age_seconds,
+        f"{which} {format_duration(age)} ago (limit {rules.max_age_text})",
+        unit="s",
+    )
 
 
 def _default_for(t: Thresholds, ev: EvalResult) -> Thresholds | None:

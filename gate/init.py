@@ -144,10 +144,11 @@ def command(args: argparse.Namespace, environ: Mapping[str, str], console: Conso
 
 def _draft(args: argparse.Namespace, environ: Mapping[str, str]) -> tuple[str, int]:
     """The starter policy's text, and the number of executions it was drawn from."""
-    from gate.client import Client, Deadline, check_base_url
+    from gate.api import Client
     from gate.model import parse_execution
     from gate.policy import parse_policy
     from gate.settings import DEFAULT_TIMEOUT, value
+    from gate.transport import Deadline, check_base_url
 
     if not 1 <= args.from_last <= 20:
         raise UsageError("--from-last takes 1 to 20 executions")
@@ -158,7 +159,7 @@ def _draft(args: argparse.Namespace, environ: Mapping[str, str]) -> tuple[str, i
     if not key or not secret:
         raise UsageError("FI_API_KEY and FI_SECRET_KEY must be set to read the run test")
     base = check_base_url(args.base_url or value(None, environ, "base_url"))
-    with Client(base, key, secret, deadline=Deadline(DEFAULT_TIMEOUT)) as client:
+    with Client(base, key, secret, deadline=Deadline(DEFAULT_TIMEOUT), environ=environ) as client:
         # One listing page: it carries every execution's eval results.
         _, _, items = client.list_executions(args.run_test, 1, min(50, args.from_last * 3))
     done = [parse_execution(item) for item in items]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
@@ -22,20 +22,15 @@ from gate.runs import Started
 from gate.settings import Settings
 
 if TYPE_CHECKING:
-    from gate.calls import PagePlan
-    from gate.client import Client, Deadline
+    from gate.api import Client
     from gate.model import Execution
+    from gate.pages import PagePlan
     from gate.policy import Policy
+    from gate.transport import Deadline
     from gate.verdict import CallsSummary, GateResult, Verdict
 
 Connect = Callable[[Settings, "Deadline | None"], "Client"]
 
-# Call pages (plan_pages): the later pages hold at least 2,000 calls, and enough that they are
-# all in flight at once (one round trip), up to 5,000; page 1, which comes with the execution,
-# holds two later pages' worth. Chosen by measurement: see docs/performance.md.
-CALL_PAGE_SIZE = 2000
-MAX_CALL_PAGE_SIZE = 5000
-FIRST_PAGE_SPAN = 2
 CANCEL_SECONDS = 5.0  # the time a cancel may take, beyond --timeout
 STARTED = Started()  # what `run` started and has not seen end: cancelled when the job is
 
@@ -44,11 +39,13 @@ def now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def connect(console: Console) -> Connect:
-    """The real client, for these settings: the keys checked, retries said on the console."""
+def connect(console: Console, environ: Mapping[str, str]) -> Connect:
+    """The real client, for these settings: the keys checked, retries said on the console,
+    the proxy variables read from `environ`."""
 
     def open_client(settings: Settings, deadline: Deadline | None = None) -> Client:
-        from gate.client import Client, Deadline
+        from gate.api import Client
+        from gate.transport import Deadline
 
         missing = [
             n
@@ -68,6 +65,7 @@ def connect(console: Console) -> Connect:
             deadline=deadline or Deadline(settings.timeout),
             on_retry=console.info,
             verify=settings.ca_bundle or True,
+            environ=environ,
         )
 
     return open_client
@@ -125,7 +123,7 @@ class Judge:
             try:
                 return GateResult(tuple(pool.map(one, names)))
             except KeyboardInterrupt:  # Ctrl-C or SIGTERM, in this thread: stop the others
-                from gate.client import cancel_all
+                from gate.transport import cancel_all
 
                 interrupted.set()
                 cancel_all()
@@ -161,9 +159,9 @@ class Judge:
 
     def run(self, policy: Policy) -> Verdict:
         """`fi-gate run` for one run test: start an execution, wait for it, judge that one."""
-        from gate.client import Deadline
         from gate.evaluate import evaluate
         from gate.runs import app_link, find_run_test, start_execution
+        from gate.transport import Deadline
 
         s = self.settings
         run_test = s.run_test or policy.run_test
@@ -239,6 +237,8 @@ class Fetch:
     link: str | None = None
 
     def run(self) -> tuple[Execution, CallsSummary | None, list[Execution]]:
+        from gate.pages import plan_pages
+
         s = self.judge.settings
         with self.judge.connect(s, self.deadline) as client:
             if s.calls:
@@ -263,7 +263,7 @@ class Fetch:
     def select(self, client: Client) -> tuple[str, int, list[Any]]:
         """The execution's id, its number of calls if the listing said (else 0), and the
         listing's items (the history a baseline or trend needs, at no extra request)."""
-        from gate.client import LIST_PAGE_SIZE, select_execution
+        from gate.api import LIST_PAGE_SIZE, select_execution
 
         s, console = self.judge.settings, self.judge.console
         needed = self.policy.history_needed
@@ -283,7 +283,7 @@ class Fetch:
     def wait(
         self, client: Client, execution: Execution, first: Any, page_size: int
     ) -> tuple[Execution, Any]:
-        from gate.client import wait_for
+        from gate.api import wait_for
 
         s = self.judge.settings
         execution_id = execution.execution_id
@@ -357,24 +357,6 @@ class Fetch:
             self.judge.console.debug(f"no link to the app: {exc}")
             return None
         return app_link(self.judge.settings.app_url, found["run_test_id"], execution_id)
-
-
-def plan_pages(total_calls: int, workers: int, fixed: int | None = None) -> PagePlan:
-    """How to page an execution's calls, from the listing's `total_calls` (0: not known).
-
-    Page 1 comes with the execution. The later pages are asked for together as soon as it is
-    here, and page 1's calls are digested while they are in flight; so page 1 holds
-    FIRST_PAGE_SPAN later pages' worth of calls, and the later pages are sized to be read in
-    one round of `workers` requests: CALL_PAGE_SIZE calls or more, at most MAX_CALL_PAGE_SIZE.
-    `fixed` (FI_GATE_CALL_PAGE_SIZE) sizes every page alike.
-    """
-    from gate.calls import PagePlan
-
-    if fixed:
-        return PagePlan(fixed, fixed)
-    rest = -(-total_calls // (workers + FIRST_PAGE_SPAN))  # ceiling division
-    rest = max(CALL_PAGE_SIZE, min(MAX_CALL_PAGE_SIZE, rest))
-    return PagePlan(rest * FIRST_PAGE_SPAN, rest)
 
 
 def explicit_baselines(policy: Policy) -> set[str]:
@@ -507,8 +489,8 @@ def cancel_started(
 ) -> None:
     """POST a cancel for each execution this run started and that is not final yet (bounded:
     CANCEL_SECONDS each, all at once). Never one fi-gate did not start."""
-    from gate.client import Deadline
     from gate.runs import cancel_execution
+    from gate.transport import Deadline
 
     pending = STARTED.pending()
     if only is not None:

@@ -25,12 +25,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from gate.errors import ApiError, ConfigError, GateError, UsageError
+from gate.errors import ApiError, GateError, NotFoundError, UsageError
 from gate.hints import did_you_mean
 from gate.redact import clip
 
 if TYPE_CHECKING:  # the client (and requests) load only when a request is made
-    from gate.client import Client
+    from gate.api import Client
 
 RUN_TESTS_PATH = "/simulate/run-tests/"
 SEARCH_PAGE_SIZE = 50
@@ -96,7 +96,7 @@ def find_run_test(client: Client, name: str) -> RunTestRef:
     if exact:
         return exact[0]
     hint = did_you_mean(name, [r.name for r in found], close=False)
-    raise ConfigError(
+    raise NotFoundError(
         f"no run test is named '{clip(name, 80)}'{hint} (names are exact and case-sensitive; "
         "check that the keys belong to its workspace)"
     )
@@ -112,7 +112,7 @@ def start_execution(
 ) -> str:
     """Start one execution of `run_test`; its id. `existing` lists the run test's execution ids
     (taken before the start, and again if the start's answer is lost)."""
-    from gate.client import MaybeSent
+    from gate.transport import MaybeSent
 
     path = f"{RUN_TESTS_PATH}{quote(run_test.id, safe='')}/execute/"
     what = f"the start of run test '{clip(run_test.name, 80)}'"
@@ -168,7 +168,7 @@ def _refused(exc: GateError, run_test: RunTestRef) -> GateError:
             "and judge it with `fi-gate check`"
         )
     if status == 404:
-        return ConfigError(
+        return NotFoundError(
             f"run test '{name}' ({run_test.id}) was not found when starting it; it may have just "
             "been deleted"
         )

@@ -26,7 +26,7 @@ DEFAULT_BASE_URL = "https://api.futureagi.com"
 DEFAULT_APP_URL = "https://app.futureagi.com"
 DEFAULT_TIMEOUT = 120.0
 DEFAULT_WAIT_TIMEOUT = 1800.0
-DEFAULT_WORKERS = 4
+DEFAULT_WORKERS = 4  # the page readers of --calls (pages.py)
 SELECT_CHOICES = ("latest", "latest-completed")
 ON_API_ERROR_CHOICES = ("fail", "pass")
 
@@ -132,7 +132,7 @@ class Settings:
     wait: bool = False
     wait_for_summary: bool = False
     workers: int = DEFAULT_WORKERS
-    page_size: int | None = None  # None: chosen from the execution's size (judge.plan_pages)
+    page_size: int | None = None  # None: chosen from the execution's size (pages.plan_pages)
     mode: str = "check"  # or "run": start the execution, then judge it
     scenarios: tuple[str, ...] = ()
     cancel: bool = True  # run: cancel what it started on SIGTERM/SIGINT and at the deadline
@@ -144,7 +144,7 @@ class Settings:
 
 def resolve(args: argparse.Namespace, environ: Mapping[str, str]) -> Settings:
     """The settings of `check` or `run`; a UsageError names the flag or variable that is wrong."""
-    from gate.client import check_base_url
+    from gate.transport import check_base_url
 
     def get(dest: str) -> Any:
         return value(args, environ, dest)

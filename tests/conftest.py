@@ -45,6 +45,17 @@ def _pinned_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("gate.judge.now", lambda: NOW)
 
 
+@pytest.fixture(autouse=True)
+def _transports_closed() -> Iterator[None]:
+    """A test that made a client and did not close it: closed here, so that its sockets are
+    not left to the garbage collector (a ResourceWarning, an error under -W error)."""
+    yield
+    from gate.transport import _OPEN
+
+    for transport in list(_OPEN):
+        transport.close()
+
+
 @pytest.fixture
 def fake_api() -> Iterator[FakeApi]:
     with FakeApi(load_dir(DEMO_DATA)) as api:

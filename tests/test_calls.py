@@ -24,9 +24,9 @@ from gate.calls import (
     CallDigest,
     EvalOutput,
     PageHeader,
-    PagePlan,
 )
 from gate.errors import ApiError
+from gate.pages import PagePlan
 from gate.verdict import CallExample, CallsSummary
 from tests.conftest import ROOT, Result, run, write_policy
 from tests.fakeapi import API_KEY, SECRET_KEY, FakeApi, Fault, Store, build_run_test
@@ -254,10 +254,10 @@ def test_version_and_validate_do_not_import_what_they_do_not_use() -> None:
         "import sys\n"
         "from gate.cli import main\n"
         "try:\n    main(['--version'])\nexcept SystemExit:\n    pass\n"
-        "heavy = {'requests', 'jsonschema', 'yaml', 'gate.client', 'gate.render.markdown'}\n"
+        "heavy = {'requests', 'jsonschema', 'yaml', 'gate.transport', 'gate.render.markdown'}\n"
         "print(sorted(heavy & set(sys.modules)))\n"
         f"main(['validate', {str(ROOT / 'policies' / 'starter.yml')!r}])\n"
-        "print(sorted({'requests', 'gate.client', 'gate.render.markdown'} & set(sys.modules)))\n"
+        "print(sorted({'requests', 'gate.transport', 'gate.render.markdown'} & set(sys.modules)))\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     lines = done.stdout.strip().splitlines()
@@ -357,7 +357,7 @@ def test_typed_call_decoding_accepts_exactly_what_the_schema_accepts(call: Any) 
 def test_page_plan_fits_the_later_pages_in_one_round(
     calls: int, workers: int, first: int, rest: int
 ) -> None:
-    from gate.judge import FIRST_PAGE_SPAN, MAX_CALL_PAGE_SIZE, plan_pages
+    from gate.pages import FIRST_PAGE_SPAN, MAX_CALL_PAGE_SIZE, plan_pages
 
     plan = plan_pages(calls, workers)
     assert (plan.first, plan.rest) == (first, rest)

@@ -20,8 +20,9 @@ from typing import Any
 
 import pytest
 
-from gate.client import Client, Deadline, RetryPolicy, _retry_after
+from gate.api import Client
 from gate.errors import ApiError, OutageError
+from gate.transport import Deadline, RetryPolicy, _retry_after
 from tests.conftest import NEWEST, ROOT, SUPPORT, Result, run
 from tests.fakeapi import FakeApi, Fault, load_dir
 from tests.fakeapi.server import RUNS_PATH
@@ -493,7 +494,7 @@ def test_closing_the_client_cuts_off_a_read_blocked_in_another_thread(
     reader.join(timeout=20)
     assert not reader.is_alive()
     assert time.monotonic() - start < 10  # the hang lasts 30 s
-    assert [type(e).__name__ for e in outcome] == ["_Closed"], outcome
+    assert [type(e).__name__ for e in outcome] == ["Closed"], outcome
     assert retries == []
 
 
@@ -535,17 +536,13 @@ def test_netrc_never_becomes_an_authorization_header(
     record("secrets", "~/.netrc entry for the API host", "no Authorization header sent")
 
 
-def test_keys_never_go_through_a_proxy_in_cleartext(
-    api: FakeApi, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_keys_never_go_through_a_proxy_in_cleartext(api: FakeApi) -> None:
     """A plain-http base URL (loopback, or --allow-insecure-http) is reached directly:
     HTTP_PROXY would see both keys in cleartext. The fake serves absolute-form request lines,
     as a forward proxy receives them, so a request sent to it would be answered."""
     with FakeApi(load_dir(DEMO), api_key=KEY, secret_key=SECRET) as proxy:
-        for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY"):
-            monkeypatch.setenv(name, proxy.url)
-        monkeypatch.setenv("NO_PROXY", "")
-        result, _, _ = gate(api.url)
+        env = dict.fromkeys(("HTTP_PROXY", "http_proxy", "ALL_PROXY"), proxy.url)
+        result, _, _ = gate(api.url, env={**env, "NO_PROXY": ""})
         assert result.code == 0, result.err
         assert proxy.seen == []  # not one request, so not one key
         assert len(api.runs_requests) == 2
@@ -560,11 +557,91 @@ def test_https_proxy_and_no_proxy_are_honoured_for_https(
     the keys stay inside TLS), unless NO_PROXY names the host."""
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
     monkeypatch.setenv("NO_PROXY", "")
-    seen = client_for("https://api.futureagi.com", [])._proxies
-    assert seen.get("https") == "http://proxy.internal:3128"
+    seen = client_for("https://api.futureagi.com", []).proxy
+    assert seen == ("proxy.internal", 3128)
     monkeypatch.setenv("NO_PROXY", "api.futureagi.com")
-    assert "https" not in client_for("https://api.futureagi.com", [])._proxies
+    assert client_for("https://api.futureagi.com", []).proxy is None
     record("faults", "HTTPS_PROXY and NO_PROXY with an https base URL", "honoured")
+
+
+class TunnelProxy:
+    """A forward proxy on loopback that serves CONNECT only, as corporate proxies do for
+    https, and keeps every byte the client sent through it."""
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.heads: list[bytes] = []
+        self.sent = bytearray()
+        self.threads: list[threading.Thread] = []
+        self.accepting = threading.Thread(target=self._accept, daemon=True)
+        self.accepting.start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:  # closed: the test is over
+                return
+            t = threading.Thread(target=self._tunnel, args=(client,), daemon=True)
+            t.start()
+            self.threads.append(t)
+
+    def _tunnel(self, client: socket.socket) -> None:
+        head = b""
+        while b"\r\n\r\n" not in head:
+            piece = client.recv(4096)
+            if not piece:
+                client.close()
+                return
+            head += piece
+        self.heads.append(head)
+        host, port = head.split()[1].decode().rsplit(":", 1)
+        upstream = socket.create_connection((host, int(port)))
+        client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        with client, upstream:
+            self._pipe(client, upstream)
+
+    def _pipe(self, client: socket.socket, upstream: socket.socket) -> None:
+        import selectors
+
+        with selectors.DefaultSelector() as sel:
+            sel.register(client, selectors.EVENT_READ, upstream)
+            sel.register(upstream, selectors.EVENT_READ, client)
+            while True:
+                for key, _ in sel.select(timeout=10):
+                    data = key.fileobj.recv(65536)  # type: ignore[union-attr]
+                    if not data:
+                        return
+                    if key.fileobj is client:
+                        self.sent += data
+                    key.data.sendall(data)
+
+    def close(self) -> None:
+        self.listener.close()
+        for t in self.threads:
+            t.join(timeout=5)
+
+
+def test_an_https_base_url_goes_through_the_proxy_in_a_tls_tunnel(
+    tmp_path: Path, tls_api: tuple[FakeApi, Path]
+) -> None:
+    """HTTPS_PROXY, for real: the proxy is asked to CONNECT to the API's host and port, and
+    sees nothing else in cleartext (the keys travel inside the TLS the tunnel carries)."""
+    fake, cert = tls_api
+    url = fake.url.replace("http://", "https://")
+    proxy = TunnelProxy()
+    try:
+        env = {"HTTPS_PROXY": proxy.url, "NO_PROXY": "", "REQUESTS_CA_BUNDLE": str(cert)}
+        result, _, _ = gate(url, env=env)
+    finally:
+        proxy.close()
+    assert result.code == 0, result.err
+    port = url.rsplit(":", 1)[1]
+    assert [h.split(b" ")[:2] for h in proxy.heads] == [[b"CONNECT", f"127.0.0.1:{port}".encode()]]
+    assert KEY.encode() not in proxy.sent and SECRET.encode() not in proxy.sent
+    assert len(fake.runs_requests) >= 2  # the API answered through the tunnel
+    attack("proxies", "HTTPS_PROXY with an https base URL", "a CONNECT tunnel: keys inside TLS")
 
 
 def test_plain_http_only_for_loopback_unless_allowed(api: FakeApi) -> None:
@@ -577,7 +654,7 @@ def test_plain_http_only_for_loopback_unless_allowed(api: FakeApi) -> None:
     assert "plain http" in refused.err
     localhost = api.url.replace("127.0.0.1", "localhost")
     assert gate(localhost)[0].code == 0
-    from gate.client import check_base_url
+    from gate.transport import check_base_url
 
     assert check_base_url(remote, allow_insecure_http=True) == remote
 
@@ -767,7 +844,7 @@ def test_pages_past_the_end_are_never_requested(api: FakeApi) -> None:
     for rt in store.run_tests:
         for ex in rt.executions:
             ex.status = "running"
-    from gate.client import select_execution
+    from gate.api import select_execution
     from gate.errors import NotReadyError
 
     with pytest.raises(NotReadyError, match="no completed execution"):

@@ -12,7 +12,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gate.client import newest
+from gate.api import newest
 from gate.errors import ApiError, ConfigError
 from gate.evaluate import evaluate
 from gate.model import ExecutionRef, parse_execution

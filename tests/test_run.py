@@ -33,8 +33,8 @@ EXECUTE = f"/simulate/run-tests/{SUPPORT_ID}/execute/"
 def _quick_polls(monkeypatch: pytest.MonkeyPatch) -> None:
     """Poll every 0.1 s instead of 5 s: the fake's executions end within a second. The
     executions started here are of today: the real clock, not the demo data's day."""
-    monkeypatch.setattr("gate.client.WAIT_FIRST", 0.1)
-    monkeypatch.setattr("gate.client.WAIT_MAX", 0.2)
+    monkeypatch.setattr("gate.api.WAIT_FIRST", 0.1)
+    monkeypatch.setattr("gate.api.WAIT_MAX", 0.2)
     monkeypatch.setattr("gate.judge.now", lambda: datetime.now(timezone.utc))
 
 

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from gate.client import Client, Deadline, wait_for
+from gate.api import Client, wait_for
 from gate.errors import NotReadyError
 from gate.model import Execution
+from gate.transport import Deadline
 from tests.conftest import ROOT, Result, run, spawn
 from tests.fakeapi import API_KEY, SECRET_KEY, FakeApi, Fault, load_dir
 from tests.figures import attack
@@ -172,7 +173,7 @@ def test_cli_wait_with_calls_polls_one_call_then_reads_the_pages(
     api: FakeApi, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Each poll asks for one call; the calls are read once the execution is final."""
-    monkeypatch.setattr("gate.client.WAIT_FIRST", 0.05)
+    monkeypatch.setattr("gate.api.WAIT_FIRST", 0.05)
     finish_after(api, 1)  # running at the first detail, completed at the second
     result = cli_check(
         api, tmp_path, "--execution-id", RUNNING, "--wait", "--calls", "--format", "json"

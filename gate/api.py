@@ -1,0 +1,210 @@
+"""The Future AGI API as fi-gate uses it: the runs endpoint (executions and their calls), which
+execution to judge, and waiting for one to finish. The run-test endpoints of `fi-gate run`
+(search, start, cancel) are in runs.py; how requests travel is transport.py; how an
+execution's call pages are read at once is pages.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from gate import pages
+from gate.calls import CallsResult, Detail
+from gate.errors import NotReadyError
+from gate.model import Execution, ExecutionRef, parse_execution, parse_execution_list
+from gate.redact import clip
+from gate.transport import Deadline, Transport
+
+RUNS_PATH = "/sdk/api/v1/simulation/runs/"
+LIST_PAGE_SIZE = 5
+MAX_LIST_PAGES = 20
+WAIT_FIRST = 5.0
+WAIT_MAX = 30.0
+SUMMARY_PENDING = frozenset({"pending", "running"})
+
+
+class Client(Transport):
+    """The endpoints fi-gate reads, over one transport (deadline, retries, origin rules)."""
+
+    def __init__(self, base_url: str, api_key: str, secret_key: str, **options: Any) -> None:
+        super().__init__(base_url, {"X-Api-Key": api_key, "X-Secret-Key": secret_key}, **options)
+        self.readers: pages.Readers | None = None
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def start_workers(self, workers: int) -> None:
+        """Start the call-page readers now, before the first request (pages.Readers)."""
+        if self.readers is None:
+            self.readers = pages.Readers(workers)
+
+    def close(self) -> None:
+        self.cancel()  # the readers' requests end at once, then the readers
+        if self.readers is not None:
+            self.readers.shutdown()
+            self.readers = None
+        super().close()
+
+    def get(self, params: dict[str, str], *, what: str, shape: Any = Any) -> Any:
+        """GET the runs endpoint: the envelope's `result`, decoded as `shape`."""
+        return self.request("GET", RUNS_PATH, params, what=what, shape=shape)
+
+    def list_executions(
+        self, run_test: str, page: int = 1, limit: int = LIST_PAGE_SIZE
+    ) -> tuple[list[ExecutionRef], int, list[Any]]:
+        """A listing page: its executions, total_pages, and the raw items (with eval results)."""
+        result = self.get(
+            {"run_test_name": run_test, "page": str(page), "limit": str(limit)},
+            what=f"the execution list of run test '{clip(run_test, 80)}'",
+        )
+        refs, total_pages = parse_execution_list(result)
+        return refs, total_pages, list(result["results"])
+
+    def execution(
+        self, execution_id: str, *, summary: bool = True, run_test: str | None = None
+    ) -> Execution:
+        return self.execution_and_calls(execution_id, summary=summary, run_test=run_test)[0]
+
+    def execution_and_calls(
+        self,
+        execution_id: str,
+        *,
+        summary: bool = True,
+        run_test: str | None = None,
+        page_size: int = 1,
+    ) -> tuple[Execution, pages.FirstPage | None]:
+        """The execution and its first call page (of `page_size` calls) in one request.
+
+        The page's calls are not decoded here, only its header: `read_calls` decodes them from
+        the body while it has the other pages read.
+        """
+        params = {"execution_id": execution_id, "limit": str(page_size)}
+        if summary:
+            params["summary"] = "true"
+        what = f"execution {clip(execution_id, 64)}"
+        body: bytes = self.get(params, what=what, shape=bytes)
+        detail: Detail = pages.decode(body, what, Detail, self.host)
+        execution = parse_execution(detail.fields(), run_test=run_test)
+        if detail.call_results is None:
+            return execution, None
+        if page_size == 1:  # no calls wanted: the one call's shape is checked all the same
+            pages.decode(body, what, CallsResult, self.host)
+        return execution, pages.FirstPage(detail.call_results, body)
+
+    def read_calls(
+        self,
+        execution_id: str,
+        first: pages.FirstPage | None,
+        *,
+        plan: pages.PagePlan,
+        workers: int,
+        total_calls: int | None = None,
+    ) -> pages.CallsSummary:
+        """Every call of the execution (pages.read_calls)."""
+        self.start_workers(workers)
+        assert self.readers is not None
+        return pages.read_calls(
+            self, self.readers, execution_id, first, plan=plan, total_calls=total_calls
+        )
+
+
+def select_execution(
+    client: Client, run_test: str, select: str, *, page_size: int = LIST_PAGE_SIZE
+) -> tuple[ExecutionRef, list[Any]]:
+    """The execution to judge: the newest by started_at (latest) or the newest completed one.
+
+    Listing pages are small (the server computes an eval summary for every execution on a
+    listing page) and bounded; pages past `total_pages` are never asked for (the server answers
+    them with a 500). The first page's raw items are returned too: they are the history that a
+    baseline or a trend needs, at no extra request.
+    """
+    page = 1
+    first_items: list[Any] = []
+    while page <= MAX_LIST_PAGES:
+        refs, total_pages, items = client.list_executions(run_test, page, page_size)
+        if page == 1:
+            first_items = items
+        candidates = refs if select == "latest" else [r for r in refs if r.status == "completed"]
+        if candidates:
+            return newest(candidates), first_items
+        if not refs or page >= total_pages or select == "latest":
+            break
+        page += 1
+    if select == "latest":
+        raise NotReadyError(f"run test '{clip(run_test, 80)}' has no executions yet; run it first")
+    raise NotReadyError(
+        f"run test '{clip(run_test, 80)}' has no completed execution among its newest "
+        f"{min(page, MAX_LIST_PAGES) * LIST_PAGE_SIZE}; wait for one to finish"
+    )
+
+
+def newest(refs: list[ExecutionRef]) -> ExecutionRef:
+    """The newest by started_at; one not started yet counts as newest; ties keep server order."""
+    best = refs[0]
+    for ref in refs[1:]:
+        if best.started_at is not None and (
+            ref.started_at is None or ref.started_at > best.started_at
+        ):
+            best = ref
+    return best
+
+
+def wait_for(
+    client: Client,
+    execution: Execution,
+    *,
+    for_summary: bool,
+    on_progress: Callable[[str], None],
+    fetch: Callable[[], Execution],
+    link: str | None = None,
+) -> Execution:
+    """Poll until the execution is final (and, with `for_summary`, its FMA summary is done).
+    `link`: the execution's page in the app, named in every progress line.
+
+    Backoff from WAIT_FIRST up to WAIT_MAX seconds; one progress line per poll. The client's
+    deadline bounds the wait: an execution still not final then is NotReadyError (exit 4); a
+    summary still pending then is not an error (the clusters never decide the verdict).
+    """
+    deadline: Deadline = client.deadline
+    started = deadline.clock()
+    delay = WAIT_FIRST
+    while True:
+        waiting_summary = (
+            for_summary and execution.is_final and (execution.summary_status in SUMMARY_PENDING)
+        )
+        if execution.is_final and not waiting_summary:
+            return execution
+        elapsed = deadline.clock() - started
+        what = (
+            f"the Fix My Agent summary ({execution.summary_status})"
+            if waiting_summary
+            else f"{execution.status}, {execution.completed_calls}/{execution.total_calls} calls "
+            f"completed, {execution.failed_calls} failed"
+        )
+        where = f" ({link})" if link else ""
+        on_progress(
+            f"waiting for execution {execution.execution_id}{where}: {what}; "
+            f"{_elapsed(elapsed)} elapsed, next check in {delay:.0f}s"
+        )
+        if delay + 1 >= deadline.remaining():
+            if waiting_summary:
+                on_progress("the Fix My Agent summary is still pending: judging without it")
+                return execution
+            raise NotReadyError(
+                f"execution {execution.execution_id} is still {execution.status} after "
+                f"{_elapsed(elapsed)} (--timeout {deadline.seconds:g}s); re-run later "
+                "or raise --timeout",
+                execution,
+            )
+        client.sleep(delay)
+        delay = min(WAIT_MAX, delay * 1.5)
+        execution = fetch()
+
+
+def _elapsed(seconds: float) -> str:
+    s = int(seconds)
+    return f"{s // 60}m{s % 60:02d}s" if s >= 60 else f"{s}s"

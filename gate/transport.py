@@ -1,0 +1,796 @@
+"""The HTTP transport: one deadline, careful retries, and the keys kept to the API's origin.
+
+Built on the standard library's `http.client` through its public interface: fi-gate opens each
+connection itself (`connect`), so it knows every socket and can cut a read off from another
+thread, with nothing borrowed from an HTTP library's internals.
+
+- Only GETs are retried, on 429, 5xx and connection failures, with exponential backoff and
+  jitter; `Retry-After` (seconds or an HTTP date) is honoured but capped. A POST is sent once.
+- One deadline bounds the whole run, retries and slow bodies included. Closing the transport
+  cuts off the reads still in flight in other threads, so an error is never held back by them.
+- The keys go only to the base URL's origin: redirects are followed only within it; no
+  `Authorization` header is ever sent and `~/.netrc` is never read; an https base URL goes
+  through HTTPS_PROXY as a CONNECT tunnel, a plain http one never through a proxy.
+- Bodies are read up to a cap, compressed ones inflated here up to the same cap.
+- Nothing the server says reaches a message unclipped; the keys never appear in one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import ipaddress
+import json
+import os
+import random
+import re
+import socket
+import ssl
+import threading
+import time
+import weakref
+import zlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urlencode, urljoin, urlsplit
+
+from gate import __version__
+from gate.errors import ApiError, GateError, NotFoundError, OutageError, UsageError
+from gate.redact import clip
+from gate.wire import decode_result, server_message
+
+USER_AGENT = f"fi-gate/{__version__} (+https://github.com/future-agi/fi-gate)"
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+MAX_BODY_BYTES = 64 * 1024 * 1024
+MAX_RETRY_AFTER = 60.0
+CONNECT_TIMEOUT = 10.0
+READ_TIMEOUT = 60.0
+MAX_REDIRECTS = 3
+PIECE = 256 * 1024
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 5
+    backoff_base: float = 0.5
+    backoff_max: float = 20.0
+
+
+class Deadline:
+    """The time left for the whole run."""
+
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self.seconds = seconds
+        self.end = clock() + seconds
+
+    def remaining(self) -> float:
+        return self.end - self.clock()
+
+
+class MaybeSent(OutageError):
+    """A POST whose answer was lost or was a 5xx: it may have been received and acted on."""
+
+
+class Closed(ApiError):
+    """A request cut off because the transport closed (the run is over: nobody reads this)."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"stopped reading {what}: fi-gate was finishing")
+
+
+class _Retryable(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class _Deadline(OutageError):
+    """The deadline passed before a request could be sent (again)."""
+
+
+def check_base_url(url: str, *, allow_insecure_http: bool = False) -> str:
+    """Validate a base URL; plain http only for loopback hosts unless explicitly allowed."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise UsageError(
+            f"base URL {url!r} is not an http(s) URL; use e.g. https://api.futureagi.com"
+        )
+    if parts.username or parts.password:
+        raise UsageError(
+            "the base URL must not carry credentials; use FI_API_KEY and FI_SECRET_KEY"
+        )
+    if parts.scheme == "http" and not allow_insecure_http and not _is_loopback(parts.hostname):
+        raise UsageError(
+            f"refusing to send the API keys over plain http to {parts.hostname}; use https, "
+            "or pass --allow-insecure-http if this really is a trusted network"
+        )
+    return url.strip().rstrip("/")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True)
+class Origin:
+    scheme: str
+    host: str
+    port: int
+
+    @classmethod
+    def of(cls, url: str) -> Origin:
+        p = urlsplit(url)
+        port = p.port or (443 if p.scheme == "https" else 80)
+        return cls(p.scheme, (p.hostname or "").lower(), port)
+
+
+_UNSAFE_LOCATION = re.compile(r"[\\@\x00-\x20\x7f-\x9f]")
+
+
+def same_origin_target(current: str, location: str) -> str | None:
+    """Where a redirect leads, if fi-gate may follow it with the keys; else None.
+
+    The API never needs a redirect but its own trailing-slash 301. A target is followed only
+    when it keeps the scheme, host and port, and has no backslash, userinfo, whitespace or
+    control character at all (parsers disagree on `http://a:1\\@b:2/`; such a target is
+    refused rather than read one way).
+    """
+    if not location or _UNSAFE_LOCATION.search(location):
+        return None
+    target = urljoin(current, location)
+    if _UNSAFE_LOCATION.search(target):
+        return None
+    try:
+        same = Origin.of(target) == Origin.of(current)
+    except ValueError:
+        return None
+    return target if same else None
+
+
+def https_proxy(url: str, environ: Mapping[str, str]) -> tuple[str, int] | None:
+    """The proxy an https URL goes through (HTTPS_PROXY, else ALL_PROXY, either case), unless
+    NO_PROXY names its host; None for plain http, which never goes through a proxy: the keys
+    would cross it in cleartext."""
+    parts = urlsplit(url)
+    if parts.scheme != "https":
+        return None
+    proxy = next(
+        (
+            value.strip()
+            for name in ("https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY")
+            if (value := environ.get(name, "")).strip()
+        ),
+        None,
+    )
+    if proxy is None or _bypassed(parts.hostname or "", environ):
+        return None
+    if "://" not in proxy:
+        proxy = "http://" + proxy
+    p = urlsplit(proxy)
+    if p.scheme != "http" or not p.hostname:
+        raise UsageError(
+            f"HTTPS_PROXY={clip(proxy, 80)!r}: fi-gate reaches a proxy at an http:// address "
+            "and tunnels TLS through it (CONNECT); socks and https proxies are not supported"
+        )
+    return p.hostname, p.port or 80
+
+
+def _bypassed(host: str, environ: Mapping[str, str]) -> bool:
+    entries = (environ.get("no_proxy") or environ.get("NO_PROXY") or "").replace(" ", "")
+    for entry in filter(None, entries.lower().split(",")):
+        if entry == "*":
+            return True
+        name = entry.lstrip(".").split(":")[0]
+        if host.lower() == name or host.lower().endswith("." + name):
+            return True
+    return False
+
+
+class _Connection(http.client.HTTPConnection):
+    """A plain connection that reports its socket when it connects."""
+
+    def __init__(self, host: str, port: int, track: Callable[[socket.socket], None]) -> None:
+        super().__init__(host, port)
+        self._track = track
+
+    def connect(self) -> None:
+        super().connect()
+        self._track(self.sock)
+
+
+class _TLSConnection(http.client.HTTPSConnection):
+    """A TLS connection (through a CONNECT tunnel when there is a proxy) that reports its
+    socket when it connects."""
+
+    def __init__(
+        self, host: str, port: int, context: ssl.SSLContext, track: Callable[[socket.socket], None]
+    ) -> None:
+        super().__init__(host, port, context=context)
+        self._track = track
+
+    def connect(self) -> None:
+        super().connect()
+        self._track(self.sock)
+
+
+# Every transport not yet closed: a signal that ends the run cancels them all (`cancel_all`),
+# in whichever thread they work.
+_OPEN: weakref.WeakSet[Transport] = weakref.WeakSet()
+_OPEN_LOCK = threading.Lock()
+
+
+def cancel_all() -> None:
+    """Cut off the requests and waits of every open transport (the run was interrupted)."""
+    with _OPEN_LOCK:
+        transports = list(_OPEN)
+    for transport in transports:
+        transport.cancel()
+
+
+class Transport:
+    """Requests to one API origin, under one deadline, from any number of threads."""
+
+    def __init__(
+        self,
+        base_url: str,
+        headers: Mapping[str, str],
+        *,
+        deadline: Deadline,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] | None = None,
+        rng: random.Random | None = None,
+        on_retry: Callable[[str], None] | None = None,
+        verify: bool | str = True,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.origin = Origin.of(self.base_url)
+        self.host = urlsplit(self.base_url).netloc
+        self.deadline = deadline
+        self.retry = retry or RetryPolicy()
+        self.sleep = sleep or self._nap  # waits end early when the transport closes
+        self.rng = rng or random.Random()
+        self.on_retry = on_retry
+        self.requests_made = 0
+        self.verify = verify  # True, or a CA bundle path (REQUESTS_CA_BUNDLE)
+        self.headers = {
+            "User-Agent": USER_AGENT,
+            "Accept": "application/json",
+            # Only what fi-gate decodes itself, with a cap (no br or zstd).
+            "Accept-Encoding": "gzip, deflate",
+            **headers,
+        }
+        self.proxy = https_proxy(self.base_url, os.environ if environ is None else environ)
+        self._context: ssl.SSLContext | None = None
+        self._lock = threading.Lock()
+        self._local = threading.local()  # each thread's connection
+        self._connections: list[http.client.HTTPConnection] = []
+        # Every socket opened, so that `cancel` can end a read that another thread is blocked
+        # in (a page that never answers) instead of waiting for it.
+        self._sockets: weakref.WeakSet[socket.socket] = weakref.WeakSet()
+        self._closing = threading.Event()
+        # The deadline covers everything: connecting, sending, response heads (a server that
+        # sends one header byte at a time, or endless `100 Continue`), bodies. When it passes,
+        # every request in flight is cut off and ends as a deadline error.
+        self._expired = threading.Event()
+        self._timer = threading.Timer(max(0.0, deadline.remaining()), self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+        self._resume_at = 0.0  # a 429 pauses every thread until then (monotonic clock)
+        with _OPEN_LOCK:
+            _OPEN.add(self)
+
+    # --- life ------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """End the requests in flight (cut off, not waited for) and free the connections."""
+        self._timer.cancel()
+        self.cancel()
+        with self._lock:
+            connections, self._connections = self._connections, []
+        for connection in connections:
+            connection.close()
+        with _OPEN_LOCK:
+            _OPEN.discard(self)
+
+    def cancel(self) -> None:
+        """Cut off this transport's requests and waits, from any thread: each ends with a quiet
+        error in the thread that made it, which then unwinds and closes the transport."""
+        self._closing.set()
+        with self._lock:
+            live = list(self._sockets)
+        for sock in live:
+            _shut(sock)
+
+    def _track(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._sockets.add(sock)
+        if self._closing.is_set():  # connected just as the run ended
+            _shut(sock)
+
+    def _nap(self, seconds: float) -> None:
+        self._closing.wait(seconds)
+
+    def _expire(self) -> None:
+        self._expired.set()
+        self.cancel()
+
+    def late(self, what: str, last: str | None = None) -> OutageError:
+        """The deadline passed; `last`: the failure that was being retried, if one was."""
+        if last is not None:
+            return OutageError(
+                f"{last} from {self.host} for {what}, and the {self.deadline.seconds:g}s "
+                "deadline passed before a retry got through; retry later or raise --timeout"
+            )
+        return OutageError(
+            f"no complete answer from {self.host} for {what} within the "
+            f"{self.deadline.seconds:g}s deadline; retry later or raise --timeout"
+        )
+
+    # --- requests --------------------------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, str] | None = None,
+        *,
+        what: str,
+        shape: Any = Any,
+        body: Any = None,
+        envelope: bool = True,
+    ) -> Any:
+        """One request to the API. GETs are retried (429, 5xx, connection errors); a POST is
+        sent once: a POST that may have been received raises `MaybeSent`, never a retry (only
+        a 429, which the server answers before doing anything, is waited out and sent again).
+        The answer: the envelope's `result` decoded as `shape` (plain JSON by default;
+        `bytes`: the raw body of a 2xx answer); without `envelope`, plain JSON."""
+        query = {k: v for k, v in (params or {}).items() if v not in ("", None)}
+        url = self.base_url + path + (f"?{urlencode(query)}" if query else "")
+        data = json.dumps(body).encode() if method != "GET" and body is not None else None
+        trail: list[str] = []  # the failures retried: the last is named if the deadline passes
+        try:
+            status, answer = self._attempts(method, url, data, what, trail)
+            result = self._result(status, answer, what, shape, envelope=envelope, url=url)
+        except (ApiError, _Retryable) as exc:
+            if self._expired.is_set() or isinstance(exc, _Deadline):
+                raise self.late(what, trail[-1] if trail else None) from exc
+            raise
+        if self._expired.is_set() or self.deadline.remaining() < 0:  # decoding included
+            raise self.late(what)
+        return result
+
+    def _attempts(
+        self, method: str, url: str, data: bytes | None, what: str, trail: list[str]
+    ) -> tuple[int, bytes]:
+        attempt = 0
+        paused_here = False  # this thread already slept out the 429 that paused everyone
+        answers: list[tuple[int, bytes]] = []  # the 5xx answers, to tell a pattern from bad luck
+        while True:
+            attempt += 1
+            if not paused_here:
+                self._hold()
+            paused_here = False
+            if self._closing.is_set():
+                raise Closed(what)
+            try:
+                status, headers, answer = self._send(method, url, data)
+            except ApiError as exc:
+                if self._closing.is_set():  # cut off by cancel(): not the server's fault
+                    raise Closed(what) from exc
+                raise
+            except _Retryable as exc:
+                if method != "GET":  # it may have been received: never sent twice blindly
+                    raise MaybeSent(f"{exc.reason} from {self.host} for {what}") from exc
+                trail.append(exc.reason)
+                self._pause(attempt, None, exc.reason, what)  # Closed when cut off
+                continue
+            if status not in RETRY_STATUSES:
+                return status, answer
+            retry_after = _retry_after(headers.get("Retry-After"))
+            reason = f"HTTP {status} ({server_message(answer)})" if answer else f"HTTP {status}"
+            if method != "GET" and status != 429:
+                raise MaybeSent(f"{reason} from {self.host} for {what}")
+            trail.append(reason)
+            if status == 429:
+                self._pause_all(retry_after)
+                paused_here = True
+            else:
+                answers.append((status, answer))
+                self._same_failure(answers, attempt, what)
+            self._pause(attempt, retry_after, reason, what)
+
+    def _same_failure(self, answers: list[tuple[int, bytes]], attempt: int, what: str) -> None:
+        """The same 500 for the same request on every attempt is the server failing on this
+        data (an eval type its summary code cannot handle), not an outage: no retry or wait
+        fixes it, so it is said plainly and `--on-api-error pass` does not soften it."""
+        if attempt < self.retry.attempts or len(answers) < 2:
+            return
+        if {s for s, _ in answers} == {500} and len({b for _, b in answers}) == 1:
+            raise ApiError(
+                f"HTTP 500 ({server_message(answers[0][1])}) from {self.host} for {what}, the "
+                f"same answer {len(answers)} times: the server fails on this run test's data, "
+                "it is not a network problem; check the run test's evals in the app (an eval "
+                "type the API cannot summarise?) or contact Future AGI support"
+            )
+
+    def _hold(self) -> None:
+        """Wait while a 429 has paused every thread."""
+        wait_for = self._resume_at - time.monotonic()
+        if wait_for > 0:
+            if wait_for >= self.deadline.remaining():
+                raise OutageError(
+                    f"{self.host} is rate-limiting this run beyond the "
+                    f"{self.deadline.seconds:g}s deadline; retry later or raise --timeout"
+                )
+            self.sleep(wait_for)
+
+    def _pause_all(self, retry_after: float | None) -> None:
+        delay = min(retry_after if retry_after is not None else 1.0, MAX_RETRY_AFTER)
+        with self._lock:
+            self._resume_at = max(self._resume_at, time.monotonic() + delay)
+
+    def _pause(self, attempt: int, retry_after: float | None, reason: str, what: str) -> None:
+        if self._closing.is_set():
+            raise Closed(what)
+        where = f"{reason} from {self.host} for {what}"
+        if attempt >= self.retry.attempts:
+            raise OutageError(
+                f"{where}, {attempt} attempts in a row; the API or the network is failing: "
+                "check the base URL and the service status, then retry"
+            )
+        if retry_after is not None:
+            delay = min(retry_after, MAX_RETRY_AFTER)
+        else:
+            ceiling = min(self.retry.backoff_max, self.retry.backoff_base * 2 ** (attempt - 1))
+            delay = self.rng.uniform(ceiling / 2, ceiling)
+        if delay >= self.deadline.remaining():
+            raise OutageError(
+                f"{where}, and the next retry would pass the {self.deadline.seconds:g}s "
+                "deadline; retry later or raise --timeout"
+            )
+        if self.on_retry:
+            self.on_retry(f"{where}; retrying in {delay:.1f}s (attempt {attempt + 1})")
+        self.sleep(delay)
+
+    # --- one exchange ----------------------------------------------------------------------
+
+    def _send(
+        self, method: str, url: str, data: bytes | None
+    ) -> tuple[int, Mapping[str, str], bytes]:
+        """Send once, following same-origin redirects: (status, headers, body)."""
+        for _ in range(MAX_REDIRECTS + 1):
+            status, headers, body = self._exchange(method, url, data)
+            if status in REDIRECT_STATUSES and "Location" in headers:
+                target = same_origin_target(url, headers["Location"])
+                if target is None:
+                    raise ApiError(
+                        f"{self.host} redirected elsewhere ({clip(headers['Location'], 80)}); "
+                        "not following it with the API keys: set --base-url to the API's real "
+                        "address"
+                    )
+                # Keep the query unless the new location carries its own.
+                query = urlsplit(url).query
+                url = target if urlsplit(target).query or not query else f"{target}?{query}"
+                continue
+            return status, headers, body
+        raise ApiError(f"{self.host} redirected more than {MAX_REDIRECTS} times; check --base-url")
+
+    def _exchange(
+        self, method: str, url: str, data: bytes | None
+    ) -> tuple[int, Mapping[str, str], bytes]:
+        left = self.deadline.remaining()
+        if left <= 0:
+            raise _Deadline(
+                f"no answer from {self.host} within the {self.deadline.seconds:g}s deadline; "
+                "check the network or raise --timeout"
+            )
+        with self._lock:
+            self.requests_made += 1
+        connection = self._connection()
+        parts = urlsplit(url)
+        target = parts.path + (f"?{parts.query}" if parts.query else "")
+        headers = dict(self.headers)
+        if data is not None:
+            headers["Content-Type"] = "application/json"
+        try:
+            if connection.sock is None:
+                connection.timeout = min(CONNECT_TIMEOUT, left)
+                self._connect(connection)
+            connection.sock.settimeout(min(READ_TIMEOUT, left))
+            connection.request(method, target, body=data, headers=headers)
+            response = connection.getresponse()
+            answer = self._read(response)
+        except BaseException as exc:
+            self._drop(connection)
+            if isinstance(exc, (ApiError, _Retryable)) or not isinstance(exc, Exception):
+                raise
+            raise self._fault(exc) from exc
+        # A connection the server closes is reopened by the next request (http.client).
+        return response.status, _Headers(response.headers), answer
+
+    def _fault(self, exc: Exception) -> Exception:
+        """What a failure while sending or reading the response head means."""
+        if isinstance(exc, (TimeoutError, socket.timeout)):
+            return _Retryable("no answer (read timed out)")
+        if isinstance(exc, (ConnectionError, http.client.RemoteDisconnected, OSError)):
+            return _Retryable("the connection broke before the answer")
+        if isinstance(exc, http.client.HTTPException):  # a status line or headers not HTTP's
+            return ApiError(
+                f"{self.host} answered with something that is not HTTP "
+                f"({type(exc).__name__}); check --base-url"
+            )
+        return exc
+
+    def _connect(self, connection: http.client.HTTPConnection) -> None:
+        try:
+            connection.connect()
+        except ssl.SSLCertVerificationError as exc:
+            raise ApiError(
+                f"TLS verification failed for {self.host}: {_tls_reason(exc)}; if a proxy "
+                "re-signs traffic, point REQUESTS_CA_BUNDLE at its CA bundle"
+            ) from exc
+        except socket.gaierror as exc:
+            host = self.proxy[0] if self.proxy else self.origin.host
+            raise ApiError(
+                f"cannot resolve the host {host}: check --base-url or FI_BASE_URL (or "
+                "HTTPS_PROXY) and the runner's DNS"
+            ) from exc
+        except TimeoutError as exc:
+            raise _Retryable("connection timed out") from exc
+        except ssl.SSLError as exc:
+            raise ApiError(
+                f"the TLS handshake with {self.host} failed ({clip(str(exc.reason or exc), 80)}); "
+                "check --base-url"
+            ) from exc
+        except OSError as exc:
+            if self._closing.is_set():
+                raise Closed("the answer") from exc
+            if self.proxy and "Tunnel connection failed" in str(exc):
+                raise ApiError(
+                    f"the proxy {self.proxy[0]}:{self.proxy[1]} refused to reach {self.host} "
+                    f"({clip(str(exc), 80)}); check HTTPS_PROXY and NO_PROXY"
+                ) from exc
+            raise _Retryable("connection refused") from exc
+
+    def _connection(self) -> http.client.HTTPConnection:
+        """This thread's connection (pages are read from a pool of threads)."""
+        connection: http.client.HTTPConnection | None = getattr(self._local, "connection", None)
+        if connection is not None:
+            return connection
+        o = self.origin
+        if o.scheme == "https":
+            if self._context is None:
+                self._context = _tls_context(self.verify)
+            host, port = self.proxy or (o.host, o.port)
+            connection = _TLSConnection(host, port, self._context, self._track)
+            if self.proxy:
+                connection.set_tunnel(o.host, o.port)
+        else:
+            connection = _Connection(o.host, o.port, self._track)
+        self._local.connection = connection
+        with self._lock:
+            self._connections.append(connection)
+        return connection
+
+    def _drop(self, connection: http.client.HTTPConnection) -> None:
+        """Forget a connection that cannot be used again (broken, or closed by the server)."""
+        connection.close()
+        self._local.connection = None
+        with self._lock, contextlib.suppress(ValueError):
+            self._connections.remove(connection)
+
+    def _read(self, response: http.client.HTTPResponse) -> bytes:
+        """The body, at most MAX_BODY_BYTES of it whatever the framing (a Content-Length beside
+        `Transfer-Encoding: chunked`, no length at all) and, compressed, once inflated."""
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+            raise ApiError(
+                f"{self.host} sent a {int(declared):,}-byte answer; fi-gate reads at most "
+                f"{MAX_BODY_BYTES:,}: check --base-url"
+            )
+        encoding = (response.headers.get("Content-Encoding") or "").strip().lower()
+        try:
+            return _capped(response, encoding, self.host)
+        except ApiError:
+            raise
+        except TimeoutError as exc:
+            if self._expired.is_set():
+                raise self.late("the answer") from exc
+            raise _Retryable("the answer stalled (read timed out)") from exc
+        except (http.client.HTTPException, OSError, ValueError) as exc:
+            if self._expired.is_set():
+                raise self.late("the answer") from exc
+            raise _Retryable("the connection broke while reading the answer") from exc
+
+    # --- answers ---------------------------------------------------------------------------
+
+    def _result(
+        self, status: int, body: bytes, what: str, shape: Any, *, envelope: bool, url: str
+    ) -> Any:
+        try:
+            return self._outcome(status, body, what, shape, envelope=envelope, url=url)
+        except GateError as exc:
+            exc.status = status
+            raise
+
+    def _outcome(
+        self, status: int, body: bytes, what: str, shape: Any, *, envelope: bool, url: str
+    ) -> Any:
+        if 200 <= status < 300:
+            if shape is bytes:
+                return body
+            if not envelope:
+                return _plain_json(body, what, self.host)
+            return decode_result(body, what, shape, self.host)
+        raise self._refusal(status, body, what, url)
+
+    def _refusal(self, status: int, body: bytes, what: str, url: str) -> GateError:
+        """The error for a final answer that is not a 2xx."""
+        message = server_message(body)
+        if status == 404 and not _is_api_json(body):
+            # Not the API's own "not found": the path is wrong (a base URL with a path).
+            return NotFoundError(
+                f"404 from {self.host}: {urlsplit(url).path} is not an endpoint of the Future "
+                f"AGI API ({message}); check --base-url or FI_BASE_URL: it is the host alone, "
+                "like https://api.futureagi.com"
+            )
+        if status == 404:
+            # A wrong name or id is the caller's mistake, not an outage: exit 2, never
+            # softened by --on-api-error pass.
+            return NotFoundError(
+                f"404 from {self.host}: {what} was not found ({message}); check the name or id "
+                "(names are exact and case-sensitive) and that the keys belong to its workspace"
+            )
+        known = {
+            401: f"the API key or secret key was rejected ({message}); check FI_API_KEY and "
+            "FI_SECRET_KEY",
+            402: f"the workspace's usage limit is reached ({message}); check the plan",
+            403: f"these keys may not read {what} ({message}); use keys of the workspace that "
+            "owns the run test",
+            400: f"the API refused the request for {what}: {message}",
+        }
+        if status in known:
+            return ApiError(f"{status} from {self.host}: {known[status]}")
+        if 300 <= status < 400:
+            return ApiError(
+                f"{status} from {self.host} without a usable Location; check --base-url"
+            )
+        if status >= 500:
+            return OutageError(f"{status} from {self.host} for {what}: {message}; retry later")
+        return ApiError(f"{status} from {self.host} for {what}: {message}; check --base-url")
+
+
+class _Headers(dict[str, str]):
+    """Response headers, looked up without regard to case (as HTTP names them)."""
+
+    def __init__(self, message: Any) -> None:
+        super().__init__((k.lower(), v) for k, v in message.items())
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and super().__contains__(key.lower())
+
+    def __getitem__(self, key: str) -> str:
+        return super().__getitem__(key.lower())
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return super().get(key.lower(), default)
+
+
+def _capped(response: http.client.HTTPResponse, encoding: str, host: str) -> bytes:
+    """Read in pieces; inflate here (gzip, deflate), stopping at the cap: a 2 MB gzip bomb
+    would otherwise reach gigabytes."""
+    too_big = ApiError(
+        f"{host} sent more than {MAX_BODY_BYTES:,} bytes; fi-gate stopped reading: check --base-url"
+    )
+    if encoding in ("", "identity"):
+        inflate = None
+    elif encoding in ("gzip", "x-gzip"):
+        inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    elif encoding == "deflate":
+        inflate = zlib.decompressobj()
+    else:
+        raise ApiError(
+            f"{host} answered in an encoding fi-gate does not read ({clip(encoding, 40)}); "
+            "check --base-url and any proxy in between"
+        )
+    if inflate is None and response.length is not None and not response.chunked:
+        # A plain body of known size (the usual answer) is read in one call: in pieces it
+        # costs three times the CPU (about 2 ms a megabyte).
+        return response.read()
+    out = bytearray()
+    received = 0
+    try:
+        while piece := response.read(PIECE):
+            received += len(piece)
+            if received > MAX_BODY_BYTES:
+                raise too_big
+            if inflate is None:
+                out += piece
+            else:
+                out += inflate.decompress(piece, MAX_BODY_BYTES + 1 - len(out))
+                if inflate.unconsumed_tail:
+                    raise too_big
+            if len(out) > MAX_BODY_BYTES:
+                raise too_big
+        if inflate is not None:
+            out += inflate.flush()
+    except zlib.error as exc:
+        raise ApiError(
+            f"{host} sent a {encoding} answer that does not decompress; check --base-url"
+        ) from exc
+    if len(out) > MAX_BODY_BYTES:
+        raise too_big
+    return bytes(out)
+
+
+def _tls_context(verify: bool | str) -> ssl.SSLContext:
+    """Verification always on: against the CA bundle given (REQUESTS_CA_BUNDLE), else
+    certifi's bundle (the same roots requests and pip trust), else the system's."""
+    if isinstance(verify, str):
+        return ssl.create_default_context(cafile=verify)
+    try:
+        import certifi
+    except ImportError:  # pragma: no cover - certifi is a dependency
+        return ssl.create_default_context()
+    return ssl.create_default_context(cafile=certifi.where())
+
+
+def _shut(sock: socket.socket) -> None:
+    """Shut a connection down under a read blocked in another thread, which then fails at once.
+
+    The plain socket's shutdown, also for TLS: `SSLSocket.shutdown` first drops the TLS state,
+    which the blocked read may be about to use. A socket already closed is left alone.
+    """
+    with contextlib.suppress(OSError):
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Retry-After in seconds, from either form (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _is_api_json(body: bytes) -> bool:
+    """A JSON object, as the API answers (a wrong path gets the web server's HTML page)."""
+    try:
+        data = json.loads(body[:65536])
+    except (ValueError, RecursionError):
+        return False
+    return isinstance(data, dict)
+
+
+def _plain_json(body: bytes, what: str, host: str) -> Any:
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        raise ApiError(
+            f"{host} answered {what} with something that is not JSON "
+            f"({server_message(body)}); check --base-url"
+        ) from exc
+
+
+def _tls_reason(exc: BaseException) -> str:
+    text = str(exc)
+    for marker in ("CERTIFICATE_VERIFY_FAILED", "hostname mismatch", "self-signed", "expired"):
+        if marker.lower() in text.lower():
+            return marker.lower().replace("_", " ")
+    return "the certificate could not be verified"
