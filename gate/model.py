@@ -126,11 +126,11 @@ def validate(data: Any, shape: str, what: str) -> None:
     try:
         if validator.is_valid(data):
             return
-    except RecursionError:
+    except RecursionError as exc:
         raise ApiError(
             f"the API answered {what} with JSON nested too deeply to be the API's; is "
             "--base-url pointing at the Future AGI API?"
-        ) from None
+        ) from exc
     error = jsonschema.exceptions.best_match(validator.iter_errors(data))
     assert error is not None
     path = "result" + "".join(
@@ -162,11 +162,11 @@ def parse_time(value: str | None) -> datetime | None:
 def _time(data: Mapping[str, Any], key: str, what: str) -> datetime | None:
     try:
         return parse_time(data.get(key))
-    except ValueError:
+    except ValueError as exc:
         raise ApiError(
             f"the API answered {what} with an unreadable timestamp at result.{key}: "
             f"{clip(repr(data.get(key)), 160)}"
-        ) from None
+        ) from exc
 
 
 def _number(value: Any) -> float | None:

@@ -150,13 +150,13 @@ def load_policy(path: str | Path) -> Policy:
     p = Path(path)
     try:
         raw = files.read_regular(p, yamldoc.MAX_BYTES)
-    except FileNotFoundError:
+    except FileNotFoundError as exc:
         raise ConfigError(
             f"{p}: policy file not found; create it (see policies/starter.yml) "
             "or point to one with --policy or FI_GATE_POLICY"
-        ) from None
-    except IsADirectoryError:
-        raise ConfigError(f"{p}: is a directory, not a policy file") from None
+        ) from exc
+    except IsADirectoryError as exc:
+        raise ConfigError(f"{p}: is a directory, not a policy file") from exc
     except files.Refused as exc:
         raise ConfigError(f"{p}: {exc}") from exc
     except OSError as exc:
@@ -173,7 +173,7 @@ def parse_policy(raw: bytes | str, source: str = "<policy>") -> Policy:
         where = source if exc.line is None else f"{source}:{exc.line}"
         if exc.column is not None:
             where += f":{exc.column}"
-        raise ConfigError(f"{where}: {exc.message}") from None
+        raise ConfigError(f"{where}: {exc.message}") from exc
     if doc.data is None:
         raise ConfigError(
             f"{source}: the policy is empty; it needs at least `version: 1` "

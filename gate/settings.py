@@ -45,16 +45,16 @@ def _seconds(environ: Mapping[str, str], name: str) -> float | None:
     raw = environment.text(environ, name)
     try:
         return None if raw is None else float(raw)
-    except ValueError:
-        raise UsageError(f"{name}={raw!r} is not a number of seconds") from None
+    except ValueError as exc:
+        raise UsageError(f"{name}={raw!r} is not a number of seconds") from exc
 
 
 def _whole(environ: Mapping[str, str], name: str) -> int | None:
     raw = environment.text(environ, name)
     try:
         return None if raw is None else int(raw)
-    except ValueError:
-        raise UsageError(f"{name}={raw!r} is not a whole number") from None
+    except ValueError as exc:
+        raise UsageError(f"{name}={raw!r} is not a whole number") from exc
 
 
 def _page_size(environ: Mapping[str, str], name: str) -> int | None:
@@ -229,11 +229,11 @@ def _targets(args: argparse.Namespace, environ: Mapping[str, str]) -> tuple[list
     if execution_id is not None:
         try:
             execution_id = str(uuid.UUID(execution_id.strip()))
-        except ValueError:
+        except ValueError as exc:
             raise UsageError(
                 f"execution id {execution_id.strip()[:60]!r} is not a UUID; copy it from the "
                 "run test's execution page"
-            ) from None
+            ) from exc
     return names, execution_id
 
 
@@ -275,11 +275,11 @@ def _scenarios(flags: list[str] | None, environ: Mapping[str, str]) -> tuple[str
             continue
         try:
             ids.append(str(uuid.UUID(given)))
-        except ValueError:
+        except ValueError as exc:
             raise UsageError(
                 f"scenario {given[:60]!r} is not a UUID; copy scenario ids from the run test's "
                 "page in the app"
-            ) from None
+            ) from exc
     return tuple(dict.fromkeys(ids))
 
 

@@ -55,12 +55,12 @@ def decode_result(body: bytes, what: str, shape: Any, host: str) -> Any:
             raise ApiError(
                 f"the API answered {what} with an unexpected shape at {shape_error(exc)}; "
                 "is --base-url pointing at the Future AGI API?"
-            ) from None
-    except (msgspec.DecodeError, RecursionError):
+            ) from exc
+    except (msgspec.DecodeError, RecursionError) as exc:
         raise ApiError(
             f"{host} answered {what} with something that is not JSON "
             f"({server_message(body)}); check --base-url"
-        ) from None
+        ) from exc
     if envelope.status is msgspec.UNSET:
         raise ApiError(
             f"{host} answered {what} without the API's envelope ({{status, result}}); "

@@ -67,7 +67,7 @@ def decode(raw: bytes) -> str:
         line = raw[: exc.start].count(b"\n") + 1
         raise YamlError(
             f"the file is not UTF-8 text (byte 0x{raw[exc.start]:02x}); save it as UTF-8", line
-        ) from None
+        ) from exc
     return text.removeprefix("\ufeff")
 
 
@@ -80,7 +80,7 @@ def load(text: str) -> Document:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"
         if "nesting depth" in problem:  # PyYAML 6.0.4 and newer stop at their own depth
-            raise YamlError(DEEP, mark.line + 1 if mark else None) from None
+            raise YamlError(DEEP, mark.line + 1 if mark else None) from exc
         ctx = exc.context_mark
         if exc.context and ctx and exc.problem_mark and ctx.line != exc.problem_mark.line:
             problem += f" ({exc.context} that starts on line {ctx.line + 1})"
@@ -88,11 +88,11 @@ def load(text: str) -> Document:
             f"YAML syntax error: {problem}",
             mark.line + 1 if mark else None,
             mark.column + 1 if mark else None,
-        ) from None
+        ) from exc
     except yaml.YAMLError as exc:  # never its text: it may quote the file
-        raise YamlError(f"YAML error ({type(exc).__name__})") from None
-    except RecursionError:
-        raise YamlError(DEEP) from None
+        raise YamlError(f"YAML error ({type(exc).__name__})") from exc
+    except RecursionError as exc:
+        raise YamlError(DEEP) from exc
     finally:
         loader.dispose()
     doc = Document(data=None)
@@ -128,9 +128,9 @@ class _Builder:
         try:
             return self.scalars.construct_object(node, deep=True)
         except yaml.MarkedYAMLError as exc:  # its text quotes the line: say only the problem
-            raise YamlError(f"cannot read the value: {exc.problem or 'invalid'}", line) from None
+            raise YamlError(f"cannot read the value: {exc.problem or 'invalid'}", line) from exc
         except yaml.YAMLError as exc:
-            raise YamlError(f"cannot read the value ({type(exc).__name__})", line) from None
+            raise YamlError(f"cannot read the value ({type(exc).__name__})", line) from exc
 
     def _mapping(self, node: yaml.MappingNode, path: Path, depth: int) -> dict[str, Any]:
         out: dict[str, Any] = {}
