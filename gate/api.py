@@ -12,7 +12,13 @@ from typing import Any
 from gate import pages
 from gate.calls import CallsResult, Detail
 from gate.errors import NotReadyError
-from gate.model import Execution, ExecutionRef, parse_execution, parse_execution_list
+from gate.model import (
+    Execution,
+    ExecutionRef,
+    ListingShape,
+    parse_execution,
+    parse_execution_list,
+)
 from gate.redact import clip
 from gate.transport import Deadline, Transport
 
@@ -57,12 +63,12 @@ class Client(Transport):
         self, run_test: str, page: int = 1, limit: int = LIST_PAGE_SIZE
     ) -> tuple[list[ExecutionRef], int, list[Any]]:
         """A listing page: its executions, total_pages, and the raw items (with eval results)."""
-        result = self.get(
+        page_shape: ListingShape = self.get(
             {"run_test_name": run_test, "page": str(page), "limit": str(limit)},
             what=f"the execution list of run test '{clip(run_test, 80)}'",
+            shape=ListingShape,
         )
-        refs, total_pages = parse_execution_list(result)
-        return refs, total_pages, list(result["results"])
+        return parse_execution_list(page_shape)
 
     def execution(
         self, execution_id: str, *, summary: bool = True, run_test: str | None = None
@@ -88,7 +94,7 @@ class Client(Transport):
         what = f"execution {clip(execution_id, 64)}"
         body: bytes = self.get(params, what=what, shape=bytes)
         detail: Detail = pages.decode(body, what, Detail, self.host)
-        execution = parse_execution(detail.fields(), run_test=run_test)
+        execution = parse_execution(detail, run_test=run_test)
         if detail.call_results is None:
             return execution, None
         if page_size == 1:  # no calls wanted: the one call's shape is checked all the same

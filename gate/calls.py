@@ -20,6 +20,7 @@ from typing import Annotated, Any
 import msgspec
 
 from gate.errors import ApiError
+from gate.model import DetailShape
 from gate.redact import clip
 from gate.verdict import CallExample, CallsSummary
 
@@ -66,33 +67,13 @@ class PageHeader(msgspec.Struct):
     count: Count | None = None
 
 
-class Detail(msgspec.Struct):
-    """An execution-detail `result`: its call page's header, every other field plain JSON.
-
-    The execution's own fields go through the response schema (`gate.model`). The calls of
-    page 1 are skipped here (a fast scan), so that the other pages can be asked for at once;
-    `read_calls` decodes them later from the same body, while those pages are in flight.
-    """
+class Detail(DetailShape, kw_only=True):
+    """An execution-detail `result`: the execution (model.DetailShape) and its call page's
+    header. The calls of page 1 are skipped here (a fast scan), so that the other pages can be
+    asked for at once; pages.read_calls decodes them later from the same body, while those
+    pages are in flight."""
 
     call_results: PageHeader | None = None
-    execution_id: Any = msgspec.UNSET
-    status: Any = msgspec.UNSET
-    started_at: Any = msgspec.UNSET
-    completed_at: Any = msgspec.UNSET
-    total_calls: Any = msgspec.UNSET
-    completed_calls: Any = msgspec.UNSET
-    failed_calls: Any = msgspec.UNSET
-    eval_results: Any = msgspec.UNSET
-    eval_explanation_summary: Any = msgspec.UNSET
-    eval_explanation_summary_status: Any = msgspec.UNSET
-
-    def fields(self) -> dict[str, Any]:
-        """The execution's fields that the answer had (absent ones stay absent)."""
-        return {
-            name: value
-            for name in self.__struct_fields__
-            if name != "call_results" and (value := getattr(self, name)) is not msgspec.UNSET
-        }
 
 
 class CallsResult(msgspec.Struct):

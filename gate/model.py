@@ -1,24 +1,27 @@
-"""Typed, immutable views of what the Future AGI API returns.
+"""Typed, immutable views of what the Future AGI API returns, and the decoders that make them.
 
-Every response is checked against the shipped response schemas before it is read, so a malformed
-answer becomes an ApiError that names the field (exit 3), never a traceback or a wrong verdict.
-FMA clusters are read leniently: they are late, model-written and never decide the verdict.
+Every answer is decoded into typed records (msgspec) that check its shape in the same pass, so a
+malformed answer becomes an ApiError that names the field (exit 3), never a traceback or a wrong
+verdict. The records accept exactly what the shipped response schema
+(`schemas/api-responses.schema.json`) accepts: the tests hold the two in step, the schema being
+the reference. FMA clusters are read leniently: they are late, model-written and never decide
+the verdict.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from functools import cache
-from importlib import resources
-from typing import Any
+from typing import Annotated, Any
+
+import msgspec
 
 from gate.errors import ApiError
 from gate.metrics import CHOICES, PASS_FAIL, SCORE, Measured
 from gate.redact import clip
 from gate.verdict import Cluster
+from gate.wire import shape_error, shape_failure
 
 __all__ = ["CHOICES", "PASS_FAIL", "SCORE"]
 
@@ -103,50 +106,89 @@ class ExecutionRef:
     total_calls: int = 0  # 0 when the listing leaves it out
 
 
-@cache
-def _schemas() -> dict[str, Any]:
-    text = resources.files("gate.schemas").joinpath("api-responses.schema.json").read_text("utf-8")
-    data: dict[str, Any] = json.loads(text)
-    return data
+# The response shapes fi-gate reads (the `$defs` of schemas/api-responses.schema.json).
+Count = Annotated[int, msgspec.Meta(ge=0)]
+Text = Annotated[str, msgspec.Meta(max_length=100_000)]
+Id = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9._-]{1,100}$")]
+Status = Annotated[str, msgspec.Meta(max_length=64)]
+Stamp = Annotated[str, msgspec.Meta(max_length=64)]
+Shares = dict[str, float | None]
 
 
-@cache
-def _validator(shape: str) -> Any:
-    import jsonschema
+class ConfigShape(msgspec.Struct, kw_only=True):
+    """`config_result`: one eval config's totals."""
 
-    schema = {"$ref": f"#/$defs/{shape}", "$defs": _schemas()["$defs"]}
-    return jsonschema.Draft202012Validator(schema)
+    name: Text
+    total_cells: Count
+    output: Shares | None
+    id: str | None = None
+    avg_score: float | None = None
 
 
-def validate(data: Any, shape: str, what: str) -> None:
-    """Check `data` against the response shape `shape`; ApiError naming the field if it fails."""
-    import jsonschema
+class EvalShape(msgspec.Struct, kw_only=True):
+    """`eval_result`: one eval (template) of an execution."""
 
-    validator = _validator(shape)
+    name: Text
+    output_type: Text
+    result: list[ConfigShape]
+    id: str | None = None
+    total_pass_rate: float | None = None
+    total_avg: float | None = None
+    total_choices_avg: Shares | None = None
+
+
+class SummaryShape(msgspec.Struct, kw_only=True):
+    """`execution_summary`: a listing's entry (its counts may be left out, never null)."""
+
+    execution_id: Id
+    status: Status
+    started_at: Stamp | None = None
+    completed_at: Stamp | None = None
+    total_calls: Count | msgspec.UnsetType = msgspec.UNSET
+    completed_calls: Count | msgspec.UnsetType = msgspec.UNSET
+    failed_calls: Count | msgspec.UnsetType = msgspec.UNSET
+    eval_results: list[EvalShape] | None = None
+
+
+class DetailShape(msgspec.Struct, kw_only=True):
+    """`execution_detail`: an execution with its counts and its eval results."""
+
+    execution_id: Id
+    status: Status
+    started_at: Stamp | None = None
+    completed_at: Stamp | None = None
+    total_calls: Count
+    completed_calls: Count
+    failed_calls: Count
+    eval_results: list[EvalShape] | None
+    eval_explanation_summary: dict[str, Any] | None = None
+    eval_explanation_summary_status: str | None = None
+
+
+class ListingShape(msgspec.Struct, kw_only=True):
+    """`execution_list`: a listing page; its entries stay raw until each is read."""
+
+    total_pages: Count
+    current_page: Count
+    results: list[msgspec.Raw]
+    count: Count | msgspec.UnsetType = msgspec.UNSET
+
+
+def _typed(data: Any, shape: type[Any], what: str, root: str = "result") -> Any:
+    """`data` (raw JSON bytes, decoded JSON, or already a record) as a `shape` record."""
+    if isinstance(data, shape):
+        return data
     try:
-        if validator.is_valid(data):
-            return
-    except RecursionError as exc:
+        if isinstance(data, (bytes, msgspec.Raw)):
+            return msgspec.json.decode(data, type=shape)
+        return msgspec.convert(data, shape)
+    except msgspec.ValidationError as exc:
+        raise shape_failure(what, shape_error(exc, root)) from exc
+    except (msgspec.DecodeError, RecursionError) as exc:
         raise ApiError(
-            f"the API answered {what} with JSON nested too deeply to be the API's; is "
+            f"the API answered {what} with JSON that cannot be read ({type(exc).__name__}); is "
             "--base-url pointing at the Future AGI API?"
         ) from exc
-    error = jsonschema.exceptions.best_match(validator.iter_errors(data))
-    assert error is not None
-    path = "result" + "".join(
-        f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path
-    )
-    if error.validator == "required":
-        detail = error.message.split(" is a required")[0] + " is missing"
-    elif error.validator == "type":
-        detail = f"expected {error.validator_value}, got {type(error.instance).__name__}"
-    else:
-        detail = error.message
-    raise ApiError(
-        f"the API answered {what} with an unexpected shape at {clip(path, 160)}: "
-        f"{clip(detail, 160)}; is --base-url pointing at the Future AGI API? (re-run with "
-        "--verbose for details)"
-    )
 
 
 def parse_time(value: str | None) -> datetime | None:
@@ -159,115 +201,106 @@ def parse_time(value: str | None) -> datetime | None:
     return dt.astimezone(timezone.utc)
 
 
-def _time(data: Mapping[str, Any], key: str, what: str) -> datetime | None:
+def _time(value: str | None, key: str, what: str) -> datetime | None:
     try:
-        return parse_time(data.get(key))
+        return parse_time(value)
     except ValueError as exc:
         raise ApiError(
             f"the API answered {what} with an unreadable timestamp at result.{key}: "
-            f"{clip(repr(data.get(key)), 160)}"
+            f"{clip(repr(value), 160)}"
         ) from exc
 
 
-def _number(value: Any) -> float | None:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
-
-
-# Far beyond any real run test, and small enough that checking and judging stay quick: a
-# listing of 200,000 evals took two minutes to validate under a 10 s deadline.
+# Far beyond any real run test, and small enough that judging stays quick.
 MAX_EVALS = 500
 MAX_CONFIGS = 100
 MAX_LISTED = 100
 
 
-def _bounded(result: Any, what: str) -> None:
-    """Refuse an answer far larger than the API gives, before its shape is checked."""
-    if not isinstance(result, Mapping):
+def _bounded(evals: list[EvalShape] | None, what: str) -> None:
+    """Refuse an answer far larger than the API gives."""
+    if evals is None:
         return
-    evals = result.get("eval_results")
-    if isinstance(evals, list):
-        if len(evals) > MAX_EVALS:
+    if len(evals) > MAX_EVALS:
+        raise ApiError(
+            f"the API answered {what} with {len(evals):,} evals; fi-gate reads at most "
+            f"{MAX_EVALS}: is --base-url pointing at the Future AGI API?"
+        )
+    for e in evals:
+        if len(e.result) > MAX_CONFIGS:
             raise ApiError(
-                f"the API answered {what} with {len(evals):,} evals; fi-gate reads at most "
-                f"{MAX_EVALS}: is --base-url pointing at the Future AGI API?"
+                f"the API answered {what} with an eval of {len(e.result):,} configs; fi-gate "
+                f"reads at most {MAX_CONFIGS}: is --base-url pointing at the Future AGI API?"
             )
-        for e in evals:
-            configs = e.get("result") if isinstance(e, Mapping) else None
-            if isinstance(configs, list) and len(configs) > MAX_CONFIGS:
-                raise ApiError(
-                    f"the API answered {what} with an eval of {len(configs):,} configs; "
-                    f"fi-gate reads at most {MAX_CONFIGS}: is --base-url pointing at the "
-                    "Future AGI API?"
-                )
+
+
+def _eval(e: EvalShape) -> EvalResult:
+    return EvalResult(
+        name=e.name,
+        id=e.id,
+        output_type=e.output_type,
+        total_pass_rate=e.total_pass_rate,
+        total_avg=e.total_avg,
+        total_choices_avg=dict(e.total_choices_avg or {}),
+        configs=tuple(
+            ConfigResult(
+                name=c.name,
+                id=c.id,
+                total_cells=c.total_cells,
+                output=dict(c.output or {}),
+                avg_score=c.avg_score,
+            )
+            for c in e.result
+        ),
+    )
 
 
 def parse_execution(result: Any, *, run_test: str | None = None) -> Execution:
-    """The execution-detail `result` (or a list entry with its fields) as an Execution."""
+    """The execution-detail `result` (raw, decoded JSON, or a DetailShape) as an Execution;
+    also a listing's entry, when it carries the detail's fields."""
     what = "the execution detail"
-    _bounded(result, what)
-    validate(result, "execution_detail", what)
-    evals = tuple(
-        EvalResult(
-            name=e["name"],
-            id=e.get("id"),
-            output_type=e["output_type"],
-            total_pass_rate=_number(e.get("total_pass_rate")),
-            total_avg=_number(e.get("total_avg")),
-            total_choices_avg={
-                str(k): _number(v) for k, v in (e.get("total_choices_avg") or {}).items()
-            },
-            configs=tuple(
-                ConfigResult(
-                    name=c["name"],
-                    id=c.get("id"),
-                    total_cells=c["total_cells"],
-                    output={str(k): _number(v) for k, v in (c.get("output") or {}).items()},
-                    avg_score=_number(c.get("avg_score")),
-                )
-                for c in e["result"]
-            ),
-        )
-        for e in result["eval_results"] or ()
-    )
+    d: DetailShape = _typed(result, DetailShape, what)
+    _bounded(d.eval_results, what)
     return Execution(
-        execution_id=result["execution_id"],
-        status=result["status"],
-        started_at=_time(result, "started_at", what),
-        completed_at=_time(result, "completed_at", what),
-        total_calls=result["total_calls"],
-        completed_calls=result["completed_calls"],
-        failed_calls=result["failed_calls"],
-        evals=evals,
-        summary_status=result.get("eval_explanation_summary_status"),
-        clusters=parse_clusters(result.get("eval_explanation_summary")),
+        execution_id=d.execution_id,
+        status=d.status,
+        started_at=_time(d.started_at, "started_at", what),
+        completed_at=_time(d.completed_at, "completed_at", what),
+        total_calls=d.total_calls,
+        completed_calls=d.completed_calls,
+        failed_calls=d.failed_calls,
+        evals=tuple(_eval(e) for e in d.eval_results or ()),
+        summary_status=d.eval_explanation_summary_status,
+        clusters=parse_clusters(d.eval_explanation_summary),
         run_test=run_test,
     )
 
 
-def parse_execution_list(result: Any) -> tuple[list[ExecutionRef], int]:
-    """A listing page: its executions and `total_pages`."""
+def parse_execution_list(result: Any) -> tuple[list[ExecutionRef], int, list[msgspec.Raw]]:
+    """A listing page: its executions, `total_pages`, and the raw entries (the history a
+    baseline or a trend reads, with parse_execution)."""
     what = "the execution list"
-    items = result.get("results") if isinstance(result, Mapping) else None
-    if isinstance(items, list):
-        if len(items) > MAX_LISTED:
-            raise ApiError(
-                f"the API answered {what} with {len(items):,} executions on one page; fi-gate "
-                f"asks for at most {MAX_LISTED}: is --base-url pointing at the Future AGI API?"
-            )
-        for item in items:
-            _bounded(item, what)
-    validate(result, "execution_list", what)
-    refs = [
-        ExecutionRef(
-            execution_id=r["execution_id"],
-            status=r["status"],
-            started_at=_time(r, "started_at", what),
-            completed_at=_time(r, "completed_at", what),
-            total_calls=r.get("total_calls") or 0,
+    page: ListingShape = _typed(result, ListingShape, what)
+    if len(page.results) > MAX_LISTED:
+        raise ApiError(
+            f"the API answered {what} with {len(page.results):,} executions on one page; "
+            f"fi-gate asks for at most {MAX_LISTED}: is --base-url pointing at the Future AGI "
+            "API?"
         )
-        for r in result["results"]
-    ]
-    return refs, result["total_pages"]
+    refs = []
+    for index, raw in enumerate(page.results):
+        r: SummaryShape = _typed(raw, SummaryShape, what, f"result.results[{index}]")
+        _bounded(r.eval_results, what)
+        refs.append(
+            ExecutionRef(
+                execution_id=r.execution_id,
+                status=r.status,
+                started_at=_time(r.started_at, "started_at", what),
+                completed_at=_time(r.completed_at, "completed_at", what),
+                total_calls=r.total_calls or 0,
+            )
+        )
+    return refs, page.total_pages, page.results
 
 
 def _texts(value: Any, limit: int = 20) -> tuple[str, ...]:

@@ -52,10 +52,7 @@ def decode_result(body: bytes, what: str, shape: Any, host: str) -> Any:
             envelope = Envelope()
         else:  # say what is wrong with the envelope first, then the shape
             decode_result(body, what, Any, host)
-            raise ApiError(
-                f"the API answered {what} with an unexpected shape at {shape_error(exc)}; "
-                "is --base-url pointing at the Future AGI API?"
-            ) from exc
+            raise shape_failure(what, shape_error(exc)) from exc
     except (msgspec.DecodeError, RecursionError) as exc:
         raise ApiError(
             f"{host} answered {what} with something that is not JSON "
@@ -73,13 +70,23 @@ def decode_result(body: bytes, what: str, shape: Any, host: str) -> Any:
     return envelope.result
 
 
-def shape_error(exc: msgspec.ValidationError) -> str:
+def shape_failure(what: str, where: str) -> ApiError:
+    """The one message for an answer of the wrong shape (`where`: wire.shape_error's)."""
+    return ApiError(
+        f"the API answered {what} with an unexpected shape at {where}; is --base-url pointing "
+        "at the Future AGI API? (re-run with --verbose for details)"
+    )
+
+
+def shape_error(exc: msgspec.ValidationError, root: str = "") -> str:
     """msgspec's "Expected `int`, got `str` - at `$.result.x[0]`" as "result.x[0]: expected int,
-    got str", clipped: the path and values come from the answer."""
-    message, _, path = str(exc).partition(" - at `$.")
+    got str" (`root`: the path of what was decoded, when it was not the whole answer), clipped:
+    the path and values come from the answer."""
+    message, _, path = str(exc).partition(" - at `$")
     detail = message.replace("`", "")
     detail = detail[:1].lower() + detail[1:]
-    return f"{clip(path.rstrip('`') or 'result')}: {clip(detail)}"
+    path = (root + path.rstrip("`")).lstrip(".") or "result"
+    return f"{clip(path)}: {clip(detail)}"
 
 
 def server_message(body: bytes) -> str:

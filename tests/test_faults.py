@@ -878,7 +878,7 @@ SHAPES: dict[str, tuple[dict[str, Any], str]] = {
     "total_calls as a string": ({"total_calls": "30"}, "result.total_calls"),
     "pass rate as a string": ({"eval_results__0__total_pass_rate": "80.77"}, "total_pass_rate"),
     "total_cells missing": ({"eval_results__0__result__0__total_cells": ...}, "total_cells"),
-    "status missing": ({"status": ...}, "'status' is missing"),
+    "status missing": ({"status": ...}, "result: object missing required field status"),
     "eval name null": ({"eval_results__0__name": None}, "result.eval_results[0].name"),
     "negative cells": ({"eval_results__0__result__0__total_cells": -1}, "total_cells"),
     "unreadable timestamp": ({"started_at": "yesterday"}, "unreadable timestamp"),
