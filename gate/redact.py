@@ -4,7 +4,7 @@ A server message clipped at 160 characters can hold most of a key; the markdown 
 escapes it (`canary\\-api\\-key`), which exact-value masking (and GitHub's `::add-mask::`)
 miss. So any 8-character piece of a key counts as the key, a backslash between characters
 does not hide it, and every text from the server is scrubbed before it is clipped or escaped
-(`wire.clip`, `render.common.plain`), and every output once more before it is written.
+(`clip`), and every output once more before it is written.
 
 The keys are registered once per run by the CLI (`register`); with none registered, `scrub`
 returns its text unchanged.
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import threading
+import unicodedata
 from collections.abc import Iterable
 
 MIN_SECRET_LENGTH = 6  # shorter values would mangle every message, and cannot be real keys
@@ -82,9 +83,31 @@ def scrub(text: str) -> str:
     return _CURRENT.scrub(text)
 
 
-def clip(text: str, limit: int = 200) -> str:
-    """Text that came from the server, fit for a message: the keys masked first (so that no
-    part of one survives the cut), printable, flattened, at most `limit` characters."""
-    text = scrub(str(text))
-    flat = " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+_ASCII_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_NOT_ASCII = re.compile(r"[^\x00-\x7e]")
+# Control, format (bidi overrides, zero-width characters, tags), separator, surrogate,
+# private-use and unassigned characters: invisible or misleading in any output.
+_HIDDEN = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"})
+
+
+def hidden(ch: str) -> bool:
+    return unicodedata.category(ch) in _HIDDEN
+
+
+def visible(text: str) -> str:
+    """`text` with every control, bidi, invisible or unassigned character made a space."""
+    text = _ASCII_CONTROL.sub(" ", text)
+    if text.isascii():
+        return text
+    return _NOT_ASCII.sub(lambda m: " " if hidden(m.group()) else m.group(), text)
+
+
+def clip(text: object, limit: int = 200, *, fold: bool = True) -> str:
+    """Text from the server (or anything it touched), fit for a message or a report: the keys
+    masked first (so that no part of one survives the cut), control, bidi and invisible
+    characters made spaces, whitespace folded into one line (unless `fold` is false), at most
+    `limit` characters. The one clipping helper: every renderer and message goes through it."""
+    clean = visible(scrub(str(text)))
+    if fold:
+        clean = " ".join(clean.split())
+    return clean if len(clean) <= limit else clean[: limit - 1] + "…"

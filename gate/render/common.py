@@ -3,30 +3,12 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from datetime import datetime
 
 from gate import redact
 from gate.metrics import format_duration
+from gate.redact import _NOT_ASCII, hidden
 from gate.verdict import Check
-
-_ASCII_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_NOT_ASCII = re.compile(r"[^\x00-\x7e]")
-# Control, format (bidi overrides, zero-width characters, tags), separator, surrogate,
-# private-use and unassigned characters: invisible or misleading in any output.
-_HIDDEN = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"})
-
-
-def hidden(ch: str) -> bool:
-    return unicodedata.category(ch) in _HIDDEN
-
-
-def visible(text: str) -> str:
-    """`text` with every control, bidi, invisible or unassigned character made a space."""
-    text = _ASCII_CONTROL.sub(" ", text)
-    if text.isascii():
-        return text
-    return _NOT_ASCII.sub(lambda m: " " if hidden(m.group()) else m.group(), text)
 
 
 def json_safe(text: str) -> str:
@@ -57,11 +39,10 @@ VERDICT_WORD = {
 }
 
 
-def plain(text: object, limit: int = 200) -> str:
-    """One line of printable text: the keys masked (before any cut or escape), control, bidi
-    and invisible characters removed, whitespace folded."""
-    flat = " ".join(visible(redact.scrub(str(text))).split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+# One line of printable text: the keys masked (before any cut or escape), control, bidi and
+# invisible characters removed, whitespace folded, cut at `limit` (redact.clip, the one
+# clipping helper).
+plain = redact.clip
 
 
 def number(value: float) -> str:

@@ -6,7 +6,7 @@ import re
 import xml.etree.ElementTree as ET
 
 from gate import redact
-from gate.render.common import observed, threshold, visible
+from gate.render.common import observed, threshold
 from gate.verdict import Check, GateResult, Verdict
 
 # Characters XML 1.0 cannot carry at all.
@@ -14,8 +14,7 @@ _INVALID_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010
 
 
 def xml_text(text: object, limit: int = 2000) -> str:
-    clean = visible(_INVALID_XML.sub("", redact.scrub(str(text))))
-    return clean if len(clean) <= limit else clean[: limit - 1] + "…"
+    return redact.clip(_INVALID_XML.sub("", redact.scrub(str(text))), limit, fold=False)
 
 
 def _name(c: Check) -> str:
