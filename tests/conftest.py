@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -99,21 +98,3 @@ def write_policy(tmp_path: Path, text: str, name: str = "fi-gate.yml") -> str:
     path = tmp_path / name
     path.write_text(text)
     return str(path)
-
-
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Write docs/reliability.md from what the fault, fuzz and leak tests recorded.
-
-    Only after a full, green run of the whole suite, so the figures are never partial.
-    """
-    from tests import figures
-
-    config = session.config
-    whole = all(Path(a).resolve() in (ROOT, ROOT / "tests") for a in config.args)
-    full = whole and not config.option.keyword and not config.option.markexpr
-    if exitstatus != 0 or not full or session.testsfailed or not figures.RECORDS:
-        return
-    if os.environ.get("FI_GATE_FIGURES") == "0":  # another run's (scripts/lowest-deps)
-        return
-    (ROOT / "docs").mkdir(exist_ok=True)
-    (ROOT / "docs" / "reliability.md").write_text(figures.render())

@@ -1,4 +1,12 @@
-"""Figures the test suite records for docs/reliability.md (written by conftest at session end)."""
+"""Figures the tests record for docs/reliability.md, and the command that writes it.
+
+    .venv/bin/python -m tests.figures           # run the recording tests, write the file
+    .venv/bin/python -m tests.figures --check   # the same run; exit 1 if the file's cases differ
+
+Every row is an assertion that passed in the run that wrote it. The file is written only after
+a green run of every test file that records (FILES), so the figures are never partial. CI runs
+`--check`: the cases (first column) must be what is committed; outcome wording may vary.
+"""
 
 from __future__ import annotations
 
@@ -49,8 +57,9 @@ def render() -> str:
     lines = [
         "# Reliability figures",
         "",
-        "Produced by the test suite (`.venv/bin/python -m pytest`); every row is an assertion",
-        "that passed in the run that wrote this file. CI fails if this file is out of date.",
+        "Written by `.venv/bin/python -m tests.figures` (a run of the tests that record); every",
+        "row is an assertion that passed in the run that wrote this file. CI runs it with",
+        "`--check` and fails if the cases listed here are not the ones the tests ran.",
         "",
     ]
     lines += [
@@ -70,3 +79,66 @@ def render() -> str:
         lines += [f"| {case} | {result} |" for case, result in sorted(rows.items())]
         lines += ["", f"{len(rows)} case(s).", ""]
     return "\n".join(lines)
+
+
+def files() -> list[str]:
+    """The test files that record figures."""
+    from pathlib import Path
+
+    here = Path(__file__).parent
+    return sorted(
+        str(p)
+        for p in here.glob("test_*.py")
+        if re.search(r"\b(record|attack|counter)\(", p.read_text())
+    )
+
+
+def cases(text: str) -> list[str]:
+    """The first column of every table row: what the check compares."""
+    return sorted(
+        line.split("|")[1].strip()
+        for line in text.splitlines()
+        if line.startswith("| ") and not line.startswith("| class |")
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+    import sys
+    from pathlib import Path
+
+    import pytest
+
+    parser = argparse.ArgumentParser(prog="python -m tests.figures", description=__doc__)
+    parser.add_argument("--check", action="store_true", help="compare, do not write")
+    args = parser.parse_args(argv)
+    target = Path(__file__).parent.parent / "docs" / "reliability.md"
+    code = pytest.main(["-q", "-p", "no:cacheprovider", *files()])
+    if code != 0 or not RECORDS:
+        print("figures: the recording tests did not all pass; nothing written", file=sys.stderr)
+        return 1
+    text = render()
+    if args.check:
+        committed = target.read_text() if target.exists() else ""
+        if cases(committed) != cases(text):
+            missing = sorted(set(cases(text)) - set(cases(committed)))
+            extra = sorted(set(cases(committed)) - set(cases(text)))
+            print(
+                "figures: docs/reliability.md is out of date: run `python -m tests.figures` and "
+                f"commit it (new: {missing[:5]}; gone: {extra[:5]})",
+                file=sys.stderr,
+            )
+            return 1
+        print(f"figures: docs/reliability.md lists the {len(cases(text))} cases the tests ran")
+        return 0
+    target.parent.mkdir(exist_ok=True)
+    target.write_text(text)
+    print(f"figures: wrote {target} ({len(cases(text))} cases)")
+    return 0
+
+
+if __name__ == "__main__":
+    # The tests record into the module `tests.figures`, not into this `__main__` copy of it.
+    from tests import figures
+
+    raise SystemExit(figures.main())
