@@ -10,7 +10,7 @@ import copy
 import json
 import math
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -404,7 +404,10 @@ statuses = st.sampled_from(["completed", "completed", "failed", "running", "pend
     st.sampled_from(["latest", "latest-completed"]),
 )
 def test_the_execution_judged_is_the_one_selected(
-    tmp_path_factory: pytest.TempPathFactory, runs: list[tuple[str, int]], select: str
+    tmp_path_factory: pytest.TempPathFactory,
+    shared_api: FakeApi,
+    runs: list[tuple[str, int]],
+    select: str,
 ) -> None:
     counter(
         "fuzz",
@@ -437,33 +440,40 @@ def test_the_execution_judged_is_the_one_selected(
     candidates = [x for x in items if select == "latest" or x["status"] == "completed"]
     expected = max(candidates, key=lambda x: x["started_at"]) if candidates else None
     listing = {"total_pages": 1, "current_page": 1, "count": len(items), "results": items}
-    with FakeApi() as api:
-        api.fail(Fault(status=200, body={"status": True, "result": listing}, match=_listing))
-        for item in items:
-            detail = {
-                **item,
-                "call_results": {"total_pages": 1, "current_page": 1, "count": 0, "results": []},
-            }
-            api.fail(
-                Fault(
-                    status=200,
-                    body={"status": True, "result": detail},
-                    match=_detail_of(item["execution_id"]),
-                )
+    api = shared_api  # one server for every example: only its answers change
+    api.faults.clear()
+    api.fail(Fault(status=200, body={"status": True, "result": listing}, match=_listing))
+    for item in items:
+        detail = {
+            **item,
+            "call_results": {"total_pages": 1, "current_page": 1, "count": 0, "results": []},
+        }
+        api.fail(
+            Fault(
+                status=200,
+                body={"status": True, "result": detail},
+                match=_detail_of(item["execution_id"]),
             )
-        tmp = tmp_path_factory.mktemp("sel")
-        (tmp / "p.yml").write_text("version: 1\ndefaults: {min_pass_rate: 50}\n")
-        result = run(
-            ["check", "--policy", str(tmp / "p.yml"), "--run-test", "R", "--select", select,
-             "--format", "json"],
-            env={"FI_BASE_URL": api.url, "FI_API_KEY": API_KEY, "FI_SECRET_KEY": SECRET_KEY},
-        )  # fmt: skip
+        )
+    tmp = tmp_path_factory.mktemp("sel")
+    (tmp / "p.yml").write_text("version: 1\ndefaults: {min_pass_rate: 50}\n")
+    result = run(
+        ["check", "--policy", str(tmp / "p.yml"), "--run-test", "R", "--select", select,
+         "--format", "json"],
+        env={"FI_BASE_URL": api.url, "FI_API_KEY": API_KEY, "FI_SECRET_KEY": SECRET_KEY},
+    )  # fmt: skip
     if expected is None:
         assert result.code == 4, result
         return
     report = result.json()
     assert report["execution"]["execution_id"] == expected["execution_id"]
     assert (result.code == 0) == (expected["status"] == "completed"), result
+
+
+@pytest.fixture(scope="module")
+def shared_api() -> Iterator[FakeApi]:
+    with FakeApi() as api:
+        yield api
 
 
 def _detail_of(execution_id: str) -> Callable[[dict[str, str]], bool]:
