@@ -224,7 +224,7 @@ def startup() -> Startup:
 def measure(url: str, n: int, latency: float, naive: bool) -> Row:
     run_test = f"Bench {n}"
     extra = ["--workers", str(settings.DEFAULT_WORKERS)]
-    plan = pages.plan_pages(n, settings.DEFAULT_WORKERS)  # what fi-gate chooses
+    plan = pages.plan_pages()  # what fi-gate chooses
     run_gate(url, run_test, *extra)  # warm the fake's caches for this execution
     walls, cpus, network, requests = [], [], [], 0
     for _ in range(3):  # fi-gate and the network-only client take turns

@@ -94,6 +94,14 @@ def _parser() -> argparse.ArgumentParser:
     _sub(sub, "schema", "print the policy JSON Schema", "Print the policy JSON Schema.",
          epilog=False)
 
+    d = _sub(sub, "demo", "judge the bundled example execution (no account, no network)",
+             "Judge the example execution of the API documentation against a one-rule policy "
+             "and print the report: a first verdict with no account.", epilog=False)
+    d.add_argument("--fail", action="store_true", help="raise the threshold to show a failure")
+    d.add_argument("--markdown", action="store_true",
+                   help="print the job summary a CI run shows, not the terminal report")
+    d.add_argument("--no-color", action="store_true", help="never colour the output")
+
     i = _sub(sub, "init", "write a starter policy from a run test's recent executions",
              "Write a commented starter policy from the last completed executions.", epilog=False)
     i.add_argument("--run-test", metavar="NAME", required=True)
@@ -171,6 +179,10 @@ def _command(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         return EXIT_PASS
     if args.command == "validate":
         return _validate(args.paths)
+    if args.command == "demo":
+        from gate.demo import command
+
+        return command(args, environ)
     import signal  # not before: --version stays lean
 
     previous = _on_sigterm(_terminate)

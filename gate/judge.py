@@ -243,8 +243,8 @@ class Fetch:
         with self.judge.connect(s, self.deadline) as client:
             if s.calls:
                 client.start_workers(s.workers)
-            execution_id, total_calls, items = self.select(client)
-            plan = plan_pages(total_calls, s.workers, s.page_size)
+            execution_id, items = self.select(client)
+            plan = plan_pages(s.page_size)
             page_size = plan.first if s.calls else 1
             execution, first = client.execution_and_calls(
                 execution_id, run_test=self.run_test, page_size=page_size
@@ -260,9 +260,9 @@ class Fetch:
             self.judge.console.debug(f"{client.requests_made} request(s) to {client.host}")
             return execution, calls, history
 
-    def select(self, client: Client) -> tuple[str, int, list[Any]]:
-        """The execution's id, its number of calls if the listing said (else 0), and the
-        listing's items (the history a baseline or trend needs, at no extra request)."""
+    def select(self, client: Client) -> tuple[str, list[Any]]:
+        """The execution's id, and the listing's items (the history a baseline or trend needs,
+        at no extra request)."""
         from gate.api import LIST_PAGE_SIZE, select_execution
 
         s, console = self.judge.settings, self.judge.console
@@ -273,12 +273,12 @@ class Fetch:
                 client, self.run_test, s.select, page_size=max(LIST_PAGE_SIZE, needed + 1)
             )
             console.debug(f"selected execution {ref.execution_id} ({ref.status})")
-            return ref.execution_id, ref.total_calls, items
+            return ref.execution_id, items
         if needed and self.run_test is not None:
-            return s.execution_id, 0, client.list_executions(self.run_test, 1, needed + 1)[2]
+            return s.execution_id, client.list_executions(self.run_test, 1, needed + 1)[2]
         if needed:
             console.info("baseline and trend need the run test's name (--run-test or run_test:)")
-        return s.execution_id, 0, []
+        return s.execution_id, []
 
     def wait(
         self, client: Client, execution: Execution, first: Any, page_size: int

@@ -132,7 +132,7 @@ class Settings:
     wait: bool = False
     wait_for_summary: bool = False
     workers: int = DEFAULT_WORKERS
-    page_size: int | None = None  # None: chosen from the execution's size (pages.plan_pages)
+    page_size: int | None = None  # None: pages.CALL_PAGE_SIZE
     mode: str = "check"  # or "run": start the execution, then judge it
     scenarios: tuple[str, ...] = ()
     cancel: bool = True  # run: cancel what it started on SIGTERM/SIGINT and at the deadline

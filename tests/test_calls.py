@@ -343,31 +343,16 @@ def test_typed_call_decoding_accepts_exactly_what_the_schema_accepts(call: Any) 
     assert by_decoder == by_schema
 
 
-@pytest.mark.parametrize(
-    ("calls", "workers", "first", "rest"),
-    [
-        (0, 4, 4000, 2000),  # not known (--execution-id): the smallest plan
-        (100, 4, 4000, 2000),
-        (4000, 4, 4000, 2000),  # all in page 1
-        (12_000, 4, 4000, 2000),
-        (20_000, 4, 6668, 3334),
-        (90_000, 8, 10_000, 5000),  # capped: more than one round
-    ],
-)
-def test_page_plan_fits_the_later_pages_in_one_round(
-    calls: int, workers: int, first: int, rest: int
-) -> None:
-    from gate.pages import FIRST_PAGE_SPAN, MAX_CALL_PAGE_SIZE, plan_pages
+@pytest.mark.parametrize("calls", [0, 100, 10_000, 20_000, 90_000])
+def test_every_page_holds_10000_calls_and_none_is_past_the_end(calls: int) -> None:
+    from gate.pages import CALL_PAGE_SIZE, plan_pages
 
-    plan = plan_pages(calls, workers)
-    assert (plan.first, plan.rest) == (first, rest)
-    assert plan.first == FIRST_PAGE_SPAN * plan.rest
+    plan = plan_pages()
+    assert (plan.first, plan.rest) == (CALL_PAGE_SIZE, CALL_PAGE_SIZE) == (10_000, 10_000)
     later = plan.later_pages_of(calls)
     assert all((page - 1) * limit < calls for page, limit in later)  # none past the end
     assert max([page * limit for page, limit in later], default=plan.first) >= calls  # all read
-    if rest < MAX_CALL_PAGE_SIZE:  # then every later page is in flight at once
-        assert len(later) <= workers
-    assert plan_pages(calls, workers, fixed=700) == PagePlan(700, 700)
+    assert plan_pages(fixed=700) == PagePlan(700, 700)
 
 
 def test_later_pages_start_where_page_1_ends() -> None:
@@ -386,19 +371,17 @@ def test_later_pages_without_a_usable_count_keep_page_1s_size(header: PageHeader
     assert list(PagePlan(6000, 2000).later_pages(header)) == [(2, 6000), (3, 6000)]
 
 
-def test_the_listing_size_plans_the_pages_and_every_later_page_is_read_in_one_round(
-    tmp_path: Path,
-) -> None:
-    with FakeApi(big_store(12_000), latency=0.01) as api:
+def test_pages_of_10000_calls_and_the_later_ones_read_at_once(tmp_path: Path) -> None:
+    with FakeApi(big_store(25_000), latency=0.01) as api:
         report = check(api, tmp_path, "--workers", "4")
         detail, *later = api.runs_requests[1:]
-        assert detail.query["limit"] == "4000"  # page 1: two later pages' worth
-        # ceil(12,000 / (4 + 2)) = 2,000 calls a page: pages 3 to 6, all in one round
+        assert detail.query["limit"] == "10000"  # page 1 comes with the execution
         assert sorted((s.query["page"], s.query["limit"]) for s in later) == [
-            (str(p), "2000") for p in range(3, 7)
+            ("2", "10000"),
+            ("3", "10000"),
         ]
-        assert api.max_in_flight <= 4
-    assert report["calls"]["read"] == 12_000
+        assert api.max_in_flight == 2  # both later pages in flight at once
+    assert report["calls"]["read"] == 25_000
 
 
 # --- the digest against a plain, one-call-at-a-time count ----------------------------------------
@@ -523,7 +506,7 @@ def test_the_examples_do_not_depend_on_the_order_pages_arrive_in(
 @pytest.mark.parametrize(
     ("env", "said"),
     [
-        ({}, "read 2,500 call(s) in one page (of up to 4,000) in "),
+        ({}, "read 2,500 call(s) in one page (of up to 10,000) in "),
         (
             {"FI_GATE_CALL_PAGE_SIZE": "1000"},
             "read 2,500 call(s) in page 1 of 1,000, then pages of 1,000 with 4 worker(s) in ",

@@ -180,7 +180,7 @@ def test_cli_wait_with_calls_polls_one_call_then_reads_the_pages(
     )
     assert result.code == 0, result.err
     details = [s.query for s in api.runs_requests if "page" not in s.query]
-    assert [d["limit"] for d in details] == ["4000", "1", "4000"]  # first look, poll, calls
+    assert [d["limit"] for d in details] == ["10000", "1", "10000"]  # first look, poll, calls
     assert json.loads(result.out)["calls"]["read"] == 20
 
 
