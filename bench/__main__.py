@@ -285,9 +285,7 @@ def grid(url: str, n: int, page_sizes: list[int | None], workers: list[int], run
 def table(rows: list[Row], start: Startup, latency: float) -> str:
     lines = [
         f"Latency {latency * 1000:.0f} ms per request; {settings.DEFAULT_WORKERS} workers; "
-        "call pages "
-        "planned by fi-gate from the execution's size: page 1 (with the execution), then "
-        "later pages of equal size, read in one round.",
+        "call pages of 10,000 calls: page 1 with the execution, the later pages read at once.",
         "",
         "| calls | call pages | requests (minimum) | fi-gate wall | × critical path "
         "| × network only | CPU | CPU ÷ json.loads | naive wall | naive ÷ fi-gate | peak RSS |",

@@ -27,6 +27,7 @@ LIST_PAGE_SIZE = 5
 MAX_LIST_PAGES = 20
 WAIT_FIRST = 5.0
 WAIT_MAX = 30.0
+LAST_LOOK = 2.0  # seconds kept after the last look at the deadline, to read and judge it
 SUMMARY_PENDING = frozenset({"pending", "running"})
 
 
@@ -192,11 +193,15 @@ def wait_for(
             f"completed, {execution.failed_calls} failed"
         )
         where = f" ({link})" if link else ""
-        on_progress(
-            f"waiting for execution {execution.execution_id}{where}: {what}; "
-            f"{_elapsed(elapsed)} elapsed, next check in {delay:.0f}s"
-        )
-        if delay + 1 >= deadline.remaining():
+        # The whole deadline is used: the last look comes just before it, whatever the
+        # backoff says, with LAST_LOOK seconds left to read and judge what it finds.
+        pause = min(delay, deadline.remaining() - LAST_LOOK)
+        if pause > 0:
+            on_progress(
+                f"waiting for execution {execution.execution_id}{where}: {what}; "
+                f"{_elapsed(elapsed)} elapsed, next check in {max(1.0, pause):.0f}s"
+            )
+        else:
             if waiting_summary:
                 on_progress("the Fix My Agent summary is still pending: judging without it")
                 return execution
@@ -206,7 +211,7 @@ def wait_for(
                 "or raise --timeout",
                 execution,
             )
-        client.sleep(delay)
+        client.sleep(pause)
         delay = min(WAIT_MAX, delay * 1.5)
         execution = fetch()
 

@@ -37,6 +37,7 @@ EPILOG = """exit codes: 0 pass (warnings allowed), 1 gate failed, 2 usage or con
 environment: FI_API_KEY, FI_SECRET_KEY (credentials, never flags), FI_BASE_URL,
 FI_GATE_POLICY, FI_GATE_RUN_TEST, FI_GATE_EXECUTION_ID, NO_COLOR"""
 SECRET_VARIABLES = environment.CREDENTIALS
+COMMANDS = ("check", "run", "validate", "init", "schema", "demo")
 
 
 # fmt: off
@@ -156,6 +157,12 @@ def _check_parser(sub: Any, policy_help: str) -> None:
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
     environ = os.environ if environ is None else environ
     parser = _parser()
+    words = list(sys.argv[1:] if argv is None else argv)
+    if words and not words[0].startswith("-") and words[0] not in COMMANDS:
+        from gate.hints import unknown_command
+
+        Console(sys.stderr).error(unknown_command(words[0], COMMANDS))
+        return EXIT_USAGE
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help(sys.stderr)

@@ -732,6 +732,9 @@ def _decide(c: Check, t: Thresholds, disagree: str) -> Check:
                 message=f"{summary}, but the {t.confidence:.0%} {side} bound {bound:g}{unit} is "
                 f"not: not enough evidence yet{more}",
             )
+    if not ok:  # by how much: what it takes to pass
+        margin = round(abs(observed - threshold), 2)
+        summary += f" ({margin:g} points {'over' if c.op == '<=' else 'short'})"
     return replace(c, status="pass" if ok else "fail", message=summary)
 
 

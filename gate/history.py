@@ -88,21 +88,20 @@ def drop_check(
         return None
     delta = round(check.observed - base_value, 2)
     unit = metric.unit
-    story = (
-        f"{check.observed:g}{unit} against {base_value:g}{unit} in baseline "
-        f"{base_ex.execution_id} ({baseline.compare_to}): {delta:+g} points"
-    )
     violated = delta < -baseline.max_drop
     significant = (
         confidence is None
         or metric.interval != "proportion"
         or drop_is_significant(base_value, base_cells, check.observed, check.n, confidence)
     )
+    story = (
+        f"{delta:+g} points ({base_value:g}{unit} → {check.observed:g}{unit}) against baseline "
+        f"{base_ex.execution_id} ({baseline.compare_to}); a drop of at most "
+        f"{baseline.max_drop:g} allowed"
+    )
     if violated and not significant:
         violated = False
-        story += f", not significant at {confidence:.0%}"
-    if violated:
-        story += f"; at most {baseline.max_drop:g} allowed"
+        story += f"; this one is not significant at {confidence:.0%}, so it passes"
     status: Status = "pass"
     if check.status == "skipped":
         status = "skipped"

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 
 from gate import environment
 from gate.errors import UsageError
-from gate.files import write_atomic
 
 if TYPE_CHECKING:
     from gate.console import Console
@@ -113,6 +112,8 @@ class PartialOutputs(Exception):
 
 def write(result: GateResult, paths: Paths, console: Console) -> list[str]:
     """Write every output that has a path; the paths that could not be written."""
+    from gate.files import write_atomic
+
     failed: list[str] = []
     for output in OUTPUTS:
         path = paths.get(output.name)

@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from gate import files, yamldoc
 from gate.errors import ConfigError
+from gate.hints import did_you_mean
 from gate.metrics import METRICS
 
 Level = Literal["error", "warn", "off"]
@@ -152,8 +153,9 @@ def load_policy(path: str | Path) -> Policy:
         raw = files.read_regular(p, yamldoc.MAX_BYTES)
     except FileNotFoundError as exc:
         raise ConfigError(
-            f"{p}: policy file not found; create it (see policies/starter.yml) "
-            "or point to one with --policy or FI_GATE_POLICY"
+            f"{p}: policy file not found; write one from your run test's recent executions "
+            "with `fi-gate init --run-test NAME` (or see `fi-gate demo`), or point to yours "
+            "with --policy or FI_GATE_POLICY (the action's `policy` input)"
         ) from exc
     except IsADirectoryError as exc:
         raise ConfigError(f"{p}: is a directory, not a policy file") from exc
@@ -281,15 +283,22 @@ def _describe(error: Any, path: tuple[Any, ...], doc: yamldoc.Document) -> tuple
     if v == "const" and path == ("version",):
         return line, f"version: {error.instance!r} is not supported; this fi-gate reads version 1"
     if v == "enum":
-        options = ", ".join(str(o) for o in error.validator_value if isinstance(o, str))
-        return line, f"{where}: {error.instance!r} is not one of {options}"
+        names = [str(o) for o in error.validator_value if isinstance(o, str)]
+        close = did_you_mean(str(error.instance), names, cutoff=0.6)
+        return line, f"{where}: {error.instance!r} is not one of {', '.join(names)}{close}"
+    if v in ("maximum", "exclusiveMaximum") and path and path[-1] == "confidence":
+        value = error.instance
+        guess = f"; did you mean {value / 100:g}?" if 1 < value < 100 else ""
+        return line, f"{where}: {value!r} is not a confidence level above 0.5 and below 1{guess}"
     if v == "pattern" and path and path[-1] == "max_age":
         return line, f"{where}: {error.instance!r} is not a duration like 90s, 30m, 24h or 7d"
     if v == "pattern" and path and path[-1] == "max_failed_calls":
         return line, f'{where}: {error.instance!r} is not a count (3) or a percent ("10%")'
     if v == "type":
         expected = error.validator_value
-        return line, f"{where}: expected {_an(expected)}, got {_type_name(error.instance)}"
+        return line, f"{where}: expected {_an(expected)}, got {_type_name(error.instance)}" + (
+            _percent_hint(error.instance)
+        )
     if v == "minProperties":
         return line, f"{where}: must name at least one choice, e.g. {{Positive: 60}}"
     if v in ("anyOf", "oneOf") and path and path[-1] == "max_failed_calls":
@@ -305,6 +314,12 @@ def _describe(error: Any, path: tuple[Any, ...], doc: yamldoc.Document) -> tuple
                 words.append(_an(branch["type"]))
         return line, f"{where}: expected {' or '.join(words)}, got {_type_name(error.instance)}"
     return line, f"{where}: {error.message}"
+
+
+def _percent_hint(value: Any) -> str:
+    """`"80%"` where a number was expected: say to drop the sign."""
+    m = re.fullmatch(r"\s*([0-9.]+)\s*%\s*", value) if isinstance(value, str) else None
+    return f"; write {m.group(1)} (rates are percentages, without the % sign)" if m else ""
 
 
 def _an(expected: Any) -> str:
@@ -446,7 +461,7 @@ def _semantic_problems(doc: yamldoc.Document) -> Iterator[tuple[int | None, str]
     """What a schema cannot say well: rates written as fractions, rules that judge nothing."""
     data = doc.data
     for path, value in _rate_places(data):
-        if _is_number(value) and 0 < value < 1:
+        if _is_number(value) and (0 < value < 1 or (isinstance(value, float) and value == 1)):
             guess = round(value * 100, 2)
             guess_text = f"{guess:g}"
             yield (

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import re
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING, Any
+
+# uuid, json and datetime load when a check is resolved, not for the parser or --version.
+if TYPE_CHECKING:
+    from datetime import datetime
 
 from gate import environment
 from gate.errors import UsageError
@@ -193,6 +193,8 @@ def resolve(args: argparse.Namespace, environ: Mapping[str, str]) -> Settings:
 def _targets(args: argparse.Namespace, environ: Mapping[str, str]) -> tuple[list[str], str | None]:
     """The run tests named and the execution id: flags beat the environment, and --run-test
     also beats FI_GATE_EXECUTION_ID."""
+    import uuid
+
     names: list[str] = list(args.run_test or [])
     execution_id = getattr(args, "execution_id", None)
     from_file = getattr(args, "from_file", None)
@@ -239,6 +241,9 @@ def _targets(args: argparse.Namespace, environ: Mapping[str, str]) -> tuple[list
 
 def ci_commit(environ: Mapping[str, str]) -> tuple[str | None, str | None, datetime | None]:
     """The commit and ref this pipeline deploys, and the commit's time, when the CI says so."""
+    import json
+    from datetime import datetime, timezone
+
     text = environment.text
     commit = text(environ, "GITHUB_SHA") or text(environ, "CI_COMMIT_SHA")
     ref = text(environ, "GITHUB_REF") or text(environ, "CI_COMMIT_REF_NAME")
@@ -266,6 +271,8 @@ def ci_commit(environ: Mapping[str, str]) -> tuple[str | None, str | None, datet
 
 def _scenarios(flags: list[str] | None, environ: Mapping[str, str]) -> tuple[str, ...]:
     """Scenario ids: repeated --scenario, else FI_GATE_SCENARIOS (one a line, or commas)."""
+    import uuid
+
     raw = list(flags or []) or re.split(
         r"[\s,]+", environment.text(environ, "FI_GATE_SCENARIOS") or ""
     )
@@ -285,6 +292,8 @@ def _scenarios(flags: list[str] | None, environ: Mapping[str, str]) -> tuple[str
 
 def _app_url(url: str) -> str:
     """The web app links point into: FI_APP_URL (self-hosted), else app.futureagi.com."""
+    from urllib.parse import urlsplit
+
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.username:
         raise UsageError(f"FI_APP_URL={url[:80]!r} is not an http(s) URL of the web app")

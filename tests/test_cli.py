@@ -393,3 +393,16 @@ def test_output_that_cannot_be_written_is_one_line_and_exit_2(
         assert done.stderr == ""  # stderr was closed: nothing could be said, the code says it
     if command == "check":
         assert json.loads((tmp_path / "r.json").read_text())["verdict"] == "warn"
+
+
+@pytest.mark.parametrize(
+    ("typed", "hint"),
+    [("chek", "did you mean 'check'?"), ("valdate", "did you mean 'validate'?"), ("xyz", "")],
+)
+def test_an_unknown_command_is_one_line_with_a_suggestion(typed: str, hint: str) -> None:
+    result = run([typed, "--policy", "p.yml"])
+    assert result.code == 2
+    line = result.err.strip()
+    assert line.startswith(f"fi-gate: error: unknown command '{typed}'")
+    assert "\n" not in line and hint in line
+    assert "check, run, validate, init, schema, demo" in line

@@ -229,7 +229,7 @@ def test_max_avg_score_caps_a_score_where_lower_is_better() -> None:
     ex = execution(score("Toxicity", 35), pf("Coherence", 90))
     high = only(judge("evals:\n  Toxicity: {max_avg_score: 30}\n", ex), "Toxicity")
     assert (high.status, high.op, high.observed, high.threshold) == ("fail", "<=", 35, 30)
-    assert high.message.startswith("35 over 20 cells; needs at most 30")
+    assert high.message == "35 over 20 cells; needs at most 30 (5 points over)"
     low = only(judge("evals:\n  Toxicity: {max_avg_score: 40}\n", ex), "Toxicity")
     assert low.status == "pass"
     both = judge("evals:\n  Toxicity: {min_avg_score: 20, max_avg_score: 30}\n", ex)

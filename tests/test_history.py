@@ -79,7 +79,10 @@ def test_previous_baseline_catches_a_drop_with_no_extra_request(tmp_path: Path) 
         IDS[1],
     )
     assert drop["status"] == "fail"
-    assert "80% against 92% in baseline" in drop["message"]
+    assert drop["message"].startswith(
+        f"-12 points (92% → 80%) against baseline {IDS[1]} (previous)"
+    )
+    assert "a drop of at most 5 allowed" in drop["message"]
     assert len(api.runs_requests) == 2  # the listing page holds the history
 
 
@@ -127,7 +130,7 @@ def test_with_confidence_a_drop_must_be_significant(tmp_path: Path) -> None:
     )
     small_code, small, _ = gate([90, 80], policy, tmp_path, cells=20)  # 18/20 vs 16/20
     assert small_code == 0
-    assert "not significant at 95%" in drops(small)[0]["message"]
+    assert "not significant at 95%, so it passes" in drops(small)[0]["message"]
     big_code, big, _ = gate([90, 80], policy, tmp_path, cells=400)
     assert big_code == 1
     assert drops(big)[0]["status"] == "fail"
@@ -188,7 +191,9 @@ def test_a_realistic_summary_shows_intervals_baseline_deltas_and_trends(tmp_path
     assert "| 69\\.58–92\\.56\\% `·············━━┃●━━·` | ≥ 75\\% |" in text
     assert "about 83 cells at this rate would be enough" in text
     # the baseline is the last execution that passed (the 27th failed on failed calls)
-    assert "in baseline 5e8d2c4a\\-7b1f\\-4a3e\\-9c6d\\-0f1e2d3c4b5a \\(last\\-passing\\)" in text
+    assert (
+        "against baseline 5e8d2c4a\\-7b1f\\-4a3e\\-9c6d\\-0f1e2d3c4b5a \\(last\\-passing\\)" in text
+    )
     assert "not significant at 95%" in text.replace("\\%", "%")
     # the trend over the three completed executions, oldest first
     assert "### Trend (last 3 completed executions, oldest first)" in text

@@ -91,8 +91,11 @@ def test_several_problems_are_all_reported_in_line_order(tmp_path: Path) -> None
 
 
 def test_missing_file_names_the_fix(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="policy file not found; create it"):
+    """The fix a pip user can run (there is no policies/ folder outside a clone)."""
+    with pytest.raises(ConfigError, match="policy file not found") as caught:
         load_policy(tmp_path / "nope.yml")
+    assert "`fi-gate init --run-test NAME`" in str(caught.value)
+    assert "policies/" not in str(caught.value)
 
 
 def test_directory_is_not_a_policy(tmp_path: Path) -> None:

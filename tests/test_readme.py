@@ -54,6 +54,25 @@ def checkout(tmp_path: Path) -> Path:
     return tmp_path
 
 
+def test_first_minute_is_pip_install_then_the_demo(tmp_path: Path) -> None:
+    """The install line is what tests/test_demo.py builds and runs from the wheel, offline; the
+    rest runs here, in a directory that is not a checkout."""
+    install, *rest = EXAMPLES["demo"].strip().splitlines()
+    assert install == "pip install fi-gate"
+    done = bash("\n".join(rest), tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "is_helpful" in done.stdout and "PASS with warnings" in done.stdout
+
+
+def test_demo_usage_line_matches_the_parser() -> None:
+    from gate.cli import _parser
+
+    sub = next(a for a in _parser()._actions if isinstance(a, argparse._SubParsersAction))
+    flags = {s for a in sub.choices["demo"]._actions for s in a.option_strings}
+    line = next(x for x in EXAMPLES["usage"].splitlines() if x.startswith("fi-gate demo"))
+    assert set(re.findall(r"--[a-z-]+", line)) == flags - {"-h", "--help"}
+
+
 def test_setup_commands_are_the_ones_ci_runs() -> None:
     ci = (ROOT / ".ci" / "run").read_text()
     for line in EXAMPLES["setup"].strip().splitlines():

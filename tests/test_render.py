@@ -66,7 +66,7 @@ def test_markdown_exact_for_the_seed() -> None:
         "|---|---|---|---|---|---|---|--:|---|\n"
         "| ❌\u00a0fail | is\\_helpful |  | pass rate | 80\\.77\\% "
         "| 62\\.12–91\\.49\\% `············━━━━●━━·` | ≥ 81\\% | 26 "
-        "| 80\\.77\\% over 26 cells\\; needs at least 81\\% |\n"
+        "| 80\\.77\\% over 26 cells\\; needs at least 81\\% \\(0\\.23 points short\\) |\n"
         "| ⚠️\u00a0warn | failed calls |  | failed calls | 4 |  |  | 30 "
         "| 4 of 30 calls failed and are not counted in any pass rate\\; "
         "set execution\\.max\\_failed\\_calls to gate on them |\n"
@@ -167,7 +167,7 @@ def test_terminal_table_exact() -> None:
         "eval              config  metric        observed   interval      threshold    n   status\n"
         "----------------  ------  ------------  ---------  ------------  -----------  --  ------\n"
         "is_helpful                pass rate     80.77%     62.12–91.49%  ≥ 81%        26  fail\n"
-        "    ↳ 80.77% over 26 cells; needs at least 81%\n"
+        "    ↳ 80.77% over 26 cells; needs at least 81% (0.23 points short)\n"
         "failed calls              failed calls  4                                     30  warn\n"
         "    ↳ 4 of 30 calls failed and are not counted in any pass rate; set "
         "execution.max_failed_calls to gate on them\n"
@@ -316,7 +316,7 @@ def test_junit_structure_and_schema() -> None:
     failing = cases["is_helpful pass_rate"]
     failure = failing.find("failure")
     assert failure is not None
-    assert failure.get("message") == "80.77% over 26 cells; needs at least 81%"
+    assert failure.get("message") == "80.77% over 26 cells; needs at least 81% (0.23 points short)"
     warned = cases["failed calls failed_calls"].find("system-out")
     assert warned is not None and warned.text is not None and warned.text.startswith("warning")
     assert all(c.get("classname") == "fi-gate" for c in cases.values())

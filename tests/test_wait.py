@@ -109,9 +109,21 @@ def test_backoff_is_capped_at_30_seconds(api: FakeApi) -> None:
 def test_timeout_is_not_ready_with_the_last_status(api: FakeApi) -> None:
     clock = FakeClock()
     c = client(api, clock, 60)
-    with pytest.raises(NotReadyError, match=r"still running after 40s \(--timeout 60s\)"):
+    with pytest.raises(NotReadyError, match=r"still running after 58s \(--timeout 60s\)"):
         poll(c)
     assert sum(clock.sleeps) < 60
+
+
+@pytest.mark.parametrize("seconds", [12, 60])
+def test_a_wait_uses_its_whole_deadline(api: FakeApi, seconds: float) -> None:
+    """The last look comes just before the deadline (LAST_LOOK seconds kept to judge it), not
+    when the next backoff step would overshoot (once: --timeout 12 gave up after 5 s)."""
+    from gate.api import LAST_LOOK
+
+    clock = FakeClock()
+    with pytest.raises(NotReadyError):
+        poll(client(api, clock, seconds))
+    assert sum(clock.sleeps) == pytest.approx(seconds - LAST_LOOK, abs=0.01)
 
 
 def test_wait_for_summary(api: FakeApi) -> None:

@@ -87,7 +87,7 @@ def render_verdict(v: Verdict, *, colour: bool = False) -> str:
             c = checks[index - 1]
             cells[-1] = _paint(cells[-1], "warn" if c.warns else c.status, colour)
             lines.append("  ".join(cells).rstrip())
-            if c.status not in ("pass", "skipped"):
+            if c.status not in ("pass", "skipped") or c.baseline_execution:
                 lines.append(f"    ↳ {plain(c.message, 300)}")
     for w in v.warnings:
         lines.append(f"warning: {plain(w, 300)}")
