@@ -61,6 +61,8 @@ def _judging_options(c: argparse.ArgumentParser, *, wait_default: float | None) 
                    "scenario")
     c.add_argument("--workers", metavar="N", type=int,
                    help=f"with --calls: call pages read at once (default {DEFAULT_WORKERS})")
+    c.add_argument("--comment", action="store_true",
+                   help="post the summary as a sticky pull/merge-request comment (GitHub, GitLab)")
     c.add_argument("--verbose", action="store_true", help="show tracebacks and request details")
     c.add_argument("--no-color", action="store_true", help="never colour the output")
 
@@ -187,22 +189,22 @@ def _command(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     if args.command == "validate":
         return _validate(args.paths)
     if args.command == "demo":
-        from gate.demo import command
+        from gate import demo
 
-        return command(args, environ)
+        return demo.command(args, environ)
     import signal  # not before: --version stays lean
 
     previous = _on_sigterm(_terminate)
     try:
         if args.command == "init":
-            return _init(args, environ)
+            from gate import init
+
+            return init.command(args, environ, _console(environ))
         return _check(args, environ)  # check, run
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (a cancelled CI job): no verdict
-        if isinstance(exc, Terminated):
-            Console(sys.stderr).error("terminated; no verdict")
-            return 128 + signal.SIGTERM
-        Console(sys.stderr).error("interrupted; no verdict")
-        return 128 + signal.SIGINT
+        term = isinstance(exc, Terminated)
+        Console(sys.stderr).error(f"{'terminated' if term else 'interrupted'}; no verdict")
+        return 128 + (signal.SIGTERM if term else signal.SIGINT)
     finally:
         _on_sigterm(previous)
 
@@ -245,12 +247,10 @@ def _validate(paths: Sequence[str]) -> int:
     return code
 
 
-def _init(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
-    from gate.init import command
-
+def _console(environ: Mapping[str, str], verbose: bool = False) -> Console:
+    """Standard error, with this run's keys and tokens registered to be masked everywhere."""
     redact.register(environ.get(n, "").strip() for n in SECRET_VARIABLES)
-    console = Console(sys.stderr, secrets=[environ.get(n, "") for n in SECRET_VARIABLES])
-    return command(args, environ, console)
+    return Console(sys.stderr, [environ.get(n, "") for n in SECRET_VARIABLES], verbose)
 
 
 def _check(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
@@ -258,11 +258,8 @@ def _check(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     from gate import judge
     from gate.verdict import GateResult
 
-    redact.register(environ.get(n, "").strip() for n in SECRET_VARIABLES)
     judge.STARTED.clear()
-    console = Console(
-        sys.stderr, secrets=[environ.get(n, "") for n in SECRET_VARIABLES], verbose=args.verbose
-    )
+    console = _console(environ, args.verbose)
     in_actions = environment.text(environ, "GITHUB_ACTIONS") == "true"
     if in_actions:
         from gate.render import github
@@ -303,10 +300,15 @@ def _check(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         judge.cancel_started(console, connect, why=why)
         _write_stopped(exc, run_test, settings, paths)
         raise
-    return outputs.emit(
+    code = outputs.emit(
         result, paths, console, fmt=args.format,
         colour=colour(args.no_color, environ, sys.stdout), in_actions=in_actions,
     )  # fmt: skip
+    if settings is not None and settings.comment:  # after the verdict, never changing it
+        from gate.comment import post
+
+        post(result, environ, console)
+    return code
 
 
 def _mode(args: argparse.Namespace, environ: Mapping[str, str]) -> UsageError | None:
@@ -329,10 +331,7 @@ def _mode(args: argparse.Namespace, environ: Mapping[str, str]) -> UsageError | 
 
 
 def _write_stopped(
-    exc: KeyboardInterrupt,
-    run_test: str | None,
-    settings: Settings | None,
-    paths: Mapping[str, str],
+    exc: KeyboardInterrupt, run_test: str | None, settings: Settings | None, paths: outputs.Paths
 ) -> None:
     """Overwrite the reports with an error verdict: a report left by an earlier run in the
     same place must not claim a verdict for this one. Quietly: `main` says what happened."""
@@ -341,10 +340,11 @@ def _write_stopped(
     from gate.judge import error_verdict
     from gate.verdict import GateResult
 
-    word = "terminated" if isinstance(exc, Terminated) else "interrupted"
-    code = 128 + (signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT)
+    term = isinstance(exc, Terminated)
     stopped = replace(
-        error_verdict(UsageError(f"{word}; no verdict"), run_test, settings), exit_code=code
-    )
+        error_verdict(UsageError(f"{'terminated' if term else 'interrupted'}; no verdict"),
+                      run_test, settings),
+        exit_code=128 + (signal.SIGTERM if term else signal.SIGINT),
+    )  # fmt: skip
     with contextlib.suppress(Exception):
         outputs.write(GateResult((stopped,)), paths, Console(None))

@@ -12,7 +12,17 @@ from collections.abc import Mapping
 from gate.errors import UsageError
 
 # Credentials and where to send them.
-CREDENTIALS = ("FI_API_KEY", "FI_SECRET_KEY", "FI_GATE_INPUT_API_KEY", "FI_GATE_INPUT_SECRET_KEY")
+CREDENTIALS = (
+    "FI_API_KEY",
+    "FI_SECRET_KEY",
+    "FI_GATE_INPUT_API_KEY",
+    "FI_GATE_INPUT_SECRET_KEY",
+    # --comment's tokens (gate/comment.py): masked like the keys.
+    "FI_GATE_GITHUB_TOKEN",
+    "GITHUB_TOKEN",
+    "FI_GATE_GITLAB_TOKEN",
+    "CI_JOB_TOKEN",
+)
 READS = frozenset(
     {
         *CREDENTIALS,
@@ -35,9 +45,16 @@ READS = frozenset(
         "FI_GATE_MODE",
         "FI_GATE_CANCEL",
         "FI_APP_URL",
+        "FI_GATE_COMMENT",
         # Where the verdict goes: the variables of gate.outputs.OUTPUTS are read too (reads()).
         # The CI around it, and the terminal.
         "GITHUB_ACTIONS",
+        "GITHUB_REPOSITORY",
+        "GITHUB_API_URL",
+        "GITLAB_CI",
+        "CI_MERGE_REQUEST_IID",
+        "CI_PROJECT_ID",
+        "CI_API_V4_URL",
         "GITHUB_SHA",
         "GITHUB_REF",
         "GITHUB_EVENT_PATH",

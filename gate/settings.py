@@ -94,6 +94,7 @@ OPTIONS = {
         Option("mode", ("FI_GATE_MODE",), _choice(("check", "run")), "check"),
         Option("cancel", ("FI_GATE_CANCEL",), _flag, True),
         Option("app_url", ("FI_APP_URL",), default=DEFAULT_APP_URL),
+        Option("comment", ("FI_GATE_COMMENT",), _flag, False),
     )
 }
 
@@ -140,6 +141,7 @@ class Settings:
     commit: str | None = None  # of the pipeline (GITHUB_SHA, CI_COMMIT_SHA)
     ref: str | None = None  # GITHUB_REF, CI_COMMIT_REF_NAME
     commit_time: datetime | None = None  # CI_COMMIT_TIMESTAMP, or the GitHub event's
+    comment: bool = False  # the summary as a sticky pull/merge-request comment (comment.py)
 
 
 def resolve(args: argparse.Namespace, environ: Mapping[str, str]) -> Settings:
@@ -187,6 +189,7 @@ def resolve(args: argparse.Namespace, environ: Mapping[str, str]) -> Settings:
         commit=commit,
         ref=ref,
         commit_time=commit_time,
+        comment=bool(get("comment")),
     )
 
 

@@ -291,6 +291,12 @@ class Transport:
 
     # --- life ------------------------------------------------------------------------------
 
+    def __enter__(self) -> Transport:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def close(self) -> None:
         """End the requests in flight (cut off, not waited for) and free the connections."""
         self._timer.cancel()
