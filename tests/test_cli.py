@@ -406,3 +406,14 @@ def test_an_unknown_command_is_one_line_with_a_suggestion(typed: str, hint: str)
     assert line.startswith(f"fi-gate: error: unknown command '{typed}'")
     assert "\n" not in line and hint in line
     assert "check, run, validate, init, schema, demo" in line
+
+
+def test_a_policy_error_is_annotated_on_the_policy_file_and_line(tmp_path: Path) -> None:
+    policy = write_policy(tmp_path, "version: 1\nevals:\n  A: {min_pass_rate: 150}\n")
+    result = run(
+        ["check", "--policy", policy, "--from-file", str(SEED)], {"GITHUB_ACTIONS": "true"}
+    )
+    assert result.code == 2
+    (annotation,) = [x for x in result.err.splitlines() if x.startswith("::error ")]
+    assert annotation.startswith(f"::error file={policy},line=3,title=fi-gate%3A error::")
+    assert annotation.endswith("evals.A.min_pass_rate: 150 is greater than the maximum of 100")

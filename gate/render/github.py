@@ -7,6 +7,7 @@ random token so nothing inside it is read as a command. Outputs use a random her
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Mapping, Sequence
 
@@ -49,9 +50,20 @@ def _defang(text: str) -> str:
     return text.replace("##[", "# #[")
 
 
+# A policy error names its place: `fi-gate.yml:12: evals.X.min_pass_rate: ...`.
+_LOCATED = re.compile(r"(?P<file>[^\s:][^:]*):(?P<line>\d+): (?P<text>.+)")
+
+
 def _annotation(level: str, title: str, message: str) -> str:
+    """One annotation; on the file and line a located message names (a policy error), so that
+    GitHub shows it on the policy file itself."""
+    place = ""
+    located = _LOCATED.fullmatch(message)
+    if located:
+        file = escape_property(_defang(plain(located["file"], 300)))
+        place = f"file={file},line={located['line']},"
     title_text = escape_property(_defang(plain(title, 120)))
-    return f"::{level} title={title_text}::{escape_data(_defang(plain(message, 600)))}\n"
+    return f"::{level} {place}title={title_text}::{escape_data(_defang(plain(message, 600)))}\n"
 
 
 def annotation_commands(result: GateResult) -> str:
@@ -69,7 +81,9 @@ def _annotations(v: Verdict, *, name_run_test: bool = False) -> str:
 
     if v.verdict in ("error", "not_ready"):
         level = "error" if v.exit_code else "warning"
-        out.append(_annotation(level, f"fi-gate: {v.verdict.replace('_', ' ')}", v.message))
+        which = f" ({v.run_test})" if name_run_test and v.run_test else ""
+        title = f"fi-gate: {v.verdict.replace('_', ' ')}{which}"
+        out.append(_annotation(level, title, v.message))
     for w in v.warnings:
         if "NOT gated" in w:
             out.append(_annotation("warning", "fi-gate: deploy not gated", w))
