@@ -134,13 +134,28 @@ def write(result: GateResult, paths: Paths, console: Console) -> list[str]:
 
 def stdout_body(result: GateResult, fmt: str, *, colour: bool) -> str:
     """What `--format` prints: the terminal report (nothing when no execution was read: the
-    error line says it) or exactly one JSON document."""
+    error line says it), as wide as the terminal when it is one, or exactly one JSON
+    document."""
     make = _load(FORMATS[fmt])
     if fmt == "text":
         if len(result.verdicts) == 1 and result.verdicts[0].execution is None:
             return ""
-        return make(result, colour=colour)
+        return make(result, colour=colour, width=terminal_width())
     return make(result)
+
+
+def terminal_width() -> int | None:
+    """The terminal's columns; None when standard output is piped or a file (the full table,
+    as CI logs keep it)."""
+    import shutil
+    import sys
+
+    try:
+        if sys.stdout is None or not sys.stdout.isatty():
+            return None
+    except (AttributeError, ValueError):
+        return None
+    return shutil.get_terminal_size().columns
 
 
 def emit(

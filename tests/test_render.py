@@ -378,3 +378,64 @@ def test_check_is_a_plain_value_object() -> None:
     assert isinstance(c, Check)
     with pytest.raises(AttributeError):
         c.status = "pass"  # type: ignore[misc]
+
+
+WIDE = (
+    "execution aabfa5b5-... (completed): 26/30 calls completed, 4 failed\n"
+    "eval              config  metric        observed   interval      threshold    n   status\n"
+    "----------------  ------  ------------  ---------  ------------  -----------  --  ------\n"
+    "is_helpful                pass rate     80.77%     62.12–91.49%  ≥ 81%        26  fail\n"
+    "    ↳ 80.77% over 26 cells; needs at least 81% (0.23 points short)\n"
+    "failed calls              failed calls  4                                     30  warn\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("width", "expected"),
+    [
+        (
+            60,
+            "execution aabfa5b5-... (completed): 26/30 calls completed, 4\n"
+            "  failed\n"
+            "eval              observed   threshold    status\n"
+            "----------------  ---------  -----------  ------\n"
+            "is_helpful        80.77%     ≥ 81%        fail\n"
+            "    ↳ 80.77% over 26 cells; needs at least 81% (0.23\n"
+            "      points short)\n"
+            "failed calls      4                       warn\n"
+            "    ↳ 4 of 30 calls failed and are not counted in any\n"
+            "      pass rate; set execution.max_failed_calls to gate\n"
+            "      on them\n"
+            "execution status  completed  = completed  pass\n"
+            "FAIL: 1 check(s) failed: is_helpful (exit 1)\n",
+        ),
+        (
+            100,
+            WIDE + "    ↳ 4 of 30 calls failed and are not counted in any pass rate; set "
+            "execution.max_failed_calls\n"
+            "      to gate on them\n"
+            "execution status          status        completed                = completed      "
+            "pass\n"
+            "FAIL: 1 check(s) failed: is_helpful (exit 1)\n",
+        ),
+        (
+            160,
+            WIDE + "    ↳ 4 of 30 calls failed and are not counted in any pass rate; set "
+            "execution.max_failed_calls to gate on them\n"
+            "execution status          status        completed                = completed      "
+            "pass\n"
+            "FAIL: 1 check(s) failed: is_helpful (exit 1)\n",
+        ),
+    ],
+)
+def test_the_terminal_table_fits_the_terminal(width: int, expected: str) -> None:
+    out = text.render(GateResult((seed_verdict(),)), width=width)
+    assert out == expected
+    assert all(text._width(line) <= width for line in out.splitlines())
+    assert out.splitlines()[-1].startswith("FAIL")  # status never on a line of its own
+
+
+def test_piped_output_keeps_the_full_table() -> None:
+    assert text.render(GateResult((seed_verdict(),))) == text.render(
+        GateResult((seed_verdict(),)), width=160
+    )

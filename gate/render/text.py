@@ -55,15 +55,17 @@ def _row(c: Check) -> tuple[str, ...]:
     )
 
 
-def render(result: GateResult, *, colour: bool = False) -> str:
-    """The terminal report: one run test's, or each run test's and an overview."""
+def render(result: GateResult, *, colour: bool = False, width: int | None = None) -> str:
+    """The terminal report: one run test's, or each run test's and an overview. `width`: the
+    terminal's columns, when it is one."""
     if len(result.verdicts) == 1:
-        return render_verdict(result.verdicts[0], colour=colour)
-    return _render_many(result, colour=colour)
+        return render_verdict(result.verdicts[0], colour=colour, width=width)
+    return _render_many(result, colour=colour, width=width)
 
 
-def render_verdict(v: Verdict, *, colour: bool = False) -> str:
-    """One run test's terminal report as one string, ending with a newline."""
+def render_verdict(v: Verdict, *, colour: bool = False, width: int | None = None) -> str:
+    """One run test's terminal report as one string, ending with a newline. `width`: the
+    terminal's columns (None: piped, the full table)."""
     lines: list[str] = []
     if v.execution:
         e = v.execution
@@ -76,19 +78,7 @@ def render_verdict(v: Verdict, *, colour: bool = False) -> str:
             lines.append(f"  {plain(v.link, 300)}")
     checks = ordered(v.checks)
     if checks:
-        rows = [HEADERS, *(_row(c) for c in checks)]
-        widths = [max(_width(r[i]) for r in rows) for i in range(len(HEADERS))]
-        for index, row in enumerate(rows):
-            cells = [_pad(cell, widths[i]) for i, cell in enumerate(row)]
-            if index == 0:
-                lines.append("  ".join(cells).rstrip())
-                lines.append("  ".join("-" * w for w in widths))
-                continue
-            c = checks[index - 1]
-            cells[-1] = _paint(cells[-1], "warn" if c.warns else c.status, colour)
-            lines.append("  ".join(cells).rstrip())
-            if c.status not in ("pass", "skipped") or c.baseline_execution:
-                lines.append(f"    ↳ {plain(c.message, 300)}")
+        lines += _table(checks, colour, width)
     for w in v.warnings:
         lines.append(f"warning: {plain(w, 300)}")
     if v.not_gated:
@@ -98,15 +88,83 @@ def render_verdict(v: Verdict, *, colour: bool = False) -> str:
     word = _paint(VERDICT_WORD[v.verdict], v.verdict, colour)
     tail = f": {plain(v.message, 400)}" if v.message else ""
     lines.append(f"{word}{tail} (exit {v.exit_code})")
+    if width is not None:  # the free text wraps at the terminal's edge, the table fits it
+        lines = [part for line in lines for part in _fold(line, width)]
     return "\n".join(lines) + "\n"
 
 
-def _render_many(result: GateResult, *, colour: bool = False) -> str:
+def _fold(line: str, width: int) -> list[str]:
+    if _width(line) <= width or line.startswith(" ") or "  " in line:
+        return [line]  # a table row (or an already wrapped message) stays as it is
+    import textwrap
+
+    return textwrap.wrap(line, width, subsequent_indent="  ") or [line]
+
+
+# Below the terminal's width, these columns go first, in this order; then the eval column is
+# cut. A row never wraps (its status stays on its line); the messages under it do.
+DROP_ORDER = ("interval", "config", "n", "metric")
+MIN_EVAL = 10
+
+
+def _table(checks: list[Check], colour: bool, width: int | None) -> list[str]:
+    rows = [HEADERS, *(_row(c) for c in checks)]
+    widths = [max(_width(r[i]) for r in rows) for i in range(len(HEADERS))]
+    keep = list(range(len(HEADERS)))
+
+    def total() -> int:
+        return sum(widths[i] for i in keep) + 2 * (len(keep) - 1)
+
+    if width is not None:
+        for name in DROP_ORDER:
+            if total() <= width:
+                break
+            keep.remove(HEADERS.index(name))
+        widths[0] = max(MIN_EVAL, widths[0] - max(0, total() - width))
+    lines: list[str] = []
+    for index, row in enumerate(rows):
+        cells = [_pad(_fit(row[i], widths[i]), widths[i]) for i in keep]
+        if index == 0:
+            lines.append("  ".join(cells).rstrip())
+            lines.append("  ".join("-" * widths[i] for i in keep))
+            continue
+        c = checks[index - 1]
+        cells[-1] = _paint(cells[-1], "warn" if c.warns else c.status, colour)
+        lines.append("  ".join(cells).rstrip())
+        if c.status not in ("pass", "skipped") or c.baseline_execution:
+            lines += _wrapped(f"↳ {plain(c.message, 300)}", width)
+    return lines
+
+
+def _fit(cell: str, width: int) -> str:
+    if _width(cell) <= width:
+        return cell
+    out = ""
+    for ch in cell:
+        if _width(out + ch) > width - 1:
+            break
+        out += ch
+    return out + "…"
+
+
+def _wrapped(text: str, width: int | None) -> list[str]:
+    if width is None:
+        return [f"    {text}"]
+    import textwrap
+
+    return textwrap.wrap(
+        text, max(20, width - 4), initial_indent="    ", subsequent_indent="      "
+    )
+
+
+def _render_many(result: GateResult, *, colour: bool = False, width: int | None = None) -> str:
     """Each run test's report, then an overview line per run test and the overall verdict."""
     parts = []
     for v in result.verdicts:
         parts.append(f"== {plain(v.run_test, 80)} ==\n")
-        parts.append(render_verdict(v, colour=colour) if v.execution else f"{v.message}\n")
+        parts.append(
+            render_verdict(v, colour=colour, width=width) if v.execution else f"{v.message}\n"
+        )
     parts.append("overview:\n")
     for v in result.verdicts:
         word = _paint(VERDICT_WORD[v.verdict], v.verdict, colour)
