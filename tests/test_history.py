@@ -156,7 +156,7 @@ def test_trend_is_oldest_first_and_rendered(tmp_path: Path) -> None:
     assert report["trend"] == {"is_helpful": [75.0, 80.0, 85.0, 90.0]}
     assert len(api.runs_requests) == 2
     summary = (tmp_path / "s.md").read_text()
-    assert "| is\\_helpful | `▁▃▆█` | 75 | 90 |" in summary
+    assert "| is_helpful | `▁▃▆█` | 75 | 90 |" in summary
 
 
 @pytest.mark.parametrize(
@@ -188,13 +188,11 @@ def test_a_realistic_summary_shows_intervals_baseline_deltas_and_trends(tmp_path
     assert result.code == 1  # two evals fail for lack of evidence at 95 %
     text = summary.read_text()
     # intervals, drawn against the threshold
-    assert "| 69\\.58–92\\.56\\% `·············━━┃●━━·` | ≥ 75\\% |" in text
+    assert "| 69.58–92.56% `·············━━┃●━━·` | ≥ 75% |" in text
     assert "about 83 cells at this rate would be enough" in text
     # the baseline is the last execution that passed (the 27th failed on failed calls)
-    assert (
-        "against baseline 5e8d2c4a\\-7b1f\\-4a3e\\-9c6d\\-0f1e2d3c4b5a \\(last\\-passing\\)" in text
-    )
+    assert "against baseline 5e8d2c4a-7b1f-4a3e-9c6d-0f1e2d3c4b5a (last-passing)" in text
     assert "not significant at 95%" in text.replace("\\%", "%")
     # the trend over the three completed executions, oldest first
     assert "### Trend (last 3 completed executions, oldest first)" in text
-    assert "| is\\_helpful | `█▁▆` | 89.74 | 84.21 |" in text
+    assert "| is_helpful | `█▁▆` | 89.74 | 84.21 |" in text

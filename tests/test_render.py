@@ -48,12 +48,14 @@ def hostile_verdict() -> Verdict:
 
 
 def test_markdown_exact_for_the_seed() -> None:
+    """Readable raw: only what markdown would act on is escaped (`is_helpful` stays as it is);
+    the execution's own checks have a table of their own, with no eval or repeated label."""
     assert markdown.render(GateResult((seed_verdict(),))) == (
         "## ❌ fi-gate: FAIL\n"
         "\n"
-        "1 check\\(s\\) failed\\: is\\_helpful\n"
+        "1 check(s) failed: is_helpful\n"
         "\n"
-        "| **Execution** | aabfa5b5\\-\\.\\.\\. |\n"
+        "| **Execution** | aabfa5b5-... |\n"
         "|---|---|\n"
         "| **Status** | completed |\n"
         "| **Started** | 2026-01-19 07:42 UTC |\n"
@@ -64,17 +66,21 @@ def test_markdown_exact_for_the_seed() -> None:
         "\n"
         "| Status | Eval | Config | Metric | Observed | Interval | Threshold | n | Why |\n"
         "|---|---|---|---|---|---|---|--:|---|\n"
-        "| ❌\u00a0fail | is\\_helpful |  | pass rate | 80\\.77\\% "
-        "| 62\\.12–91\\.49\\% `············━━━━●━━·` | ≥ 81\\% | 26 "
-        "| 80\\.77\\% over 26 cells\\; needs at least 81\\% \\(0\\.23 points short\\) |\n"
-        "| ⚠️\u00a0warn | failed calls |  | failed calls | 4 |  |  | 30 "
-        "| 4 of 30 calls failed and are not counted in any pass rate\\; "
-        "set execution\\.max\\_failed\\_calls to gate on them |\n"
-        "| ✅\u00a0pass | execution status |  | status | completed |  | \\= completed |  |  |\n"
+        "| ❌\u00a0fail | is_helpful |  | pass rate | 80.77% "
+        "| 62.12–91.49% `············━━━━●━━·` | ≥ 81% | 26 "
+        "| 80.77% over 26 cells; needs at least 81% (0.23 points short) |\n"
         "\n"
         "<sub>Intervals: 95 % unless the policy sets `confidence` (then the bound is what is "
         "judged); Wilson for rates, the spread of scores for averages. Bar on 0–100: ━ interval, "
         "● observed, ┃ threshold.</sub>\n"
+        "\n"
+        "### Execution checks\n"
+        "\n"
+        "| Status | Check | Observed | Threshold | Why |\n"
+        "|---|---|---|---|---|\n"
+        "| ⚠️\u00a0warn | failed calls | 4 |  | 4 of 30 calls failed and are not counted in any "
+        "pass rate; set execution.max_failed_calls to gate on them |\n"
+        "| ✅\u00a0pass | execution status | completed | = completed |  |\n"
         "\n"
         "<sub>fi-gate 0.1.0 · 2026-11-28 12:00 UTC</sub>\n"
     )
@@ -82,9 +88,9 @@ def test_markdown_exact_for_the_seed() -> None:
 
 def test_markdown_renders_as_a_table_on_github() -> None:
     html = github_html(markdown.render(GateResult((seed_verdict(),))))
-    assert html.count("<table>") == 2
+    assert html.count("<table>") == 3
     rows = re.findall(r"<tr>", html)
-    assert len(rows) == 5 + 1 + 3  # 5 facts, checks header + 3 checks
+    assert len(rows) == 5 + (1 + 1) + (1 + 2)  # facts; eval checks; the execution's checks
     assert "<code>············━━━━●━━·</code>" in html  # the interval bar, monospaced
     assert "<h2>❌ fi-gate: FAIL</h2>" in html
     assert "is_helpful" in html  # escapes render as the plain text
@@ -100,11 +106,12 @@ def test_hostile_content_is_inert_in_markdown() -> None:
     assert [h for _, h in headings] == [
         "❌ fi-gate: FAIL",
         "Checks",
+        "Execution checks",
         "Why: Fix My Agent failure clusters",
     ]
     table = html.split("<h3>Checks</h3>")[1].split("</table>")[0]
     rows = re.findall(r"<tr>(.*?)</tr>", table, re.S)
-    assert len(rows) == 1 + 1 + len(HOSTILE_NAMES)  # header, execution status, one per eval
+    assert len(rows) == 1 + len(HOSTILE_NAMES)  # the header, one per eval
     for row in rows:
         assert row.count("<td") in (0, 9)  # no cell split by a '|'
     assert not set(INVISIBLE) & set(md)
@@ -143,7 +150,7 @@ def test_hostile_content_carries_no_invisible_character_into_any_output() -> Non
 def test_summary_stays_under_the_github_limit_and_says_what_was_cut() -> None:
     v = seed_verdict()
     checks = tuple(
-        replace(v.checks[0], name=f"eval {i} " + "x" * 150, message="m" * 200) for i in range(8000)
+        replace(v.checks[0], name=f"eval {i} " + "x" * 150, message="m" * 200) for i in range(9000)
     )
     big = replace(v, checks=checks + v.checks)
     full = markdown.render(GateResult((big,)), limit=10**9)
@@ -439,3 +446,28 @@ def test_piped_output_keeps_the_full_table() -> None:
     assert text.render(GateResult((seed_verdict(),))) == text.render(
         GateResult((seed_verdict(),)), width=160
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "raw"),
+    [
+        ("is_helpful", "is_helpful"),
+        ("80.77% (0.23 points short); x=1, y-2", "80.77% (0.23 points short); x=1, y-2"),
+        ("_a_ and *b*", "\\_a\\_ and \\*b\\*"),
+        ("- item", "\\- item"),
+        ("1. first", "1\\. first"),
+        ("===", "\\==="),
+        ("www.evil.example", "www\\.evil.example"),
+        ("see http://evil.example", "see http\\://evil.example"),
+        ("a | b", "a \\| b"),
+        (
+            "<b>x</b> &amp; `c` [l](u) ~s~ $m$",
+            "\\<b\\>x\\</b\\> \\&amp; \\`c\\` \\[l\\](u) \\~s\\~ \\$m\\$",
+        ),
+    ],
+)
+def test_markdown_escapes_only_what_markdown_would_act_on(text: str, raw: str) -> None:
+    assert markdown.md(text) == raw
+    html = github_html(f"| a |\n|---|\n| {raw} |")
+    for tag in ("<em>", "<strong>", "<a ", "<li>", "<code>", "<del>", "<b>", "<h"):
+        assert tag not in html.split("<tbody>")[1], (text, html)

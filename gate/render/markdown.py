@@ -6,7 +6,7 @@ a link or a heading, or mention anyone. GitHub renders this with cmark-gfm.
 
 from __future__ import annotations
 
-import string
+import re
 
 from gate import __version__
 from gate.render.common import (
@@ -44,15 +44,38 @@ SELECTION = {
 }
 MAX_CLUSTERS_PER_EVAL = 3
 MAX_EXAMPLE_IDS = 3
-_PUNCT = frozenset(string.punctuation)
 
 
 def md(text: object, limit: int = 200) -> str:
-    """Untrusted text as inert markdown: one line, every ASCII punctuation mark escaped, and
-    `@` written as the full-width `＠`: cmark-gfm makes an e-mail link of `x@evil.example`
-    whatever escapes surround it."""
+    """Untrusted text as inert markdown, still readable raw: one line, with a backslash before
+    only what markdown would act on (emphasis, code, links, HTML, entities, tables, math, a
+    block marker at the start) and before what GitHub would turn into a link (`http:`,
+    `www.`); `@` is written as the full-width `＠` (cmark-gfm makes an e-mail link of
+    `x@evil.example` whatever escapes surround it). `is_helpful` and `80.77%` stay as they
+    are."""
     safe = plain(text, limit).replace("@", "\uff20")
-    return "".join("\\" + ch if ch in _PUNCT else ch for ch in safe)
+    out = []
+    for i, ch in enumerate(safe):
+        inside = 0 < i < len(safe) - 1 and safe[i - 1].isalnum() and safe[i + 1].isalnum()
+        if (
+            ch in _ALWAYS
+            or (ch == "_" and not inside)  # `a_b` is no emphasis; `_a_` is
+            or (ch == "." and safe[max(0, i - 3) : i].lower() == "www")
+            or (ch == ":" and safe[i + 1 : i + 2] == "/")  # `http://` would become a link
+        ):
+            out.append("\\" + ch)
+        else:
+            out.append(ch)
+    line = "".join(out)
+    if re.match(r"[-+](\s|$)|=+\s*$", line):  # a list item, or a heading's underline
+        line = "\\" + line
+    numbered = re.match(r"\d{1,9}[.)](?=\s|$)", line)  # an ordered list item
+    if numbered:
+        line = f"{line[: numbered.end() - 1]}\\{line[numbered.end() - 1 :]}"
+    return line
+
+
+_ALWAYS = frozenset("\\`*[]<>|!~&#$")
 
 
 def _check_row(c: Check) -> str:
@@ -70,6 +93,21 @@ def _check_row(c: Check) -> str:
     ]
     return "| " + " | ".join(cells) + " |"
 
+
+def _run_row(c: Check) -> str:
+    """A check of the execution as a whole (status, failed and completed calls, age)."""
+    icon = STATUS_ICON["warn"] if c.warns and c.status != "warn" else STATUS_ICON.get(c.status, "")
+    cells = [
+        f"{icon}\u00a0{md(status_label(c))}",
+        md(c.name, 80),
+        md(observed(c)),
+        md(threshold(c)),
+        md(c.message, 240) if c.status not in ("pass", "skipped") else "",
+    ]
+    return "| " + " | ".join(cells) + " |"
+
+
+RUN_HEADER = "| Status | Check | Observed | Threshold | Why |\n|---|---|---|---|---|"
 
 INTERVAL_NOTE = (
     "<sub>Intervals: 95 % unless the policy sets `confidence` (then the bound is what is "
@@ -229,10 +267,14 @@ def render_verdict(v: Verdict, *, limit: int = GITHUB_SUMMARY_LIMIT) -> str:
 
     def assemble(rows: list[Check], with_clusters: bool, with_tail: bool, note: str) -> str:
         parts = list(head)
-        if rows:
-            parts += ["### Checks", "", CHECKS_HEADER, *(_check_row(c) for c in rows), ""]
-            if any(c.interval for c in rows):
+        evals = [c for c in rows if c.kind == "eval"]
+        if evals:
+            parts += ["### Checks", "", CHECKS_HEADER, *(_check_row(c) for c in evals), ""]
+            if any(c.interval for c in evals):
                 parts += [INTERVAL_NOTE, ""]
+        run = [c for c in rows if c.kind != "eval"]
+        if run:  # the execution's own checks: no eval, config or interval to show
+            parts += ["### Execution checks", "", RUN_HEADER, *(_run_row(c) for c in run), ""]
         if note:
             parts += [f"> [!NOTE]\n> {note}", ""]
         if with_clusters:
