@@ -94,7 +94,7 @@ def test_run_starts_waits_and_judges_that_execution(api: FakeApi, tmp_path: Path
     assert starts(api) == [EXECUTE]  # exactly one start
     assert api.cancelled == []
     summary = files["--summary"].read_text()
-    assert f"| **Execution** | [{started.replace('-', chr(92) + '-')}]({link}) |" in summary
+    assert f"| **Execution** | [{started}]({link}) |" in summary
     assert "| **Chosen** | started by this run (`fi-gate run`) |" in summary
     assert "| **Deploying** | `abc123` |" in summary
     junit = files["--junit"].read_text()

@@ -51,7 +51,7 @@ def _defang(text: str) -> str:
 
 
 # A policy error names its place: `fi-gate.yml:12: evals.X.min_pass_rate: ...`.
-_LOCATED = re.compile(r"(?P<file>[^\s:][^:]*):(?P<line>\d+): (?P<text>.+)")
+_LOCATED = re.compile(r"(?P<file>[^\s:]+\.(?:ya?ml|json)):(?P<line>\d+): (?P<text>.+)")
 
 
 def _annotation(level: str, title: str, message: str) -> str:
