@@ -13,9 +13,12 @@ RUN python -m venv /opt/fi-gate \
 
 COPY pyproject.toml README.md /tmp/src/
 COPY gate /tmp/src/gate
+# Compiled bytecode ships in the image (a few MB): without it every job compiles fi-gate and
+# its dependencies again at start-up (import 0.79 s against 0.15 s, measured in the container).
 RUN /opt/fi-gate/bin/pip install --no-deps --no-build-isolation /tmp/src \
  && /opt/fi-gate/bin/pip uninstall --yes setuptools pip \
- && find /opt/fi-gate -name '__pycache__' -type d -prune -exec rm -rf {} +
+ && find /opt/fi-gate -name '__pycache__' -type d -prune -exec rm -rf {} + \
+ && /opt/fi-gate/bin/python -m compileall -q -j 0 --invalidation-mode unchecked-hash /opt/fi-gate
 
 FROM python:3.12-slim-bookworm@sha256:782412e85d0f0984994c290652577d4018aff08145c85b262bb63dc0c7522254
 

@@ -210,9 +210,8 @@ def _command(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 
 
 class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised where the main thread is, so that the run unwinds as on Ctrl-C: the
-    open requests are cut off, and the exit is prompt (also as a container's PID 1, which
-    the kernel does not stop on SIGTERM unless it handles the signal)."""
+    """SIGTERM, raised in the main thread: the run unwinds as on Ctrl-C, promptly (also as a
+    container's PID 1, which the kernel does not stop on SIGTERM unless it handles it)."""
 
 
 def _terminate(signum: int, frame: object) -> None:
@@ -248,9 +247,14 @@ def _validate(paths: Sequence[str]) -> int:
 
 
 def _console(environ: Mapping[str, str], verbose: bool = False) -> Console:
-    """Standard error, with this run's keys and tokens registered to be masked everywhere."""
-    redact.register(environ.get(n, "").strip() for n in SECRET_VARIABLES)
-    return Console(sys.stderr, [environ.get(n, "") for n in SECRET_VARIABLES], verbose)
+    """Standard error, the run's keys and tokens masked everywhere, its inputs named."""
+    redact.register(secrets := [environ.get(n, "") for n in SECRET_VARIABLES])
+    console = Console(sys.stderr, secrets, verbose, environment.text(environ, "FI_GATE_INTERFACE"))
+    if environment.text(environ, "GITHUB_ACTIONS") == "true":  # GitHub masks them in the log too
+        from gate.render.github import mask_commands
+
+        console.command(mask_commands(console.secrets))
+    return console
 
 
 def _check(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
@@ -261,10 +265,6 @@ def _check(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     judge.STARTED.clear()
     console = _console(environ, args.verbose)
     in_actions = environment.text(environ, "GITHUB_ACTIONS") == "true"
-    if in_actions:
-        from gate.render import github
-
-        console.command(github.mask_commands(console.secrets))
     early: UsageError | None = None
     try:
         paths = outputs.resolve(args, environ, in_actions=in_actions)

@@ -26,9 +26,14 @@ class Console:
     """
 
     def __init__(
-        self, err: TextIO | None, secrets: Sequence[str] = (), verbose: bool = False
+        self,
+        err: TextIO | None,
+        secrets: Sequence[str] = (),
+        verbose: bool = False,
+        interface: str | None = None,
     ) -> None:
         self.err = err
+        self.interface = interface  # github-action, gitlab-component: name its inputs
         # Very short values would mangle every message and cannot be real keys.
         self.secrets = [s for s in secrets if len(s) >= redact.MIN_SECRET_LENGTH]
         self.verbose = verbose
@@ -56,6 +61,10 @@ class Console:
             self.err = None
 
     def _lines(self, prefix: str, text: str) -> None:
+        if self.interface:
+            from gate.hints import for_interface
+
+            text = for_interface(text, self.interface)
         lines = self.scrub(text).splitlines() or [""]
         self._write("".join(f"{prefix}{disarm(line)}\n" for line in lines))
 

@@ -46,6 +46,7 @@ READS = frozenset(
         "FI_GATE_CANCEL",
         "FI_APP_URL",
         "FI_GATE_COMMENT",
+        "FI_GATE_INTERFACE",
         # Where the verdict goes: the variables of gate.outputs.OUTPUTS are read too (reads()).
         # The CI around it, and the terminal.
         "GITHUB_ACTIONS",

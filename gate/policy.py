@@ -155,7 +155,7 @@ def load_policy(path: str | Path) -> Policy:
         raise ConfigError(
             f"{p}: policy file not found; write one from your run test's recent executions "
             "with `fi-gate init --run-test NAME` (or see `fi-gate demo`), or point to yours "
-            "with --policy or FI_GATE_POLICY (the action's `policy` input)"
+            "with --policy or FI_GATE_POLICY"
         ) from exc
     except IsADirectoryError as exc:
         raise ConfigError(f"{p}: is a directory, not a policy file") from exc

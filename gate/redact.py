@@ -25,7 +25,7 @@ MASK = "***"
 class Redactor:
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         pieces: set[str] = set()
-        for secret in secrets:
+        for secret in (s.strip() for s in secrets):  # a key pasted with its newline
             if len(secret) < MIN_SECRET_LENGTH:
                 continue
             if len(secret) < PIECE:

@@ -417,3 +417,40 @@ def test_a_policy_error_is_annotated_on_the_policy_file_and_line(tmp_path: Path)
     (annotation,) = [x for x in result.err.splitlines() if x.startswith("::error ")]
     assert annotation.startswith(f"::error file={policy},line=3,title=fi-gate%3A error::")
     assert annotation.endswith("evals.A.min_pass_rate: 150 is greater than the maximum of 100")
+
+
+@pytest.mark.parametrize(
+    ("interface", "said"),
+    [
+        (None, "fi-gate: error: FI_GATE_SELECT='newest' is not one of latest, latest-completed"),
+        (
+            "github-action",
+            "fi-gate: error: the select input ('newest') is not one of latest, latest-completed",
+        ),
+        (
+            "gitlab-component",
+            "fi-gate: error: the select input ('newest') is not one of latest, latest-completed",
+        ),
+    ],
+)
+def test_hints_name_the_interface_the_user_is_in(interface: str | None, said: str) -> None:
+    env = {"FI_GATE_SELECT": "newest", **({"FI_GATE_INTERFACE": interface} if interface else {})}
+    result = run(["check", "--from-file", str(SEED)], env)
+    assert result.code == 2
+    assert result.err.strip() == said
+
+
+def test_inside_the_action_the_keys_and_flags_are_inputs() -> None:
+    env = {"FI_GATE_INTERFACE": "github-action"}
+    result = run(
+        ["check", "--run-test", "X", "--policy", str(ROOT / "policies" / "starter.yml")], env
+    )
+    assert result.code == 2
+    line = result.err.strip()
+    assert "the api-key input (FI_API_KEY) and the secret-key input (FI_SECRET_KEY)" in line
+    component = run(["check", "--timeout", "0"], {"FI_GATE_INTERFACE": "gitlab-component"})
+    assert "the timeout input 0 is out of range" in component.err
+    policy = run(["check", "--run-test", "X"], {"FI_GATE_INTERFACE": "github-action"})
+    # a command in backticks stays a command; the flag becomes the input
+    assert "`fi-gate init --run-test NAME`" in policy.err
+    assert "point to yours with the policy input" in policy.err

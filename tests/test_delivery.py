@@ -43,9 +43,12 @@ def check_jsonschema(schema: str, data: Any, tmp_path: Path) -> subprocess.Compl
 
 def test_every_action_input_reaches_the_cli_through_an_explicit_env_mapping() -> None:
     env = ACTION["runs"]["env"]
+    # The one constant: the interface the CLI names its inputs for (hints.for_interface).
+    assert env["FI_GATE_INTERFACE"] == "github-action"
     mapped = {
         re.fullmatch(r"\$\{\{ inputs\.([a-z-]+) \}\}", v).group(1): k  # type: ignore[union-attr]
         for k, v in env.items()
+        if k != "FI_GATE_INTERFACE"
     }
     assert set(mapped) == set(ACTION["inputs"])
     for name, variable in mapped.items():
