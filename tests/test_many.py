@@ -76,6 +76,8 @@ def test_repeated_run_test_flags(tmp_path: Path) -> None:
     assert "| Support Agent Regression | ⚠️ PASS with warnings | 0 |" in summary
     assert "### ⚠️ fi-gate: PASS with warnings · Support Agent Regression" in summary
     assert "overview:\n  Support Agent Regression: PASS with warnings (exit 0)" in out
+    # the verdict line names the run test that is not ready
+    assert out.splitlines()[-1] == f"NOT READY: 2 run tests; not ready: {CHECKOUT} (exit 4)"
     suites = ET.fromstring((tmp_path / "j.xml").read_text()).findall("testsuite")
     assert len(suites) == 2
     env_file = (tmp_path / "d.env").read_text()

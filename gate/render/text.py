@@ -170,5 +170,17 @@ def _render_many(result: GateResult, *, colour: bool = False, width: int | None 
         word = _paint(VERDICT_WORD[v.verdict], v.verdict, colour)
         parts.append(f"  {plain(v.run_test, 80)}: {word} (exit {v.exit_code})\n")
     word = _paint(VERDICT_WORD[result.verdict], result.verdict, colour)
-    parts.append(f"{word}: {len(result.verdicts)} run tests (exit {result.exit_code})\n")
+    parts.append(
+        f"{word}: {len(result.verdicts)} run tests{_which(result)} (exit {result.exit_code})\n"
+    )
     return "".join(parts)
+
+
+def _which(result: GateResult) -> str:
+    """Which run tests did not pass, by verdict: `; fail: A; not ready: B`."""
+    out = ""
+    for name in ("error", "fail", "not_ready"):
+        tests = [plain(v.run_test, 80) for v in result.verdicts if v.verdict == name]
+        if tests:
+            out += f"; {VERDICT_WORD[name].lower()}: {', '.join(tests)}"
+    return out
