@@ -17,7 +17,15 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from gate.console import Console
-from gate.errors import EXIT_PASS, ApiError, GateError, NotReadyError, OutageError, UsageError
+from gate.errors import (
+    EXIT_PASS,
+    ApiError,
+    GateError,
+    NotFoundError,
+    NotReadyError,
+    OutageError,
+    UsageError,
+)
 from gate.runs import Started
 from gate.settings import Settings
 
@@ -269,9 +277,12 @@ class Fetch:
         needed = self.policy.history_needed
         if s.execution_id is None:
             assert self.run_test is not None
-            ref, items = select_execution(
-                client, self.run_test, s.select, page_size=max(LIST_PAGE_SIZE, needed + 1)
-            )
+            try:
+                ref, items = select_execution(
+                    client, self.run_test, s.select, page_size=max(LIST_PAGE_SIZE, needed + 1)
+                )
+            except NotFoundError as exc:
+                raise _unknown_run_test(client, self.run_test, exc) from exc
             console.debug(f"selected execution {ref.execution_id} ({ref.status})")
             return ref.execution_id, items
         if needed and self.run_test is not None:
@@ -357,6 +368,20 @@ class Fetch:
             self.judge.console.debug(f"no link to the app: {exc}")
             return None
         return app_link(self.judge.settings.app_url, found["run_test_id"], execution_id)
+
+
+def _unknown_run_test(client: Client, name: str, exc: NotFoundError) -> GateError:
+    """No run test of this exact name: the platform's search (case-insensitive) may know the
+    name meant (`support agent regression` for `Support Agent Regression`)."""
+    from gate.runs import find_run_test
+
+    try:
+        find_run_test(client, name)
+    except NotFoundError as better:  # it says "did you mean", when the search found one
+        return better
+    except GateError:  # the search itself failed: the listing's own answer stands
+        return exc
+    return exc
 
 
 def explicit_baselines(policy: Policy) -> set[str]:

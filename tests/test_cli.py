@@ -185,7 +185,7 @@ def test_environment_wiring_and_precedence(
     # the policy's run test does not exist: 404 is the user's mistake, exit 2
     missing = run(["check"], env=env)
     assert missing.code == 2
-    assert "was not found" in missing.err
+    assert "no run test is named 'Nope'" in missing.err
     # FI_GATE_RUN_TEST overrides the policy
     assert run(["check"], env={**env, "FI_GATE_RUN_TEST": SUPPORT}).code == 0
     # an execution id (environment) wins over any run test name
@@ -454,3 +454,12 @@ def test_inside_the_action_the_keys_and_flags_are_inputs() -> None:
     # a command in backticks stays a command; the flag becomes the input
     assert "`fi-gate init --run-test NAME`" in policy.err
     assert "point to yours with the policy input" in policy.err
+
+
+def test_a_run_test_named_in_the_wrong_case_gets_the_right_name(
+    fake_api: FakeApi, api_env: dict[str, str], tmp_path: Path
+) -> None:
+    policy = write_policy(tmp_path, "version: 1\ndefaults: {min_pass_rate: 50}\n")
+    result = run(["check", "--policy", policy, "--run-test", SUPPORT.lower()], env=api_env)
+    assert result.code == 2
+    assert f"did you mean '{SUPPORT}'?" in result.err
