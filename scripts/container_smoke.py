@@ -23,6 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from gate import __version__
+from scripts.pin_image import pin
 from tests.fakeapi import FakeApi, load_dir
 
 TOOL = Path(
@@ -52,10 +54,10 @@ def outputs(text: str) -> dict[str, str]:
 
 
 def run_action(
-    workspace: Path, inputs: dict[str, str], env: dict[str, str]
+    workspace: Path, inputs: dict[str, str], env: dict[str, str], repo: Path = ROOT
 ) -> tuple[int, str, Path]:
     keep = Path(tempfile.mkdtemp(prefix="file-commands-"))
-    cmd = [sys.executable, str(TOOL), "run", "--repo", str(ROOT), "--workspace", str(workspace)]
+    cmd = [sys.executable, str(TOOL), "run", "--repo", str(repo), "--workspace", str(workspace)]
     for k, v in env.items():
         cmd += ["--env", f"{k}={v}"]
     cmd += [f"{k}={v}" for k, v in inputs.items()]
@@ -170,7 +172,27 @@ def main() -> int:
             "exit 2 naming the variables",
         )
 
-        for text in (log, log2, log3, log4):
+        print("the released action: the prebuilt image, pinned by digest (scripts/pin_image.py):")
+        released = Path(tempfile.mkdtemp(prefix="release-"))
+        shutil.copy(ROOT / "action.yml", released / "action.yml")
+        (released / "templates").mkdir()
+        shutil.copy(ROOT / "templates" / "fi-gate.yml", released / "templates" / "fi-gate.yml")
+        digest = subprocess.run(
+            ["podman", "image", "inspect", IMAGE, "--format", "{{.Digest}}"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        pin(released, f"ghcr.io/future-agi/fi-gate:{__version__}@{digest}")
+        check(
+            "image: docker://ghcr.io/future-agi/fi-gate:" in (released / "action.yml").read_text(),
+            f"action.yml runs the image by digest ({digest[:19]}…), builds nothing",
+        )
+        code, log5, files = run_action(workspace, base, {}, repo=released)
+        out = outputs((files / "set_output").read_text())
+        check(code == 0 and out.get("verdict") == "pass", "the released action gives the verdict")
+
+        for text in (log, log2, log3, log4, log5):
             leaked = [
                 line
                 for line in text.splitlines()

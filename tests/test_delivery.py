@@ -4,6 +4,7 @@ README's CI snippets, checked against their schemas and against what the CLI rea
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -362,3 +363,31 @@ def test_release_check_prints_the_notes_or_says_what_is_missing(
     assert done.returncode == 1
     assert problem in done.stderr
     assert done.stdout == ""
+
+
+def test_the_release_pins_the_action_and_the_component_to_the_pushed_image(
+    tmp_path: Path,
+) -> None:
+    """scripts/pin_image.py, as the release workflow runs it: the released action runs the
+    prebuilt image by digest (nothing built at job time); main keeps building from source."""
+    from scripts.pin_image import pin
+
+    shutil.copy(ROOT / "action.yml", tmp_path / "action.yml")
+    (tmp_path / "templates").mkdir()
+    shutil.copy(ROOT / "templates" / "fi-gate.yml", tmp_path / "templates" / "fi-gate.yml")
+    image = "ghcr.io/future-agi/fi-gate:0.1.0@sha256:" + "ab" * 32
+    pin(tmp_path, image)
+    action = yaml.safe_load((tmp_path / "action.yml").read_text())
+    assert action["runs"]["image"] == f"docker://{image}"
+    assert {k: v for k, v in action["runs"].items() if k != "image"} == {
+        k: v for k, v in ACTION["runs"].items() if k != "image"
+    }
+    spec, _ = yaml.safe_load_all((tmp_path / "templates" / "fi-gate.yml").read_text())
+    assert spec["spec"]["inputs"]["image"]["default"] == image
+    assert (
+        check_jsonschema("vendor.github-actions", tmp_path / "action.yml", tmp_path).returncode == 0
+    )
+    with pytest.raises(SystemExit, match="sha256"):
+        pin(tmp_path, "ghcr.io/future-agi/fi-gate:latest")
+    release = (ROOT / ".github" / "workflows" / "release.yml").read_text()
+    assert "scripts/pin_image.py" in release  # the workflow does it for every release
