@@ -199,6 +199,25 @@ def test_gitlab_examples_validate(tmp_path: Path) -> None:
     assert set(snippet["include"][0]["inputs"]) <= set(COMPONENT[0]["spec"]["inputs"])
 
 
+def test_the_repository_tests_and_publishes_its_component_on_gitlab(tmp_path: Path) -> None:
+    """.gitlab-ci.yml includes the component of its own commit (a pass and a fail against the
+    fake API), checks the reports it leaves, and releases a tag to the CI/CD catalog."""
+    ci = yaml.safe_load((ROOT / ".gitlab-ci.yml").read_text())
+    assert check_jsonschema("vendor.gitlab-ci", ci, tmp_path).returncode == 0
+    spec = set(COMPONENT[0]["spec"]["inputs"])
+    included = [i for i in ci["include"] if "component" in i]
+    assert {i["inputs"]["job_name"] for i in included} == {"component-passes", "component-fails"}
+    for item in included:
+        assert item["component"].endswith("/fi-gate@$CI_COMMIT_SHA")
+        assert set(item["inputs"]) <= spec
+        assert "python -m tests.fakeapi" in " ".join(
+            ci[item["inputs"]["job_name"]]["before_script"]
+        )
+    assert ci["component-fails"]["allow_failure"] == {"exit_codes": [1]}
+    assert ci["publish"]["release"]["tag_name"] == "$CI_COMMIT_TAG"
+    assert "CI_COMMIT_TAG" in ci["publish"]["rules"][0]["if"]
+
+
 def test_component_script_runs(tmp_path: Path) -> None:
     """The job's script line, with the component's variables, in a shell."""
     (body,) = COMPONENT[1].values()
