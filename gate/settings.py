@@ -41,20 +41,21 @@ def _choice(options: tuple[str, ...]) -> Reader:
     return lambda environ, name: environment.choice(environ, name, options)
 
 
-def _seconds(environ: Mapping[str, str], name: str) -> float | None:
-    raw = environment.text(environ, name)
-    try:
-        return None if raw is None else float(raw)
-    except ValueError as exc:
-        raise UsageError(f"{name}={raw!r} is not a number of seconds") from exc
+def _parsed(convert: Callable[[str], Any], what: str) -> Reader:
+    """A reader of numbers: `convert` the value, or say the variable is not `what`."""
+
+    def read(environ: Mapping[str, str], name: str) -> Any:
+        raw = environment.text(environ, name)
+        try:
+            return None if raw is None else convert(raw)
+        except ValueError as exc:
+            raise UsageError(f"{name}={raw!r} is not {what}") from exc
+
+    return read
 
 
-def _whole(environ: Mapping[str, str], name: str) -> int | None:
-    raw = environment.text(environ, name)
-    try:
-        return None if raw is None else int(raw)
-    except ValueError as exc:
-        raise UsageError(f"{name}={raw!r} is not a whole number") from exc
+_seconds = _parsed(float, "a number of seconds")
+_whole = _parsed(int, "a whole number")
 
 
 def _page_size(environ: Mapping[str, str], name: str) -> int | None:
