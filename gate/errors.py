@@ -35,6 +35,11 @@ class NotFoundError(GateError):
     outage: `--on-api-error pass` does not soften it."""
 
 
+class WrongEndpointError(NotFoundError):
+    """A 404 that is not the API's own answer (the web server's page): the base URL is wrong,
+    not the name that was asked for."""
+
+
 class ApiError(GateError):
     """The API could not be reached, refused the request or answered something unusable (exit 3)."""
 

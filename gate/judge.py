@@ -373,10 +373,15 @@ class Fetch:
 def _unknown_run_test(client: Client, name: str, exc: NotFoundError) -> GateError:
     """No run test of this exact name: the platform's search (case-insensitive) may know the
     name meant (`support agent regression` for `Support Agent Regression`)."""
+    from gate.errors import WrongEndpointError
     from gate.runs import find_run_test
 
+    if isinstance(exc, WrongEndpointError):  # the URL is wrong, not the name
+        return exc
     try:
         find_run_test(client, name)
+    except WrongEndpointError:
+        return exc
     except NotFoundError as better:  # it says "did you mean", when the search found one
         return better
     except GateError:  # the search itself failed: the listing's own answer stands

@@ -37,7 +37,14 @@ from typing import Any
 from urllib.parse import urlencode, urljoin, urlsplit
 
 from gate import __version__
-from gate.errors import ApiError, GateError, NotFoundError, OutageError, UsageError
+from gate.errors import (
+    ApiError,
+    GateError,
+    NotFoundError,
+    OutageError,
+    UsageError,
+    WrongEndpointError,
+)
 from gate.redact import clip
 from gate.wire import decode_result, server_message
 
@@ -654,7 +661,7 @@ class Transport:
         message = server_message(body)
         if status == 404 and not _is_api_json(body):
             # Not the API's own "not found": the path is wrong (a base URL with a path).
-            return NotFoundError(
+            return WrongEndpointError(
                 f"404 from {self.host}: {urlsplit(url).path} is not an endpoint of the Future "
                 f"AGI API ({message}); check --base-url or FI_BASE_URL: it is the host alone, "
                 "like https://api.futureagi.com"
