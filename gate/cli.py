@@ -17,7 +17,7 @@ from typing import Any
 
 from gate import __version__, environment, outputs, redact
 from gate.console import PROG, Console, StdoutError, colour, detach_stdout, stdout
-from gate.errors import EXIT_PASS, EXIT_USAGE, ApiError, ConfigError, GateError, UsageError
+from gate.errors import EXIT_PASS, EXIT_USAGE, ApiError, GateError, UsageError
 from gate.settings import (
     DEFAULT_BASE_URL,
     DEFAULT_POLICY,
@@ -187,7 +187,10 @@ def _command(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         stdout(json.dumps(schema(), indent=2) + "\n")
         return EXIT_PASS
     if args.command == "validate":
-        return _validate(args.paths)
+        from gate.policy import validate_command
+
+        in_actions = environment.text(environ, "GITHUB_ACTIONS") == "true"
+        return validate_command(args.paths, _console(environ), annotate=in_actions)
     if args.command == "demo":
         from gate import demo
 
@@ -226,24 +229,6 @@ def _on_sigterm(handler: Any) -> Any:
     if handler is None or threading.current_thread() is not threading.main_thread():
         return None
     return signal.signal(signal.SIGTERM, handler)
-
-
-def _validate(paths: Sequence[str]) -> int:
-    from gate.policy import load_policy
-
-    code = EXIT_PASS
-    console = Console(sys.stderr)
-    for path in paths:
-        try:
-            policy = load_policy(path)
-        except ConfigError as exc:
-            for line in str(exc).splitlines():
-                console.write_line(line)
-            code = EXIT_USAGE
-        else:
-            rules = len(policy.evals)
-            stdout(f"{path}: ok (version 1, {rules} eval rule{'s' if rules != 1 else ''})\n")
-    return code
 
 
 def _console(environ: Mapping[str, str], verbose: bool = False) -> Console:

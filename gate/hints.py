@@ -24,7 +24,7 @@ def did_you_mean(
 def unknown_command(word: str, commands: Sequence[str]) -> str:
     """The message for `fi-gate chek`: what was typed, the likely command, and the list."""
     hint = did_you_mean(word, commands, cutoff=0.6)
-    return f"unknown command '{clip(word, 40)}'{hint}; the commands are {', '.join(commands)}"
+    return f"unknown command '{clip(word, 40)}'{hint} (commands: {', '.join(commands)})"
 
 
 # Where a setting comes from in each interface: (flags, variables) -> the action's input name.

@@ -10,17 +10,20 @@ import difflib
 import fnmatch
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from gate import files, yamldoc
 from gate.errors import ConfigError
 from gate.hints import did_you_mean
 from gate.metrics import METRICS
+
+if TYPE_CHECKING:
+    from gate.console import Console
 
 Level = Literal["error", "warn", "off"]
 GLOB_CHARS = frozenset("*?[")
@@ -610,3 +613,25 @@ def _build(doc: yamldoc.Document, source: str) -> Policy:
         evals=tuple(rules),
         source=source,
     )
+
+
+def validate_command(paths: Sequence[str], console: Console, *, annotate: bool = False) -> int:
+    """`fi-gate validate`: a line per problem (file:line: path: what), exit 0 or 2; with
+    `annotate` (a GitHub job), each problem is also an annotation on its file and line."""
+    from gate.console import stdout
+    from gate.render.github import located_error
+
+    code = 0
+    for path in paths:
+        try:
+            policy = load_policy(path)
+        except ConfigError as exc:
+            for line in str(exc).splitlines():
+                console.write_line(line)
+                if annotate:
+                    console.command(located_error(line))
+            code = 2
+        else:
+            rules = len(policy.evals)
+            stdout(f"{path}: ok (version 1, {rules} eval rule{'s' if rules != 1 else ''})\n")
+    return code

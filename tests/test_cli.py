@@ -405,7 +405,7 @@ def test_an_unknown_command_is_one_line_with_a_suggestion(typed: str, hint: str)
     line = result.err.strip()
     assert line.startswith(f"fi-gate: error: unknown command '{typed}'")
     assert "\n" not in line and hint in line
-    assert "check, run, validate, init, schema, demo" in line
+    assert "(commands: check, run, validate, init, schema, demo)" in line
 
 
 def test_a_policy_error_is_annotated_on_the_policy_file_and_line(tmp_path: Path) -> None:
@@ -463,3 +463,13 @@ def test_a_run_test_named_in_the_wrong_case_gets_the_right_name(
     result = run(["check", "--policy", policy, "--run-test", SUPPORT.lower()], env=api_env)
     assert result.code == 2
     assert f"did you mean '{SUPPORT}'?" in result.err
+
+
+def test_validate_in_a_github_job_annotates_each_problem_on_its_line(tmp_path: Path) -> None:
+    policy = write_policy(tmp_path, "version: 1\nevals:\n  A: {min_pass_rate: 150}\n  B: off\n")
+    plain = run(["validate", policy])
+    github = run(["validate", policy], {"GITHUB_ACTIONS": "true"})
+    assert plain.code == github.code == 2
+    assert "::" not in plain.err
+    (annotation,) = [x for x in github.err.splitlines() if x.startswith("::error ")]
+    assert annotation.startswith(f"::error file={policy},line=3,title=fi-gate%3A policy::")

@@ -66,6 +66,12 @@ def _annotation(level: str, title: str, message: str) -> str:
     return f"::{level} {place}title={title_text}::{escape_data(_defang(plain(message, 600)))}\n"
 
 
+def located_error(line: str) -> str:
+    """A policy problem (`file:line: path: what`) as an error annotation on that file and line;
+    "" for a line that names no place."""
+    return _annotation("error", "fi-gate: policy", line) if _LOCATED.fullmatch(line) else ""
+
+
 def annotation_commands(result: GateResult) -> str:
     """Annotations for every verdict; with several run tests, each title names its own."""
     many = len(result.verdicts) > 1
