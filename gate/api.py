@@ -21,6 +21,7 @@ from gate.model import (
 )
 from gate.redact import clip
 from gate.transport import Deadline, Transport
+from gate.wire import decode_result
 
 RUNS_PATH = "/sdk/api/v1/simulation/runs/"
 LIST_PAGE_SIZE = 5
@@ -94,12 +95,12 @@ class Client(Transport):
             params["summary"] = "true"
         what = f"execution {clip(execution_id, 64)}"
         body: bytes = self.get(params, what=what, shape=bytes)
-        detail: Detail = pages.decode(body, what, Detail, self.host)
+        detail: Detail = decode_result(body, what, Detail, self.host)
         execution = parse_execution(detail, run_test=run_test)
         if detail.call_results is None:
             return execution, None
         if page_size == 1:  # no calls wanted: the one call's shape is checked all the same
-            pages.decode(body, what, CallsResult, self.host)
+            decode_result(body, what, CallsResult, self.host)
         return execution, pages.FirstPage(detail.call_results, body)
 
     def read_calls(

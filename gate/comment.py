@@ -15,7 +15,6 @@ the exit code stays the gate's.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -102,15 +101,10 @@ def _gitlab(environ: Mapping[str, str]) -> Target | str:
 
 def _pull_number(event_path: str | None) -> int | None:
     """The pull request's number, from the event GitHub wrote for this job."""
-    if not event_path:
-        return None
-    from gate.files import read_regular
+    from gate.files import github_event
 
-    try:
-        event = json.loads(read_regular(event_path, 16 * 1024 * 1024))
-    except (OSError, ValueError):
-        return None
-    number = (event.get("pull_request") or {}).get("number") if isinstance(event, dict) else None
+    pull = github_event(event_path).get("pull_request")
+    number = pull.get("number") if isinstance(pull, dict) else None
     return number if isinstance(number, int) and not isinstance(number, bool) else None
 
 

@@ -17,6 +17,7 @@ import os
 import stat
 import tempfile
 from pathlib import Path
+from typing import Any
 
 MAX_FILE_BYTES = 64 * 1024 * 1024  # a saved response: as much as the client reads of an answer
 
@@ -90,3 +91,17 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def github_event(path: str | None) -> dict[str, Any]:
+    """The event GitHub wrote for this job (GITHUB_EVENT_PATH), as a mapping; empty when there
+    is none or it cannot be read (what it says is a courtesy, never part of a verdict)."""
+    import json
+
+    if not path:
+        return {}
+    try:
+        event = json.loads(read_regular(path, 16 * 1024 * 1024))
+    except (OSError, ValueError, Refused):
+        return {}
+    return event if isinstance(event, dict) else {}

@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from gate.calls import CallDigest, CallsResult, PageHeader
 from gate.errors import ApiError
@@ -99,10 +99,6 @@ class Readers:
         self.pool.shutdown(wait=True, cancel_futures=True)
 
 
-def decode(body: bytes, what: str, shape: Any, host: str) -> Any:
-    return decode_result(body, what, shape, host)
-
-
 def read_calls(
     client: Client,
     readers: Readers,
@@ -157,7 +153,7 @@ def _bound(
 
 
 def _digest(body: bytes, where: str, page: int, digest: CallDigest, host: str) -> None:
-    result: CallsResult = decode(body, where, CallsResult, host)
+    result: CallsResult = decode_result(body, where, CallsResult, host)
     del body
     if result.call_results is None:
         raise ApiError(f"the API answered {where} with no call_results page")

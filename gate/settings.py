@@ -245,20 +245,18 @@ def _targets(args: argparse.Namespace, environ: Mapping[str, str]) -> tuple[list
 
 def ci_commit(environ: Mapping[str, str]) -> tuple[str | None, str | None, datetime | None]:
     """The commit and ref this pipeline deploys, and the commit's time, when the CI says so."""
-    import json
     from datetime import datetime, timezone
 
     text = environment.text
     commit = text(environ, "GITHUB_SHA") or text(environ, "CI_COMMIT_SHA")
     ref = text(environ, "GITHUB_REF") or text(environ, "CI_COMMIT_REF_NAME")
     when = text(environ, "CI_COMMIT_TIMESTAMP")
-    event = text(environ, "GITHUB_EVENT_PATH")
-    if when is None and event:  # a push event names its head commit's time
-        with contextlib.suppress(Exception):
-            from gate.files import read_regular
+    if when is None:  # a push event names its head commit's time
+        from gate.files import github_event
 
-            data = json.loads(read_regular(event, 4 * 1024 * 1024))
-            when = (data.get("head_commit") or {}).get("timestamp")
+        head = github_event(text(environ, "GITHUB_EVENT_PATH")).get("head_commit")
+        stamp_text = head.get("timestamp") if isinstance(head, dict) else None
+        when = stamp_text if isinstance(stamp_text, str) else None
     stamp = None
     if when:
         with contextlib.suppress(ValueError):

@@ -71,6 +71,17 @@ def run_action(
     return done.returncode, done.stdout + done.stderr, keep
 
 
+def inspect(field: str) -> str:
+    """One field of the built image (podman's Go template, e.g. `{{.Digest}}`)."""
+    done = subprocess.run(
+        ["podman", "image", "inspect", IMAGE, "--format", field],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout.strip()
+
+
 def check(condition: bool, message: str) -> None:
     if not condition:
         raise SystemExit(f"container smoke: FAILED: {message}")
@@ -89,12 +100,7 @@ def main() -> int:
             stdout=subprocess.DEVNULL,
         )
         print(f"built {IMAGE} in {time.monotonic() - start:.0f}s")
-    size = subprocess.run(
-        ["podman", "image", "inspect", IMAGE, "--format", "{{.Size}}"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
+    size = inspect("{{.Size}}")
     print(f"image size: {int(size) / 1e6:.1f} MB (stand-in Debian base; see docs)")
     # The image ships bytecode: every module fi-gate imports is read from a .pyc built in the
     # image, none compiled at job time (PYTHONDONTWRITEBYTECODE: nothing could be kept).
@@ -177,12 +183,7 @@ def main() -> int:
         shutil.copy(ROOT / "action.yml", released / "action.yml")
         (released / "templates").mkdir()
         shutil.copy(ROOT / "templates" / "fi-gate.yml", released / "templates" / "fi-gate.yml")
-        digest = subprocess.run(
-            ["podman", "image", "inspect", IMAGE, "--format", "{{.Digest}}"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
+        digest = inspect("{{.Digest}}")
         pin(released, f"ghcr.io/future-agi/fi-gate:{__version__}@{digest}")
         check(
             "image: docker://ghcr.io/future-agi/fi-gate:" in (released / "action.yml").read_text(),
