@@ -20,8 +20,8 @@ from gate.model import (
     parse_execution_list,
 )
 from gate.redact import clip
-from gate.transport import Deadline, Transport
-from gate.wire import decode_result
+from gate.transport import Deadline, DeadlineError, Transport
+from gate.wire import about, decode_result
 
 RUNS_PATH = "/sdk/api/v1/simulation/runs/"
 LIST_PAGE_SIZE = 5
@@ -97,6 +97,7 @@ class Client(Transport):
         body: bytes = self.get(params, what=what, shape=bytes)
         detail: Detail = decode_result(body, what, Detail, self.host)
         execution = parse_execution(detail, run_test=run_test)
+        about(execution.execution_id, execution_id, what, self.host)
         if detail.call_results is None:
             return execution, None
         if page_size == 1:  # no calls wanted: the one call's shape is checked all the same
@@ -203,18 +204,34 @@ def wait_for(
                 f"{_elapsed(elapsed)} elapsed, next check in {max(1.0, pause):.0f}s"
             )
         else:
-            if waiting_summary:
-                on_progress("the Fix My Agent summary is still pending: judging without it")
-                return execution
-            raise NotReadyError(
-                f"execution {execution.execution_id} is still {execution.status} after "
-                f"{_elapsed(elapsed)} (--timeout {deadline.seconds:g}s); re-run later "
-                "or raise --timeout",
-                execution,
-            )
+            return _out_of_time(execution, waiting_summary, elapsed, deadline, on_progress)
         client.sleep(pause)
         delay = min(WAIT_MAX, delay * 1.5)
-        execution = fetch()
+        try:
+            execution = fetch()
+        except DeadlineError:
+            # The deadline ended during a poll (a slow API): what was last seen is not final.
+            # Not an outage: fi-gate cut the request off itself, and waiting longer is the fix.
+            elapsed = deadline.clock() - started
+            return _out_of_time(execution, waiting_summary, elapsed, deadline, on_progress)
+
+
+def _out_of_time(
+    execution: Execution,
+    waiting_summary: bool,
+    elapsed: float,
+    deadline: Deadline,
+    on_progress: Callable[[str], None],
+) -> Execution:
+    """The deadline is spent: judge without a pending summary, else not ready (exit 4)."""
+    if waiting_summary:
+        on_progress("the Fix My Agent summary is still pending: judging without it")
+        return execution
+    raise NotReadyError(
+        f"execution {execution.execution_id} is still {execution.status} after "
+        f"{_elapsed(elapsed)} (--timeout {deadline.seconds:g}s); re-run later or raise --timeout",
+        execution,
+    )
 
 
 def _elapsed(seconds: float) -> str:

@@ -77,9 +77,10 @@ class Detail(DetailShape, kw_only=True):
 
 
 class CallsResult(msgspec.Struct):
-    """A call page's `result`: only its call page is read."""
+    """A call page's `result`: its call page, and the execution it is about."""
 
     call_results: CallPage | None = None
+    execution_id: str | None = None
 
 
 def _reason(raw: msgspec.Raw) -> str:

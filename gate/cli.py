@@ -16,6 +16,7 @@ from dataclasses import replace
 from typing import Any
 
 from gate import __version__, environment, outputs, redact
+from gate.args import Parser
 from gate.console import PROG, Console, StdoutError, colour, detach_stdout, stdout
 from gate.errors import EXIT_PASS, EXIT_USAGE, ApiError, GateError, UsageError
 from gate.settings import (
@@ -68,23 +69,29 @@ def _judging_options(c: argparse.ArgumentParser, *, wait_default: float | None) 
 
 
 def _sub(sub: Any, name: str, help: str, description: str, epilog: bool = True) -> Any:
-    return sub.add_parser(
+    parser = sub.add_parser(
         name,
         help=help,
         description=description,
         epilog=EPILOG if epilog else None,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    _TOP[-1].commands[name] = parser
+    return parser
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+_TOP: list[Parser] = []  # the parser being built, for _sub
+
+
+def _parser() -> Parser:
+    p = Parser(
         prog=PROG,
         description="Promotion gate for Future AGI simulation run tests.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    _TOP.append(p)
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     policy_help = f"policy file (default {DEFAULT_POLICY})"
 
@@ -114,6 +121,7 @@ def _parser() -> argparse.ArgumentParser:
                    help=f"where to write it (default {DEFAULT_POLICY}; - for stdout)")
     i.add_argument("--force", action="store_true", help="overwrite an existing file")
     i.add_argument("--base-url", metavar="URL")
+    _TOP.pop()
     return p
 
 
@@ -139,7 +147,7 @@ def _check_parser(sub: Any, policy_help: str) -> None:
     c = _sub(sub, "check", "judge the latest execution of a run test against a policy",
              "Judge an execution against a policy; the exit code is the verdict.")
     c.add_argument("--policy", metavar="PATH", help=policy_help)
-    what = c.add_argument_group("what to judge (one of)")
+    what = c.grouped("what to judge (one of)")
     what.add_argument("--run-test", metavar="NAME", action="append",
                       help="run test name: judge its latest execution (repeat to judge several "
                       "together)")
@@ -165,7 +173,10 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
 
         Console(sys.stderr).error(unknown_command(words[0], COMMANDS))
         return EXIT_USAGE
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(words)
+    if extra:
+        Console(sys.stderr).error(parser.unknown(args.command, extra))
+        return EXIT_USAGE
     if args.command is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE

@@ -23,6 +23,7 @@ from gate.metrics import (
 )
 from gate.model import ConfigResult, EvalResult, Execution
 from gate.policy import ConfigRule, EvalRule, ExecutionRules, Level, Policy, Thresholds
+from gate.redact import clip
 from gate.stats import (
     DEFAULT_CONFIDENCE,
     cells_needed,
@@ -159,18 +160,35 @@ def _eval_checks(
     for rule in policy.evals:
         if rule.pattern in used_rules:
             continue
-        what = "eval matches this pattern" if rule.is_glob else "eval of this name"
         missing = Check(
             name=rule.pattern,
             kind="eval",
             metric="present",
             level=rule.level,
             status="missing",
-            message=f"no {what} in the execution{did_you_mean(rule.pattern, present)}; "
-            f"names are case-sensitive (evals: {_names(present)})",
+            message=_unused(policy, rule, present),
         )
         checks.append(_at_level(missing))
     return checks, not_gated
+
+
+def _unused(policy: Policy, rule: EvalRule, present: Sequence[str]) -> str:
+    """Why a rule judged nothing: no eval it matches, or every eval it matches taken by an
+    earlier rule (an exact name, or a glob before it: the first rule that matches wins)."""
+    matched = [name for name in present if rule.matches(name)]
+    names = list(present)
+    if matched:
+        takers = sorted({taker.pattern for n in matched if (taker := policy.rule_for(n))})
+        return (
+            f"every eval this pattern matches ({_names(matched)}) is judged by an earlier rule "
+            f"({', '.join(repr(clip(t, 60)) for t in takers)}): an exact name, else the first "
+            "glob that matches, takes an eval; remove this rule, or move it above the other"
+        )
+    what = "eval matches this pattern" if rule.is_glob else "eval of this name"
+    return (
+        f"no {what} in the execution{did_you_mean(rule.pattern, present)}; names are "
+        f"case-sensitive (evals: {_names(names)})"
+    )
 
 
 def _sane(history: Sequence[Execution], now: datetime) -> tuple[list[Execution], list[Execution]]:

@@ -26,6 +26,7 @@ from gate.errors import (
     OutageError,
     UsageError,
 )
+from gate.redact import clip
 from gate.runs import Started
 from gate.settings import Settings
 
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
 Connect = Callable[[Settings, "Deadline | None"], "Client"]
 
 CANCEL_SECONDS = 5.0  # the time a cancel may take, beyond --timeout
+BELONGS_PAGE = 50  # executions a listing page holds when looking for an execution's run test
 STARTED = Started()  # what `run` started and has not seen end: cancelled when the job is
 
 
@@ -80,12 +82,26 @@ def connect(console: Console, environ: Mapping[str, str]) -> Connect:
 
 
 @dataclass
+class Known:
+    """What one judgement learnt on its way, kept when it cannot finish (a --wait that runs out
+    of time is reported with the same provenance and link as any other not-ready outcome)."""
+
+    selection: str | None = None
+    run_test_id: str | None = None
+    link: str | None = None
+    link_asked: bool = False  # the run test's id is looked up once, whatever the answer
+
+
+@dataclass
 class Judge:
     """Judges run tests for one invocation: `settings`, through clients made by `connect`."""
 
     settings: Settings
     console: Console
     connect: Connect
+    # Every run test the policy names: where an execution that is not the named run test's
+    # may be found, to say whose it is.
+    known_run_tests: tuple[str, ...] = ()
 
     def named(self) -> tuple[GateResult, str | None]:
         """The policy loaded, the run tests it or the settings name, each judged by its own
@@ -98,11 +114,21 @@ class Judge:
         names = s.run_tests or ((s.run_test,) if s.run_test else ())
         if not (names or s.execution_id or s.from_file):
             names = policy.run_test_names
+        elif not names and s.execution_id and policy.has_own_rules and policy.run_test_names:
+            # The execution would be judged by one run test's own rules: it must be that one's.
+            names = policy.run_test_names[:1] if len(policy.run_test_names) == 1 else ()
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:  # one start (or one judgement) per run test, as `run_tests` requires
+            raise UsageError(
+                f"run test '{clip(twice[0], 80)}' is named more than once (--run-test); "
+                "name each run test once"
+            )
         for name in names:
             rules_for(policy, name)  # every name is checked before any request
+        me = replace(self, known_run_tests=policy.run_test_names)
         if len(names) > 1:
-            return self.many(policy, names), None
-        j = replace(self, settings=replace(s, run_test=names[0])) if names else self
+            return me.many(policy, names), None
+        j = replace(me, settings=replace(s, run_test=names[0])) if names else me
         verdict = j.soften(j.one(rules_for(policy, j.settings.run_test or policy.run_test)))
         if verdict.verdict == "error":  # impossible data: one line, as for any error
             self.console.error(verdict.message)
@@ -155,15 +181,26 @@ class Judge:
                 "nothing to judge: give --run-test NAME, --execution-id UUID or --from-file "
                 f"PATH, set FI_GATE_RUN_TEST, or add `run_test:` to {s.policy_path}"
             )
-        found: dict[str, str] = {}
-        execution, calls, history = Fetch(self, policy, run_test, found=found).run()
+        known = Known(selection="execution-id" if s.execution_id else s.select)
+        try:
+            execution, calls, history = Fetch(self, policy, run_test, known=known).run()
+        except NotReadyError as exc:
+            return self.not_ready(exc, run_test, known)
         verdict = evaluate(
             policy, execution, now(), run_test=run_test, source=s.base_url, calls=calls,
             history=history,
         )  # fmt: skip
-        selection = "execution-id" if s.execution_id else s.select
-        verdict = self.provenance(verdict, selection, found.get("run_test_id") or None, None)
+        verdict = self.provenance(verdict, known.selection or s.select, known.run_test_id, None)
         return stale(verdict, s, policy)
+
+    def not_ready(self, exc: NotReadyError, run_test: str | None, known: Known) -> Verdict:
+        """A --wait that ran out of time: said as an error line, reported like any not-ready
+        outcome (the execution, its provenance and link)."""
+        if known.selection is None:
+            raise exc
+        self.console.error(str(exc))
+        verdict = error_verdict(exc, run_test, self.settings)
+        return self.provenance(verdict, known.selection or "", known.run_test_id, known.link)
 
     def run(self, policy: Policy) -> Verdict:
         """`fi-gate run` for one run test: start an execution, wait for it, judge that one."""
@@ -183,7 +220,11 @@ class Judge:
             ref = find_run_test(client, run_test)
 
             def existing() -> set[str]:
-                return {r.execution_id for r in client.list_executions(run_test, 1, 10)[0]}
+                # Also after the deadline (a start cut off by it): a short one of its own.
+                if client.deadline.remaining() > CANCEL_SECONDS:
+                    return {r.execution_id for r in client.list_executions(run_test, 1, 10)[0]}
+                with self.connect(s, Deadline(CANCEL_SECONDS)) as late:
+                    return {r.execution_id for r in late.list_executions(run_test, 1, 10)[0]}
 
             execution_id = start_execution(
                 client, ref, s.scenarios, existing=existing, on_info=self.console.info
@@ -195,12 +236,17 @@ class Judge:
             + (f": {link}" if link else "")
         )
         mine = replace(self, settings=replace(s, execution_id=execution_id, wait=True))
+        known = Known(selection="started", run_test_id=ref.id, link=link, link_asked=True)
         try:
             execution, calls, history = Fetch(
-                mine, policy, run_test, deadline=deadline, link=link
+                mine, policy, run_test, deadline=deadline, known=known
             ).run()
-        except NotReadyError:
+        except NotReadyError as exc:
             cancel_started(self.console, self.connect, only=execution_id, why="the deadline passed")
+            return self.not_ready(exc, run_test, known)
+        except GateError as exc:  # nothing judged it: it is not left running for nobody
+            why = f"fi-gate could not judge it: {type(exc).__name__}"
+            cancel_started(self.console, self.connect, only=execution_id, why=why)
             raise
         if execution.is_final:
             STARTED.done(execution_id)
@@ -241,11 +287,11 @@ class Fetch:
     policy: Policy
     run_test: str | None
     deadline: Deadline | None = None
-    found: dict[str, str] | None = None  # the run test's id, once looked up (for the link)
-    link: str | None = None
+    known: Known | None = None  # what is learnt on the way (the run test's id, the link)
 
     def run(self) -> tuple[Execution, CallsSummary | None, list[Execution]]:
         from gate.pages import plan_pages
+        from gate.transport import DeadlineError
 
         s = self.judge.settings
         with self.judge.connect(s, self.deadline) as client:
@@ -254,16 +300,24 @@ class Fetch:
             execution_id, items = self.select(client)
             plan = plan_pages(s.page_size)
             page_size = plan.first if s.calls else 1
-            execution, first = client.execution_and_calls(
-                execution_id, run_test=self.run_test, page_size=page_size
-            )
+            try:
+                execution, first = client.execution_and_calls(
+                    execution_id, run_test=self.run_test, page_size=page_size
+                )
+            except DeadlineError as exc:
+                if not s.wait:
+                    raise
+                raise NotReadyError(  # waiting, and not one answer: not known to be final
+                    f"execution {execution_id} did not answer within the {s.timeout:g}s "
+                    "deadline, so it is not known to be final; re-run later or raise --timeout"
+                ) from exc
             if s.wait:
                 execution, first = self.wait(client, execution, first, page_size)
             calls = None
             if s.calls and execution.is_final:
                 calls = self.calls(client, execution, first, plan)
             history = self.history(client, items)
-            if self.found is not None and self.run_test and "run_test_id" not in self.found:
+            if self.known is not None and self.run_test and not self.known.link_asked:
                 self.resolve_link(client, execution_id)
             self.judge.console.debug(f"{client.requests_made} request(s) to {client.host}")
             return execution, calls, history
@@ -285,11 +339,64 @@ class Fetch:
                 raise _unknown_run_test(client, self.run_test, exc) from exc
             console.debug(f"selected execution {ref.execution_id} ({ref.status})")
             return ref.execution_id, items
-        if needed and self.run_test is not None:
-            return s.execution_id, client.list_executions(self.run_test, 1, needed + 1)[2]
+        if self.run_test is not None:
+            refs, pages, items = client.list_executions(self.run_test, 1, max(needed + 1, 10))
+            self.belongs(client, s.execution_id, (refs, pages))
+            return s.execution_id, items if needed else []
         if needed:
             console.info("baseline and trend need the run test's name (--run-test or run_test:)")
         return s.execution_id, []
+
+    def belongs(self, client: Client, execution_id: str, first: tuple[list[Any], int]) -> None:
+        """An execution named beside a run test must be that run test's: else its rules (and
+        its baseline) would judge another run test's execution. Its listing holds the id (page
+        as needed); if not, say whose it is when another run test of the policy has it."""
+        assert self.run_test is not None
+        if self.listed(client, self.run_test, execution_id, first):
+            return
+        owner = None
+        for other in self.judge.known_run_tests:
+            if other == self.run_test:
+                continue
+            try:
+                if self.listed(client, other, execution_id, None):
+                    owner = other
+                    break
+            except NotFoundError:
+                continue
+        whose = (
+            f"it belongs to run test '{clip(owner, 80)}'"
+            if owner
+            else "fi-gate could not tell which run test it belongs to"
+        )
+        raise UsageError(
+            f"execution {clip(execution_id, 64)} is not an execution of run test "
+            f"'{clip(self.run_test, 80)}' ({whose}); name the run test it belongs to with "
+            "--run-test, or leave --run-test out to judge it by the policy's general rules"
+        )
+
+    @staticmethod
+    def listed(
+        client: Client, name: str, execution_id: str, first: tuple[list[Any], int] | None
+    ) -> bool:
+        """Whether run test `name`'s listing holds the execution: `first` (its first page and
+        total_pages, when already read), then pages of BELONGS_PAGE, at most MAX_LIST_PAGES."""
+        from gate.api import MAX_LIST_PAGES
+        from gate.wire import same_execution
+
+        if first is not None:
+            refs, pages = first
+            if any(same_execution(r.execution_id, execution_id) for r in refs) or pages <= 1:
+                return any(same_execution(r.execution_id, execution_id) for r in refs)
+        page = 0
+        while page < MAX_LIST_PAGES:
+            page += 1
+            refs, pages, _ = client.list_executions(name, page, BELONGS_PAGE)
+            if any(same_execution(r.execution_id, execution_id) for r in refs):
+                return True
+            if page >= pages:
+                return False
+        return False
 
     def wait(
         self, client: Client, execution: Execution, first: Any, page_size: int
@@ -307,15 +414,16 @@ class Fetch:
             polled = True
             return client.execution(execution_id, run_test=self.run_test)
 
-        if self.link is None and self.found is not None and self.run_test is not None:
-            self.link = self.resolve_link(client, execution_id)
+        known = self.known
+        if known is not None and not known.link_asked and self.run_test is not None:
+            self.resolve_link(client, execution_id)
         execution = wait_for(
             client,
             execution,
             for_summary=s.wait_for_summary,
             on_progress=self.judge.console.info,
             fetch=fetch,
-            link=self.link,
+            link=known.link if known else None,
         )
         if polled and s.calls and execution.is_final:
             return client.execution_and_calls(
@@ -358,16 +466,17 @@ class Fetch:
         search, best effort (a verdict never waits on a link beyond the deadline)."""
         from gate.runs import app_link, find_run_test
 
-        found = self.found if self.found is not None else {}
-        found.setdefault("run_test_id", "")  # asked once, whatever the answer
+        known = self.known if self.known is not None else Known()
+        known.link_asked = True  # asked once, whatever the answer
         if client.deadline.remaining() <= 1 or self.run_test is None:
             return None
         try:
-            found["run_test_id"] = find_run_test(client, self.run_test).id
+            known.run_test_id = find_run_test(client, self.run_test).id
         except GateError as exc:
             self.judge.console.debug(f"no link to the app: {exc}")
             return None
-        return app_link(self.judge.settings.app_url, found["run_test_id"], execution_id)
+        known.link = app_link(self.judge.settings.app_url, known.run_test_id, execution_id)
+        return known.link
 
 
 def _unknown_run_test(client: Client, name: str, exc: NotFoundError) -> GateError:
@@ -500,6 +609,7 @@ def error_verdict(exc: GateError, run_test: str | None, settings: Settings | Non
     from gate.verdict import Verdict
 
     waited = getattr(exc, "execution", None)  # a --wait that ran out: what it waited for
+    lines = [line for line in str(exc).splitlines() if line.strip()]
     return Verdict(
         verdict="not_ready" if exc.verdict == "not_ready" else "error",
         exit_code=exc.exit_code,
@@ -508,7 +618,8 @@ def error_verdict(exc: GateError, run_test: str | None, settings: Settings | Non
         checks=(),
         clusters=(),
         generated_at=now(),
-        message=str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
+        message=lines[0] if lines else type(exc).__name__,
+        problems=tuple(lines) if len(lines) > 1 else (),
         source=settings.from_file or settings.base_url if settings else None,
         outage=isinstance(exc, OutageError),
     )

@@ -21,7 +21,7 @@ from gate.calls import CallDigest, CallsResult, PageHeader
 from gate.errors import ApiError
 from gate.redact import clip
 from gate.verdict import CallsSummary
-from gate.wire import decode_result
+from gate.wire import about, decode_result
 
 if TYPE_CHECKING:
     from gate.api import Client
@@ -125,7 +125,7 @@ def read_calls(
     later = plan.later_pages(first.header)
     following = next(later, None)
     if following is None:  # all the calls came with the execution
-        _digest(first.body, what, 1, digest, client.host)
+        _digest(first.body, what, 1, digest, client.host, execution_id)
         first.body = b""
         return digest.summary()
     round_ = _Round(client, readers, execution_id, what, itertools.chain([following], later))
@@ -152,12 +152,24 @@ def _bound(
         )
 
 
-def _digest(body: bytes, where: str, page: int, digest: CallDigest, host: str) -> None:
+def _digest(
+    body: bytes, where: str, page: int, digest: CallDigest, host: str, execution_id: str
+) -> None:
+    """Decode one call page into the digest, once it is shown to be the page asked for: of
+    this execution, and this page number (a swapped or cached answer is never counted)."""
     result: CallsResult = decode_result(body, where, CallsResult, host)
     del body
     if result.call_results is None:
         raise ApiError(f"the API answered {where} with no call_results page")
     digest.add(result.call_results.results, where, page)
+    # After its calls' own checks (an error either way: the digest is then dropped whole).
+    about(result.execution_id, execution_id, where, host)
+    if result.call_results.current_page != page:
+        raise ApiError(
+            f"{host} answered {where} with page {result.call_results.current_page}: an answer "
+            "about another page is never counted; check --base-url and any proxy or cache in "
+            "between"
+        )
 
 
 class _Round:
@@ -212,7 +224,7 @@ class _Round:
             for _ in readers:
                 self.started.acquire(timeout=1.0)
             time.sleep(SEND_GRACE)
-            _digest(first.body, self.what, 1, digest, self.client.host)
+            _digest(first.body, self.what, 1, digest, self.client.host, self.execution_id)
             first.body = b""
             running = len(readers)
             while running:
@@ -223,7 +235,7 @@ class _Round:
                     raise got
                 else:
                     self.slots.release()
-                    _digest(got, where, page, digest, self.client.host)
+                    _digest(got, where, page, digest, self.client.host, self.execution_id)
                     del got
         finally:
             self.stop.set()  # after an error: pages not yet asked for never are

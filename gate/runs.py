@@ -9,11 +9,10 @@ same keys as the SDK endpoint:
 - `POST /simulate/run-tests/{id}/execute/` starts an execution; `POST
   /simulate/test-executions/{id}/cancel/` cancels one.
 
-Exactly once: a start request is never sent twice blindly. When its answer is lost (a timeout,
-a broken connection, a 5xx), the run test's executions are listed again and compared with the
-list taken just before the start: exactly one new execution is adopted as the one started; none
-means the start did not happen, and it is sent once more; several (another pipeline started one
-meanwhile) is an error, since fi-gate cannot tell which is its own.
+At most once: a start request is sent once, never again and never redirected. When its answer
+is lost (a timeout, a broken connection, a 5xx), fi-gate cannot tell an execution it started
+from one another pipeline started at the same moment: it lists the run test's executions again
+to say which appeared, judges none as this change's result, cancels none, and stops (exit 3).
 """
 
 from __future__ import annotations
@@ -25,7 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from gate.errors import ApiError, GateError, NotFoundError, UsageError
+from gate.errors import ApiError, GateError, NotFoundError, OutageError, UsageError
 from gate.hints import did_you_mean
 from gate.redact import clip
 
@@ -110,45 +109,58 @@ def start_execution(
     existing: Callable[[], set[str]],
     on_info: Callable[[str], None],
 ) -> str:
-    """Start one execution of `run_test`; its id. `existing` lists the run test's execution ids
-    (taken before the start, and again if the start's answer is lost)."""
+    """Start one execution of `run_test`; its id, from the start's own answer. `existing`
+    lists the run test's execution ids (taken before the start, and again if its answer is
+    lost, to say what appeared)."""
     from gate.transport import MaybeSent
 
     path = f"{RUN_TESTS_PATH}{quote(run_test.id, safe='')}/execute/"
     what = f"the start of run test '{clip(run_test.name, 80)}'"
     body: dict[str, Any] = {"scenario_ids": list(scenario_ids)} if scenario_ids else {}
     before = existing()
-    for attempt in (1, 2):
-        try:
-            answer = client.request("POST", path, what=what, body=body, envelope=False)
-        except MaybeSent as exc:
-            new = sorted(existing() - before)
-            if len(new) == 1:
-                on_info(
-                    f"the answer to the start was lost ({exc}); adopting execution {new[0]}, the "
-                    "one execution started since"
-                )
-                return new[0]
-            if new:
-                raise ApiError(
-                    f"the answer to the start was lost ({exc}) and {len(new)} executions started "
-                    f"meanwhile ({', '.join(new)}); fi-gate cannot tell which is its own: check "
-                    "the run test in the app"
-                ) from exc
-            if attempt == 2:
-                raise
-            on_info(f"the start was not received ({exc}); starting once more")
-            continue
-        except GateError as exc:
-            raise _refused(exc, run_test) from exc
-        execution_id = _uuid(answer.get("execution_id")) if isinstance(answer, dict) else None
-        if execution_id is None:
-            raise ApiError(
-                f"the API answered {what} without an execution id; is --base-url pointing at "
-                "the Future AGI API?"
-            )
-        return execution_id
-    raise AssertionError("unreachable")  # pragma: no cover
+    try:
+        answer = client.request("POST", path, what=what, body=body, envelope=False)
+    except MaybeSent as exc:
+        raise _lost(exc, run_test, before, existing) from exc
+    except GateError as exc:
+        raise _refused(exc, run_test) from exc
+    execution_id = _uuid(answer.get("execution_id")) if isinstance(answer, dict) else None
+    if execution_id is None:
+        raise ApiError(
+            f"the API answered {what} without an execution id; is --base-url pointing at "
+            "the Future AGI API?"
+        )
+    return execution_id
+
+
+class LostStart(OutageError):
+    """The start's answer never came: fi-gate cannot tell whether it started an execution."""
+
+
+def _lost(
+    exc: GateError, run_test: RunTestRef, before: set[str], existing: Callable[[], set[str]]
+) -> LostStart:
+    """A start whose answer was lost (a dropped connection, a proxy's 502, the deadline).
+
+    Without the start's own answer fi-gate cannot tell its execution from one another
+    pipeline started at the same moment, so it adopts none (never judged as this change's
+    result), cancels none, and never sends the start again (a second billed execution)."""
+    try:
+        new = sorted(existing() - before)
+        appeared = (
+            f"execution(s) {', '.join(new)} appeared since, which may be this job's or another "
+            "pipeline's"
+            if new
+            else "no new execution appeared in its listing since"
+        )
+    except GateError as again:
+        appeared = f"its executions could not be listed again ({clip(str(again), 120)})"
+    return LostStart(
+        f"the answer to the start of run test '{clip(run_test.name, 80)}' was lost ({exc}); "
+        f"{appeared}. fi-gate judged none and cancelled none, and did not start it again: if "
+        "you know which execution is this job's, judge it with `fi-gate check --execution-id "
+        "ID`, else check the run test in the app and re-run the job"
+    )
 
 
 def _refused(exc: GateError, run_test: RunTestRef) -> GateError:

@@ -30,7 +30,7 @@ import threading
 import time
 import weakref
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -97,6 +97,15 @@ class _Retryable(Exception):
 
 class _Deadline(OutageError):
     """The deadline passed before a request could be sent (again)."""
+
+
+class DeadlineError(OutageError):
+    """The run's deadline passed during a request: fi-gate cut it off itself. While waiting
+    for an execution this is "not ready" (api.wait_for), never the server's fault."""
+
+
+class MaybeSentDeadline(DeadlineError, MaybeSent):
+    """The deadline cut off a write: it may have been received and acted on."""
 
 
 def check_base_url(url: str, *, allow_insecure_http: bool = False) -> str:
@@ -337,14 +346,16 @@ class Transport:
         self._expired.set()
         self.cancel()
 
-    def late(self, what: str, last: str | None = None) -> OutageError:
-        """The deadline passed; `last`: the failure that was being retried, if one was."""
+    def late(self, what: str, last: str | None = None, *, write: bool = False) -> DeadlineError:
+        """The deadline passed; `last`: the failure that was being retried, if one was; `write`:
+        the request cut off was a write, which the server may have received."""
+        kind = MaybeSentDeadline if write else DeadlineError
         if last is not None:
-            return OutageError(
+            return kind(
                 f"{last} from {self.host} for {what}, and the {self.deadline.seconds:g}s "
                 "deadline passed before a retry got through; retry later or raise --timeout"
             )
-        return OutageError(
+        return kind(
             f"no complete answer from {self.host} for {what} within the "
             f"{self.deadline.seconds:g}s deadline; retry later or raise --timeout"
         )
@@ -375,8 +386,11 @@ class Transport:
             status, answer = self._attempts(method, url, data, what, trail)
             result = self._result(status, answer, what, shape, envelope=envelope, url=url)
         except (ApiError, _Retryable) as exc:
+            if isinstance(exc, DeadlineError):
+                raise
             if self._expired.is_set() or isinstance(exc, _Deadline):
-                raise self.late(what, trail[-1] if trail else None) from exc
+                last = trail[-1] if trail else None
+                raise self.late(what, last, write=method != "GET") from exc
             raise
         if self._expired.is_set() or self.deadline.remaining() < 0:  # decoding included
             raise self.late(what)
@@ -402,6 +416,9 @@ class Transport:
                     raise Closed(what) from exc
                 raise
             except _Retryable as exc:
+                if self._expired.is_set():  # fi-gate cut it off at the deadline, not the server
+                    last = trail[-1] if trail else None
+                    raise self.late(what, last, write=method != "GET") from exc
                 if method != "GET":  # it may have been received: never sent twice blindly
                     raise MaybeSent(f"{exc.reason} from {self.host} for {what}") from exc
                 trail.append(exc.reason)
@@ -480,9 +497,20 @@ class Transport:
     def _send(
         self, method: str, url: str, data: bytes | None
     ) -> tuple[int, Mapping[str, str], bytes]:
-        """Send once, following same-origin redirects: (status, headers, body)."""
+        """Send once, following same-origin redirects for GETs: (status, headers, body).
+
+        A write (POST, PATCH, PUT) is never redirected: following a 303 or a 308 would send it
+        again, somewhere else (a second start, a second comment). It stops with the status and
+        where it pointed."""
         for _ in range(MAX_REDIRECTS + 1):
             status, headers, body = self._exchange(method, url, data)
+            if status in REDIRECT_STATUSES and method != "GET":
+                where = clip(headers.get("Location") or "nowhere", 80)
+                raise ApiError(
+                    f"{self.host} answered the {method} with a redirect ({status} to {where}); "
+                    "fi-gate never sends a write twice or elsewhere, so it stopped: check "
+                    "--base-url (the API's own address, not a front end that redirects)"
+                )
             if status in REDIRECT_STATUSES and "Location" in headers:
                 target = same_origin_target(url, headers["Location"])
                 if target is None:
@@ -622,7 +650,9 @@ class Transport:
                 if len(body) != int(declared):
                     raise _Retryable("the connection broke while reading the answer")
                 return body
-            return _capped(response, encoding, self.host)
+            if chunked:
+                return _capped(_dechunked(response, self.host), encoding, self.host)
+            return _capped(_pieces(response), encoding, self.host)
         except ApiError:
             raise
         except TimeoutError as exc:
@@ -708,7 +738,66 @@ class _Headers(dict[str, str]):
         return super().get(key.lower(), default)
 
 
-def _capped(response: http.client.HTTPResponse, encoding: str, host: str) -> bytes:
+def _pieces(response: http.client.HTTPResponse) -> Iterator[bytes]:
+    """A body framed by its length or by the end of the connection, in pieces."""
+    while piece := response.read(PIECE):
+        yield piece
+
+
+_CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,16}")
+MAX_CHUNK_LINE = 4096
+
+
+def _dechunked(response: http.client.HTTPResponse, host: str) -> Iterator[bytes]:
+    """A chunked body, decoded here (RFC 9112, section 7.1) rather than by http.client, which
+    cannot tell a broken connection from a broken framing: a chunk size that is not hex
+    (`zz`, `-1`) is a malformed answer (ApiError), never a retry or an outage; the end of the
+    connection before the last chunk is a broken connection (retried for a GET)."""
+    fp = response.fp  # the response's public stream, the framing not yet read
+    broken = _Retryable("the connection broke while reading the answer")
+
+    def line() -> bytes:
+        raw = fp.readline(MAX_CHUNK_LINE + 1)
+        if len(raw) > MAX_CHUNK_LINE:
+            raise ApiError(
+                f"{host} sent a chunked answer with a framing line over {MAX_CHUNK_LINE} "
+                "bytes: a malformed answer; check --base-url"
+            )
+        if not raw.endswith(b"\n"):
+            raise broken
+        return raw.rstrip(b"\r\n")
+
+    try:
+        while True:
+            head = line()
+            size_text = head.split(b";", 1)[0].strip()
+            if not _CHUNK_SIZE.fullmatch(size_text):
+                raise ApiError(
+                    f"{host} sent a chunked answer whose chunk size is not a hex number "
+                    f"({clip(head.decode('latin-1'), 20)!r}): a malformed answer, not a network "
+                    "fault; check --base-url and any proxy in between"
+                )
+            left = int(size_text, 16)
+            if left == 0:
+                while line():  # trailer fields, up to the empty line
+                    pass
+                return
+            while left:
+                piece = fp.read(min(left, PIECE))
+                if not piece:
+                    raise broken
+                left -= len(piece)
+                yield piece
+            if line():
+                raise ApiError(
+                    f"{host} sent a chunk longer than its declared size: a malformed answer; "
+                    "check --base-url and any proxy in between"
+                )
+    finally:
+        response.close()  # done with the stream: the connection may be used again
+
+
+def _capped(pieces: Iterator[bytes], encoding: str, host: str) -> bytes:
     """Read in pieces; inflate here (gzip, deflate), stopping at the cap: a 2 MB gzip bomb
     would otherwise reach gigabytes."""
     too_big = ApiError(
@@ -728,7 +817,7 @@ def _capped(response: http.client.HTTPResponse, encoding: str, host: str) -> byt
     out = bytearray()
     received = 0
     try:
-        while piece := response.read(PIECE):
+        for piece in pieces:
             received += len(piece)
             if received > MAX_BODY_BYTES:
                 raise too_big

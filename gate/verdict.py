@@ -124,6 +124,9 @@ class Verdict:
     not_gated: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
     message: str = ""
+    # Every problem of an error that has several (each of a policy's problems, located):
+    # the message is the first; the summary lists them all, each one an annotation.
+    problems: tuple[str, ...] = ()
     source: str | None = None
     calls: CallsSummary | None = None
     trend: tuple[tuple[str, tuple[float | None, ...]], ...] = ()

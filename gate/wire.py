@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
+import uuid
 from collections.abc import Mapping
 from typing import Any, Generic, TypeVar
 
@@ -119,3 +120,28 @@ def server_message(body: bytes) -> str:
             return clip(json.dumps(details), 160)
         return "no details"
     return clip(text, 120)
+
+
+def about(answered: str | None, asked: str, what: str, host: str) -> None:
+    """An answer must be about what was asked: the execution it names is the one requested
+    (UUIDs compared as UUIDs). Another execution's data is never judged as this one's: a
+    malformed answer (exit 3, never softened), whatever cache or proxy swapped it."""
+    if answered is not None and same_execution(answered, asked):
+        return
+    raise ApiError(
+        f"{host} answered {what} with the data of execution {clip(str(answered), 64)}: an "
+        "answer about another execution is never judged; check --base-url and any proxy or "
+        "cache in between"
+    )
+
+
+def same_execution(a: str, b: str) -> bool:
+    """Two execution ids name the same execution (UUIDs compared as UUIDs)."""
+    return _canonical(a) == _canonical(b)
+
+
+def _canonical(execution_id: str) -> str:
+    try:
+        return str(uuid.UUID(execution_id))
+    except ValueError:
+        return execution_id

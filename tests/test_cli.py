@@ -188,10 +188,13 @@ def test_environment_wiring_and_precedence(
     assert "no run test is named 'Nope'" in missing.err
     # FI_GATE_RUN_TEST overrides the policy
     assert run(["check"], env={**env, "FI_GATE_RUN_TEST": SUPPORT}).code == 0
-    # an execution id (environment) wins over any run test name
-    by_id = run(["check"], env={**env, "FI_GATE_RUN_TEST": "Nope", "FI_GATE_EXECUTION_ID": NEWEST})
+    # an execution id (environment) is judged; the run test named beside it must be its own
+    by_id = run(["check"], env={**env, "FI_GATE_RUN_TEST": SUPPORT, "FI_GATE_EXECUTION_ID": NEWEST})
     assert by_id.code == 0, by_id.err
     assert fake_api.runs_requests[-1].query["execution_id"] == NEWEST
+    wrong = run(["check"], env={**env, "FI_GATE_RUN_TEST": "Nope", "FI_GATE_EXECUTION_ID": NEWEST})
+    assert wrong.code == 2, wrong.err
+    assert not any(r.query.get("execution_id") for r in fake_api.runs_requests[-1:])
     # a flag beats the environment
     flag = run(["check", "--run-test", "Checkout Bot"], env={**env, "FI_GATE_EXECUTION_ID": NEWEST})
     assert flag.code == 4

@@ -221,6 +221,34 @@ def test_an_execution_id_with_several_rule_sets_needs_its_run_test(
     assert "name the run test this execution belongs to" in unnamed.err
     named = run(
         ["check", "--policy", policy, "--execution-id", NEWEST, "--format", "json"],
-        env={**env, "FI_GATE_RUN_TEST": CHECKOUT},
+        env={**env, "FI_GATE_RUN_TEST": SUPPORT},
     )
-    assert [c["threshold"] for c in named.json()["checks"] if c["name"] == "Coherence"] == [99.0]
+    assert named.code == 0, named.err
+    assert [c["threshold"] for c in named.json()["checks"] if c["name"] == "Coherence"] == [0.0]
+
+
+def test_an_execution_named_beside_another_run_test_is_refused_naming_its_own(
+    tmp_path: Path, fake_api: FakeApi
+) -> None:
+    """NEWEST is Support's: judged under Checkout's (stricter or looser) rules it would be
+    another run test's verdict. Refused (exit 2) before it is judged, naming whose it is."""
+    policy = write_policy(tmp_path, OWN_RULES)
+    env = {"FI_BASE_URL": fake_api.url, "FI_API_KEY": API_KEY, "FI_SECRET_KEY": SECRET_KEY}
+    for argv, extra in (((), {"FI_GATE_RUN_TEST": CHECKOUT}), (("--run-test", CHECKOUT), {})):
+        fake_api.seen.clear()
+        result = run(
+            ["check", "--policy", policy, "--execution-id", NEWEST, *argv], env={**env, **extra}
+        )
+        assert result.code == 2, result.err
+        assert (
+            f"execution {NEWEST} is not an execution of run test '{CHECKOUT}' (it belongs to "
+            f"run test '{SUPPORT}')" in result.err
+        )
+        assert not any(r.query.get("execution_id") for r in fake_api.runs_requests)
+    # a run test the policy does not know of: whose it is cannot be told, and it is still refused
+    alone = write_policy(tmp_path, "version: 1\ndefaults: {min_pass_rate: 0}\n", "alone.yml")
+    result = run(["check", "--policy", alone, "--execution-id", NEWEST, "--run-test", CHECKOUT],
+                 env=env)  # fmt: skip
+    assert result.code == 2, result.err
+    assert "could not tell which run test it belongs to" in result.err
+    attack("execution id", "named beside another run test", "exit 2 naming whose it is")

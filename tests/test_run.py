@@ -12,6 +12,7 @@ import signal
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -144,44 +145,44 @@ def test_no_cancel_leaves_it_running(api: FakeApi, tmp_path: Path) -> None:
     )
 
 
-def test_a_start_whose_answer_is_lost_is_adopted_not_repeated(api: FakeApi, tmp_path: Path) -> None:
-    api.fail(Fault(mode="lost", path=EXECUTE))
+@pytest.mark.parametrize(
+    "fault",
+    [
+        Fault(mode="lost", path=EXECUTE),  # carried out, then the connection closed
+        Fault(mode="status", status=502, body=b"<html>Bad Gateway</html>", path=EXECUTE),
+    ],
+    ids=["connection dropped", "proxy 502"],
+)
+def test_a_lost_start_is_never_adopted_judged_or_cancelled(
+    api: FakeApi, tmp_path: Path, fault: Fault
+) -> None:
+    """The start's answer is lost and an execution appears (this job's, or another pipeline's
+    started at the same moment: fi-gate cannot tell): none is judged, none cancelled, and the
+    start is never sent again."""
+    other = next(r for r in api.store.run_tests if r.name == SUPPORT)
+    if fault.mode == "status":  # the proxy lost it; another pipeline's start lands meanwhile
+        fault = replace(fault, meanwhile=lambda: api.store.start(other, [], time.monotonic()))
+    api.fail(fault)
     result, report = gate_run(api, tmp_path, "--run-test", SUPPORT)
-    assert result.code == 0, result.err
-    (started,) = api.started  # the server started one; fi-gate never sent a second start
-    assert starts(api) == [EXECUTE]
-    assert report["execution"]["execution_id"] == started
-    assert f"adopting execution {started}" in result.err
-    record("run", "a start whose answer is lost", "the one new execution adopted; one start")
+    assert result.code == 3, result.err
+    appeared = other.executions[-1].execution_id
+    assert starts(api) == [EXECUTE]  # one start, never a second
+    assert api.cancelled == []
+    assert f"execution(s) {appeared} appeared since" in result.err
+    assert "judged none and cancelled none" in result.err
+    assert "fi-gate check --execution-id" in result.err
+    assert report["verdict"] == "error" and report["execution"] is None
+    assert not any(s.query.get("execution_id") == appeared for s in api.runs_requests)
+    outcome = "exit 3; the execution that appeared named, never judged nor cancelled; one start"
+    record("run", f"a start whose answer is lost ({fault.mode})", outcome)
 
 
-def test_a_start_that_was_not_received_is_sent_once_more(api: FakeApi, tmp_path: Path) -> None:
+def test_a_start_that_was_not_received_is_not_sent_again(api: FakeApi, tmp_path: Path) -> None:
     api.fail(Fault(mode="reset", path=EXECUTE))
     result, _ = gate_run(api, tmp_path, "--run-test", SUPPORT)
-    assert result.code == 0, result.err
-    assert len(api.started) == 1 and len(starts(api)) == 2
-    assert "the start was not received" in result.err
-
-
-def test_a_lost_start_with_another_new_execution_is_an_error(api: FakeApi, tmp_path: Path) -> None:
-    """Another pipeline started one meanwhile: fi-gate cannot tell which is its own."""
-    rt = next(r for r in api.store.run_tests if r.name == SUPPORT)
-
-    class Twice(Fault):
-        pass
-
-    api.fail(Fault(mode="lost", path=EXECUTE))
-    original = api.store.start
-
-    def start_two(*args: Any, **kwargs: Any) -> Any:
-        original(*args, **kwargs)  # another pipeline's
-        return original(*args, **kwargs)
-
-    api.store.start = start_two  # type: ignore[method-assign]
-    result, _ = gate_run(api, tmp_path, "--run-test", SUPPORT)
     assert result.code == 3, result.err
-    assert "cannot tell which is its own" in result.err
-    assert len(rt.executions) == 6
+    assert api.started == [] and len(starts(api)) == 1
+    assert "no new execution appeared in its listing since" in result.err
 
 
 @pytest.mark.parametrize("limit", [402, 403])

@@ -89,7 +89,8 @@ def _annotations(v: Verdict, *, name_run_test: bool = False) -> str:
         level = "error" if v.exit_code else "warning"
         which = f" ({v.run_test})" if name_run_test and v.run_test else ""
         title = f"fi-gate: {v.verdict.replace('_', ' ')}{which}"
-        out.append(_annotation(level, title, v.message))
+        for problem in v.problems[:MAX_ANNOTATIONS_PER_LEVEL] or (v.message,):
+            out.append(_annotation(level, title, problem))
     for w in v.warnings:
         if "NOT gated" in w:
             out.append(_annotation("warning", "fi-gate: deploy not gated", w))

@@ -249,7 +249,9 @@ def render_verdict(v: Verdict, *, limit: int = GITHUB_SUMMARY_LIMIT) -> str:
     if v.run_test:
         title += f" · {md(v.run_test, 120)}"
     head = [title, ""]
-    if v.message:
+    if v.problems:
+        head += [*(f"- {md(problem, 300)}" for problem in v.problems[:50]), ""]
+    elif v.message:
         head += [md(v.message, 600), ""]
     facts = _facts(v)
     if facts:

@@ -86,6 +86,7 @@ def as_dict(v: Verdict) -> dict[str, Any]:
         "verdict": v.verdict,
         "exit_code": v.exit_code,
         "message": v.message,
+        "problems": list(v.problems),
         "run_test": v.run_test,
         "execution": None
         if e is None

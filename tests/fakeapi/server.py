@@ -78,6 +78,11 @@ class Fault:
     continue `100 Continue` heads every `delay` seconds, and never a final answer
     chunkbomb a 200 with `Content-Length: 100` and chunked framing, `size` bytes in chunks
     lost     the request is carried out, then the connection closes with no answer
+    slow     the real answer, after `delay` seconds
+    swap     the real answer for execution `body` instead of the one asked for (a cache or a
+             proxy that mixes answers up)
+    badchunk a 200 with `Transfer-Encoding: chunked` whose framing is `body` (bytes), then the
+             connection held open until the server stops
     """
 
     mode: str = "status"
@@ -88,6 +93,8 @@ class Fault:
     size: int = 0
     match: Callable[[dict[str, str]], bool] | None = None
     path: str | None = RUNS_PATH  # the endpoint it answers for (None: any)
+    # Done when the fault answers (another pipeline's start landing at that moment, say).
+    meanwhile: Callable[[], object] | None = None
 
 
 def _error(status: int, code: str, message: str, **extra: Any) -> tuple[int, dict[str, Any]]:
@@ -272,6 +279,8 @@ class FakeApi:
                 if api.latency:
                     time.sleep(api.latency)
                 fault = api._take_fault(query, parts.path)
+                if fault is not None and fault.meanwhile is not None:
+                    fault.meanwhile()
                 if fault is not None and fault.mode == "lost":  # acted on, never answered
                     api.respond(
                         parts.path, query, self.headers, self.command, getattr(self, "_body", b"")
@@ -279,6 +288,12 @@ class FakeApi:
                     self.close_connection = True
                     self.connection.shutdown(socket.SHUT_RDWR)
                     return
+                if fault is not None and fault.mode == "slow":
+                    api._stopping.wait(fault.delay)
+                    fault = None
+                if fault is not None and fault.mode == "swap":
+                    query = {**query, "execution_id": str(fault.body)}
+                    fault = None
                 if fault is not None and fault.mode not in ("gzip", "chunked"):
                     self._fault(fault)
                     return
@@ -381,6 +396,15 @@ class FakeApi:
                             break
                     except OSError:
                         pass
+                    self.close_connection = True
+                elif f.mode == "badchunk":
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Transfer-Encoding", "chunked")
+                    self.end_headers()
+                    self.wfile.write(f.body)
+                    self.wfile.flush()
+                    api._stopping.wait(30)
                     self.close_connection = True
                 elif f.mode == "chunkbomb":
                     self.send_response(200)
