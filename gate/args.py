@@ -39,6 +39,18 @@ class Parser(argparse.ArgumentParser):
 
         return Group()
 
+    def unknown_options(self, words: list[str]) -> str:
+        """The message for the first option the command does not define ("" when none): told
+        before argparse's own errors (a missing argument), and never matched by prefix."""
+        command = words[0] if words and words[0] in self.commands else None
+        own = self.commands[command] if command else self
+        for word in words[1 if command else 0 :]:
+            if word == "--":
+                break
+            if word.startswith("--") and word.split("=", 1)[0] not in own.flags:
+                return self.unknown(command, [word])
+        return ""
+
     def unknown(self, command: str | None, words: list[str]) -> str:
         """The message for options that no parser of this command defines."""
         from gate.hints import did_you_mean  # not before: --version stays lean

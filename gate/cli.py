@@ -173,10 +173,11 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
 
         Console(sys.stderr).error(unknown_command(words[0], COMMANDS))
         return EXIT_USAGE
-    args, extra = parser.parse_known_args(words)
-    if extra:
-        Console(sys.stderr).error(parser.unknown(args.command, extra))
+    unknown = parser.unknown_options(words)
+    if unknown:
+        Console(sys.stderr).error(unknown)
         return EXIT_USAGE
+    args = parser.parse_args(words)
     if args.command is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE

@@ -8,9 +8,16 @@ and updated in place, so a pull request carries the latest verdict, not one comm
 - GitLab: a merge-request note, with `FI_GATE_GITLAB_TOKEN` (a project or personal token with
   `api` scope) or else `CI_JOB_TOKEN`, in a merge-request pipeline.
 
+Only fi-gate's own comment is edited: one that carries the marker **and** was written by the
+identity the token acts as (GitHub: the login `GET /user` gives for a personal token, and
+`github-actions[bot]` for the workflow's `GITHUB_TOKEN`, which may not call `GET /user`; GitLab:
+`GET /user`). Anyone can paste the marker into a comment of their own: such a comment is left
+alone, and fi-gate posts its own. A write is sent once and never redirected (transport.py).
+
 A comment is a courtesy, never part of the verdict: a refused token (a pull request from a fork
-gets a read-only one), a missing pull request or an unreachable API is one warning line, and
-the exit code stays the gate's.
+gets a read-only one), a missing pull request, an unreachable API or any other failure of this
+path is one warning line (a `::warning::` annotation in a GitHub job), the exit code stays the
+gate's, and no token appears anywhere.
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ from urllib.parse import quote
 
 from gate import environment
 from gate.console import Console
-from gate.errors import GateError
+from gate.errors import GateError, UsageError
 from gate.redact import clip
 from gate.transport import Deadline, Transport, check_base_url
 from gate.verdict import GateResult
@@ -43,6 +50,21 @@ class Target:
     one: str  # the path of one comment, with {id}
     headers: Mapping[str, str]
     update: str  # PATCH (GitHub) or PUT (GitLab)
+    token_name: str = ""  # the variable the token came from, for messages
+
+    def author(self, item: Mapping[str, Any]) -> str | None:
+        """Who wrote a comment, as `whoami` names the token's identity."""
+        if self.platform == "GitHub":
+            user = item.get("user")
+            login = user.get("login") if isinstance(user, dict) else None
+            return login.lower() if isinstance(login, str) else None
+        author = item.get("author")
+        uid = author.get("id") if isinstance(author, dict) else None
+        return str(uid) if isinstance(uid, int) and not isinstance(uid, bool) else None
+
+
+# The identity of the workflow's GITHUB_TOKEN (an installation token: `GET /user` refuses it).
+ACTIONS_BOT = "github-actions[bot]"
 
 
 def target(environ: Mapping[str, str]) -> Target | str:
@@ -57,7 +79,8 @@ def target(environ: Mapping[str, str]) -> Target | str:
 
 def _github(environ: Mapping[str, str]) -> Target | str:
     text = environment.text
-    token = text(environ, "FI_GATE_GITHUB_TOKEN") or text(environ, "GITHUB_TOKEN")
+    token_name = "FI_GATE_GITHUB_TOKEN" if text(environ, "FI_GATE_GITHUB_TOKEN") else "GITHUB_TOKEN"
+    token = text(environ, token_name)
     repo = text(environ, "GITHUB_REPOSITORY")
     number = _pull_number(text(environ, "GITHUB_EVENT_PATH"))
     if number is None or not repo:
@@ -76,6 +99,7 @@ def _github(environ: Mapping[str, str]) -> Target | str:
             "X-GitHub-Api-Version": "2022-11-28",
         },
         "PATCH",
+        token_name,
     )
 
 
@@ -96,6 +120,7 @@ def _gitlab(environ: Mapping[str, str]) -> Target | str:
         f"{notes}/{{id}}",
         {"PRIVATE-TOKEN": token} if token else {"JOB-TOKEN": job or ""},
         "PUT",
+        "FI_GATE_GITLAB_TOKEN" if token else "CI_JOB_TOKEN",
     )
 
 
@@ -123,32 +148,82 @@ def marker_of(result: GateResult) -> str:
 
 
 def post(result: GateResult, environ: Mapping[str, str], console: Console) -> None:
-    """Create or update the sticky comment; a problem is one warning line, never an error."""
+    """Create or update the sticky comment. Whatever goes wrong here is one warning line and
+    never changes the exit code: any exception, not only fi-gate's own errors."""
     where = target(environ)
     if isinstance(where, str):
-        console.info(f"WARNING: no pull-request comment: {where}")
+        _warn(console, environ, where)
         return
+    try:
+        _post(result, where, environ, console)
+    except GateError as exc:
+        _warn(console, environ, f"{_why(exc, where)}; the verdict stands")
+    except Exception as exc:  # a URL or a token that no request can carry, a bug: said, once
+        _warn(
+            console,
+            environ,
+            f"the {where.platform} comment could not be written ({type(exc).__name__}); check "
+            f"the API URL and {where.token_name}; the verdict stands",
+        )
+
+
+def _warn(console: Console, environ: Mapping[str, str], why: str) -> None:
+    """One warning line; in a GitHub job a `::warning::` annotation, which the annotations
+    panel shows (a plain log line is never seen there)."""
+    text = f"no pull-request comment: {why}"
+    if environment.text(environ, "GITHUB_ACTIONS") == "true":
+        from gate.render.github import warning_annotation
+
+        console.command(warning_annotation("fi-gate: comment", console.scrub(text)))
+    else:
+        console.info(f"WARNING: {text}")
+
+
+def _post(result: GateResult, where: Target, environ: Mapping[str, str], console: Console) -> None:
+    for value in where.headers.values():
+        if any(c in value for c in "\r\n\x00") or not value.isascii():
+            raise UsageError(
+                f"{where.token_name} holds a line break or a character that an HTTP header "
+                "cannot carry; set the token again"
+            )
     marker = marker_of(result)
     text = body(result, marker)
+    url = check_base_url(where.api)
+    with Transport(url, where.headers, deadline=Deadline(SECONDS), environ=environ) as api:
+        me = whoami(api, where)
+        found = _find(api, where, marker, me)
+        if found is None:
+            api.request("POST", where.thread, what="the comment", body={"body": text},
+                        envelope=False)  # fmt: skip
+            console.info(f"posted the verdict as a {where.platform} comment")
+        else:
+            path = where.one.format(id=quote(str(found)))
+            api.request(where.update, path, what="the comment", body={"body": text},
+                        envelope=False)  # fmt: skip
+            console.info(f"updated the verdict's {where.platform} comment")
+
+
+def whoami(api: Transport, where: Target) -> str | None:
+    """The identity the token acts as (see the module's doc); None when it cannot be told
+    (GitLab's job token): then no comment is fi-gate's, and a new one is posted."""
     try:
-        url = check_base_url(where.api)
-        with Transport(url, where.headers, deadline=Deadline(SECONDS), environ=environ) as api:
-            found = _find(api, where, marker)
-            if found is None:
-                api.request("POST", where.thread, what="the comment", body={"body": text},
-                            envelope=False)  # fmt: skip
-                console.info(f"posted the verdict as a {where.platform} comment")
-            else:
-                path = where.one.format(id=quote(str(found)))
-                api.request(where.update, path, what="the comment", body={"body": text},
-                            envelope=False)  # fmt: skip
-                console.info(f"updated the verdict's {where.platform} comment")
+        me = api.request("GET", "/user", what="the token's user", envelope=False)
     except GateError as exc:
-        console.info(f"WARNING: no pull-request comment: {_why(exc, where)}; the verdict stands")
+        if where.platform == "GitHub" and exc.status == 403:  # the workflow's GITHUB_TOKEN
+            return ACTIONS_BOT
+        if where.platform == "GitLab" and exc.status in (401, 403):
+            return None
+        raise
+    if not isinstance(me, dict):
+        return None
+    return where.author({"user": me} if where.platform == "GitHub" else {"author": me})
 
 
-def _find(api: Transport, where: Target, marker: str) -> Any:
-    """The id of the comment that carries the marker, looked for page by page."""
+def _find(api: Transport, where: Target, marker: str, me: str | None) -> Any:
+    """The id of fi-gate's own comment: the marker, written by the token's identity; looked
+    for page by page. A comment someone else wrote with the marker is never fi-gate's."""
+    if me is None:
+        return None
     for page in range(1, MAX_PAGES + 1):
         items = api.request(
             "GET",
@@ -160,7 +235,11 @@ def _find(api: Transport, where: Target, marker: str) -> Any:
         if not isinstance(items, list):
             return None
         for item in items:
-            if isinstance(item, dict) and f"<!-- {marker} -->" in str(item.get("body", "")):
+            if (
+                isinstance(item, dict)
+                and f"<!-- {marker} -->" in str(item.get("body", ""))
+                and where.author(item) == me
+            ):
                 return item.get("id")
         if len(items) < PER_PAGE:
             return None

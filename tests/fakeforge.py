@@ -18,12 +18,18 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 TOKEN = "ghs_fake-forge-token-0123456789"
+ME = {"login": "fi-gate-bot", "id": 77, "username": "fi-gate-bot"}  # the token's identity
+SOMEONE = {"login": "mallory", "id": 666, "username": "mallory"}
+ACTIONS_BOT = {"login": "github-actions[bot]", "id": 41898282, "username": "github-actions[bot]"}
 
 
 @dataclass
 class Forge:
     token: str = TOKEN
     read_only: bool = False
+    # The workflow's GITHUB_TOKEN: `GET /user` is refused (403), comments are the Actions bot's.
+    installation: bool = False
+    redirect_writes: bool = False  # every write answered 307 to another path
     comments: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # thread -> list
     requests: list[tuple[str, str]] = field(default_factory=list)  # (method, path?query)
     next_id: int = 1000
@@ -58,9 +64,22 @@ class Forge:
         self.server.server_close()
         self.thread.join(timeout=5)
 
-    def seed(self, thread: str, bodies: list[str]) -> None:
+    @property
+    def me(self) -> dict[str, Any]:
+        return ACTIONS_BOT if self.installation else ME
+
+    def seed(self, thread: str, bodies: list[str], author: dict[str, Any] | None = None) -> None:
+        """Comments as GitHub (`user.login`) and GitLab (`author.id`) say who wrote them."""
+        who = author or self.me
         for text in bodies:
-            self.comments.setdefault(thread, []).append({"id": self.next_id, "body": text})
+            self.comments.setdefault(thread, []).append(
+                {
+                    "id": self.next_id,
+                    "body": text,
+                    "user": {"login": who["login"]},
+                    "author": {"id": who["id"], "username": who["username"]},
+                }
+            )
             self.next_id += 1
 
     def handle(self, h: BaseHTTPRequestHandler, method: str) -> None:
@@ -73,6 +92,10 @@ class Forge:
             return self.answer(h, 401, {"message": "Bad credentials"})
         length = int(h.headers.get("Content-Length") or 0)
         sent: dict[str, Any] = json.loads(h.rfile.read(length)) if length else {}
+        if parts.path == "/user" and method == "GET":
+            if self.installation:
+                return self.answer(h, 403, {"message": "Resource not accessible by integration"})
+            return self.answer(h, 200, self.me)
         thread = re.fullmatch(r"/repos/[^/]+/[^/]+/issues/(\d+)/comments", parts.path) or (
             re.fullmatch(r"/projects/[^/]+/merge_requests/(\d+)/notes", parts.path)
         )
@@ -85,6 +108,12 @@ class Forge:
             page = int(query.get("page", ["1"])[0])
             items = self.comments.get(parts.path, [])
             return self.answer(h, 200, items[(page - 1) * per_page : page * per_page])
+        if method != "GET" and self.redirect_writes:
+            h.send_response(307)
+            h.send_header("Location", "/elsewhere" + parts.path)
+            h.send_header("Content-Length", "0")
+            h.end_headers()
+            return None
         if method != "GET" and self.read_only:
             return self.answer(h, 403, {"message": "Resource not accessible by integration"})
         if thread and method == "POST":
@@ -94,6 +123,10 @@ class Forge:
             for items in self.comments.values():
                 for item in items:
                     if str(item["id"]) == one.group(1):
+                        if method == "PUT" and item["author"]["id"] != self.me["id"]:
+                            # GitLab: only a note's author may edit it (GitHub lets a token
+                            # with write access edit anyone's: the harm #18 is about).
+                            return self.answer(h, 403, {"message": "403 Forbidden"})
                         item["body"] = sent["body"]
                         return self.answer(h, 200, item)
         return self.answer(h, 404, {"message": "Not Found"})

@@ -72,6 +72,11 @@ def located_error(line: str) -> str:
     return _annotation("error", "fi-gate: policy", line) if _LOCATED.fullmatch(line) else ""
 
 
+def warning_annotation(title: str, message: str) -> str:
+    """A warning annotation of fi-gate's own (the comment path's)."""
+    return _annotation("warning", title, message)
+
+
 def annotation_commands(result: GateResult) -> str:
     """Annotations for every verdict; with several run tests, each title names its own."""
     many = len(result.verdicts) > 1

@@ -92,7 +92,7 @@ class Fault:
     delay: float = 0.5
     size: int = 0
     match: Callable[[dict[str, str]], bool] | None = None
-    path: str | None = RUNS_PATH  # the endpoint it answers for (None: any)
+    path: str | None = RUNS_PATH  # the endpoint it answers for (None: any; "*/x/": ends so)
     # Done when the fault answers (another pipeline's start landing at that moment, say).
     meanwhile: Callable[[], object] | None = None
 
@@ -225,7 +225,10 @@ class FakeApi:
     def _take_fault(self, query: dict[str, str], path: str = RUNS_PATH) -> Fault | None:
         with self._lock:
             for i, f in enumerate(self.faults):
-                if f.path is not None and f.path != path:
+                suffix = f.path is not None and f.path.startswith("*")
+                if f.path is not None and f.path != path and not suffix:
+                    continue
+                if suffix and not path.endswith(str(f.path)[1:]):
                     continue
                 if f.match is None or f.match(query):
                     del self.faults[i]
