@@ -647,6 +647,11 @@ def cancel_started(
                 f"could not cancel execution {execution_id} ({exc or 'stopped'}); cancel it in "
                 f"the app: {link}"
             )
+        except Exception as exc:  # a bug in a thread: said in one line, never a traceback
+            console.info(
+                f"could not cancel execution {execution_id} (internal error: "
+                f"{type(exc).__name__}); cancel it in the app: {link}"
+            )
         finally:
             STARTED.done(execution_id)
 
