@@ -20,9 +20,10 @@ import uuid
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 from tests.fakeapi.store import ServerError, Store, _iso
 
@@ -129,6 +130,30 @@ def _invalid(field_errors: dict[str, list[str]]) -> tuple[int, dict[str, Any]]:
     return _error(400, "invalid", "Validation failed", **extra, errors=field_errors)
 
 
+def _incomplete(scenarios: list[dict[str, str]]) -> tuple[int, dict[str, Any]]:
+    """A start refused because scenarios are still being generated: `result` is an object."""
+    detail = (
+        f"{len(scenarios)} scenario(s) are not completed. Wait for them to finish or remove "
+        "them from the selection."
+    )
+    listed = [{"id": sc["id"], "name": sc["name"], "status": sc["status"]} for sc in scenarios]
+    status, body = _error(
+        400,
+        "invalid",
+        detail,
+        attr="scenarios",
+        details={
+            "error": ["Scenarios incomplete"],
+            "detail": [detail],
+            "scenarios": [
+                f"id: {s['id']}; name: {s['name']}; status: {s['status']}" for s in listed
+            ],
+        },
+    )
+    body["result"] = {"error": "Scenarios incomplete", "detail": detail, "scenarios": listed}
+    return status, body
+
+
 def _unknown_fields(unknown: list[str]) -> tuple[int, dict[str, Any]]:
     """A 400 as the platform's own views answer unknown fields: the first one in the message."""
     return _error(
@@ -184,6 +209,8 @@ class FakeApi:
         self.run_speed = run_speed  # multiplies a started execution's phase durations
         self.started: list[str] = []  # execution ids started through the API
         self.cancelled: list[str] = []
+        # The platform's workflow engine is down: a start is a 400 that leaves a pending row.
+        self.executor_down = False
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -259,6 +286,10 @@ class FakeApi:
                     with api._lock:
                         api.in_flight -= 1
 
+            def do_HEAD(self) -> None:
+                self._head = True
+                self.do_GET()
+
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 self._body = self.rfile.read(min(length, 1 << 20)) if length else b""
@@ -325,7 +356,8 @@ class FakeApi:
                     self.send_header(k, v)
                 self.send_header("Content-Length", str(len(raw)))
                 self.end_headers()
-                self.wfile.write(raw)
+                if not getattr(self, "_head", False):
+                    self.wfile.write(raw)
 
             def _send_encoded(
                 self, mode: str, status: int, body: Any, headers: dict[str, str]
@@ -482,7 +514,8 @@ class FakeApi:
         self.store_advance()
         routes = (RUNS_PATH, RUN_TESTS_PATH, "/simulate/test-executions/")
         if not path.endswith("/") and any((path + "/").startswith(r) for r in routes):
-            return 301, b"", {"Location": path + "/"}  # Django's APPEND_SLASH, relative
+            kept = f"?{urlencode(query, quote_via=quote)}" if query else ""
+            return 301, b"", {"Location": path + "/" + kept}  # Django's APPEND_SLASH, relative
         denied = self._authenticate(headers)
         if path in (RUNS_PATH, RUN_TESTS_PATH):
             if method not in ("GET", "HEAD"):
@@ -496,14 +529,30 @@ class FakeApi:
             try:
                 status, out = self._runs(query) if path == RUNS_PATH else self._run_tests(query)
             except ServerError:
-                status, out = _error(500, "server_error", "Unable to fetch simulation runs.")
+                message = (
+                    "Unable to fetch simulation runs."
+                    if path == RUNS_PATH
+                    else "Failed to retrieve run tests: Invalid page."
+                )
+                status, out = _error(500, "server_error", message)
             return status, out, {}
         parts = path.strip("/").split("/")
-        action = (method, *parts[:2], parts[3]) if len(parts) == 4 else ()
-        if action == ("POST", "simulate", "run-tests", "execute"):
-            return denied or (*self._execute(parts[2], body), {})
-        if action == ("POST", "simulate", "test-executions", "cancel"):
-            return denied or (*self._cancel(parts[2]), {})
+        action = (*parts[:2], parts[3]) if len(parts) == 4 else ()
+        if action in (
+            ("simulate", "run-tests", "execute"),
+            ("simulate", "test-executions", "cancel"),
+        ):
+            if method != "POST":  # the views allow POST only: 405, as JSON
+                message = f'Method "{method}" not allowed.'
+                status, err = _error(
+                    405, "method_not_allowed", message, details={"detail": [message]}
+                )
+                return status, err, {"Allow": "POST, OPTIONS"}
+            if denied:
+                return denied
+            if action[1] == "run-tests":
+                return (*self._execute(parts[2], body), {})
+            return (*self._cancel(parts[2], body), {})
         return 404, b"<html><body><h1>Not Found</h1></body></html>", {}
 
     def _authenticate(self, headers: Any) -> tuple[int, Any, dict[str, str]] | None:
@@ -560,10 +609,19 @@ class FakeApi:
         found.sort(key=lambda rt: rt.created_at, reverse=True)
         limit = _limit(query.get("limit"))
         items, total_pages, current = _paginate(found, query.get("page", "1"), limit)
+
+        def link(page: int) -> str | None:  # DRF's links: absolute, page 1 without `page`
+            if page < 1 or page > total_pages:
+                return None
+            others = {k: v for k, v in sorted(query.items()) if k != "page"}
+            if page > 1:
+                others["page"] = str(page)
+            return f"{self.url}{RUN_TESTS_PATH}" + (f"?{urlencode(others)}" if others else "")
+
         return 200, {  # a DRF page, not wrapped in {status, result}
             "count": len(found),
-            "next": None,
-            "previous": None,
+            "next": link(current + 1),
+            "previous": link(current - 1),
             "results": [_run_test_item(rt) for rt in items],
             "total_pages": total_pages,
             "current_page": current,
@@ -579,6 +637,18 @@ class FakeApi:
         unknown = sorted(set(body) - {"scenario_ids", "simulator_id", "select_all"})
         if unknown:
             return _unknown_fields(unknown)
+        wanted = body.get("scenario_ids") or []
+        for i, sid in enumerate(wanted):
+            try:
+                uuid.UUID(str(sid))
+            except ValueError:
+                return _error(
+                    400,
+                    "invalid",
+                    f"scenario_ids: {i}: Must be a valid UUID.",
+                    attr="scenario_ids",
+                    details={"scenario_ids": [f"{i}: Must be a valid UUID."]},
+                )
         rt = self.store.run_test(run_test_id)
         if rt is None:
             return _error(404, "not_found", "Run test not found")
@@ -586,35 +656,77 @@ class FakeApi:
             return _error(402, "upgrade_required", "Voice simulation requires an upgrade.")
         if self.plan_limit == 403:
             return _error(403, "permission_denied", "Your plan does not include simulation.")
-        wanted = body.get("scenario_ids") or []
-        known = {sc["id"] for sc in rt.scenarios}
-        if not rt.scenarios or (wanted and not set(wanted) <= known):
+        if not rt.scenarios:
             return _error(400, "invalid", "At least one scenario is required to execute the test.")
+        known = {sc["id"] for sc in rt.scenarios}
+        chosen = [sc for sc in rt.scenarios if not wanted or sc["id"] in wanted]
+        running = [sc for sc in chosen if sc.get("status", "Completed") != "Completed"]
+        if running:
+            return _incomplete(running)
         with self._lock:
+            if self.executor_down:  # the workflow engine is down: a row is left, never started
+                ex = self.store.start(rt, wanted, time.monotonic(), speed=self.run_speed)
+                ex.timeline = None
+                self.started.append(ex.execution_id)
+                message = (
+                    "Failed to start test execution: Failed client connect: Server connection "
+                    'error: tonic::transport::Error(Transport, ConnectError(ConnectError("tcp '
+                    'connect error", 127.0.0.1:7233, Os { code: 111, kind: ConnectionRefused, '
+                    'message: "Connection refused" })))'
+                )
+                return _error(400, "invalid", message)
             ex = self.store.start(rt, wanted, time.monotonic(), speed=self.run_speed)
+            if wanted and not set(wanted) <= known:
+                # The server does not check that the scenarios are the run test's: a pending
+                # execution with no call, that never moves.
+                ex.timeline = None
+                ex.counts = {"total_calls": 0, "completed_calls": 0, "failed_calls": 0}
             self.started.append(ex.execution_id)
-        counts = Store.counts(ex)
         return 200, {
             "message": "Test execution started successfully",
             "execution_id": ex.execution_id,
             "run_test_id": rt.id,
-            "status": ex.status,
+            "status": "started",
             "total_scenarios": len(wanted or known),
-            "total_calls": counts["total_calls"],
-            "scenario_ids": list(wanted or sorted(known)),
+            "total_calls": 0,  # the calls are made by the workers, later
+            "scenario_ids": [str(x) for x in wanted] or sorted(known),
         }
 
-    def _cancel(self, execution_id: str) -> tuple[int, Any]:
+    def _cancel(self, execution_id: str, raw: bytes = b"") -> tuple[int, Any]:
+        try:
+            body = json.loads(raw) if raw.strip() else {}
+        except ValueError:
+            body = {"": None}
+        if body:  # any field at all
+            fields = sorted(str(k) for k in body) if isinstance(body, dict) else []
+            message = "This endpoint does not accept a request body."
+            details: dict[str, list[str]] = {"non_field_errors": [message]}
+            details |= {k: ["Unknown field."] for k in fields}
+            extra: dict[str, Any] = {"details": details}
+            if fields:
+                extra["attr"] = fields[0]
+            return _error(400, "invalid", message, **extra)
         found = self.store.execution(execution_id)
         if found is None or found[0].deleted:
             return _error(404, "not_found", "Test execution not found")
         _, ex = found
         with self._lock:
             self.cancelled.append(execution_id)
-            if ex.status in ("pending", "running", "evaluating"):
+            if ex.status in ("pending", "running", "evaluating") and ex.timeline is None:
+                ex.status = "cancelled"  # no worker holds it: cancelled at once
+                ex.completed_at = datetime.now(timezone.utc)
+                ex.version += 1
+            elif ex.status in ("pending", "running", "evaluating"):
                 ex.status = "cancelling"
                 ex.version += 1
-        return 200, {"message": "Test execution cancelled", "execution_id": execution_id}
+            elif ex.status == "completed":  # the real server overwrites a finished execution
+                ex.status = "cancelled"
+                ex.version += 1
+        return 200, {
+            "success": True,
+            "message": "Test execution cancellation initiated",
+            "test_execution_id": execution_id,
+        }
 
     def _runs(self, query: dict[str, str]) -> tuple[int, dict[str, Any]]:
         unknown = sorted(set(query) - ALLOWED_PARAMS)
@@ -716,6 +828,16 @@ class FakeApi:
             return _error(404, "not_found", "Test execution not found.")
         rt, ex = found
         calls = self._sorted_calls(ex)
+        if eval_names is not None:  # the call outputs are filtered by config name too
+            calls = [
+                {
+                    **c,
+                    "eval_outputs": {
+                        k: v for k, v in c["eval_outputs"].items() if v.get("name") in eval_names
+                    },
+                }
+                for c in calls
+            ]
         items, total_pages, current = _paginate(calls, page, limit)
         result = self._summary(rt, ex, eval_names)
         result["call_results"] = {
@@ -748,8 +870,8 @@ class FakeApi:
                 "started_at": _iso(ex.started_at),
                 "completed_at": _iso(call.updated_at),
                 "ended_reason": "customer-ended-call",
-                "call_summary": None,
-                "latency": {"avg_agent_latency_ms": None, "response_time_ms": None},
+                "call_summary": f"Call {call.call_execution_id[:8]}",
+                "latency": {"avg_agent_latency_ms": 200, "response_time_ms": 300},
                 "cost": {
                     "total_cost_cents": None,
                     "stt_cost_cents": None,
@@ -760,9 +882,13 @@ class FakeApi:
         }
 
 
+ORGANIZATION = "00000000-0000-4000-8000-00000000000a"
+WORKSPACE = "00000000-0000-4000-8000-00000000000b"
+
+
 def _run_test_item(rt: Any) -> dict[str, Any]:
-    """A run test as the backend's RunTestSerializer writes it (fi-gate reads `id` and `name`;
-    the rest is there so that the shape is the real one)."""
+    """A run test as the backend's RunTestSerializer writes it (fi-gate reads `id`, `name` and
+    the scenarios; the rest is there so that the shape is the real one)."""
     configs = [
         {
             "id": cfg.id,
@@ -780,13 +906,15 @@ def _run_test_item(rt: Any) -> dict[str, Any]:
         for cfg in t.configs
     ]
     created = _iso(rt.created_at)
+    last_run = max((ex.created_at for ex in rt.executions), default=None)
+    agent = _agent(rt, created) if rt.agent_name else None
     return {
         "id": rt.id,
         "name": rt.name,
         "description": "",
-        "agent_definition": None,
-        "agent_version": None,
-        "agent_definition_detail": None,
+        "agent_definition": agent["id"] if agent else None,
+        "agent_version": _agent_version(rt) if agent else None,
+        "agent_definition_detail": agent,
         "source_type": "agent_definition",
         "source_type_display": "Agent Definition",
         "prompt_template": None,
@@ -794,21 +922,104 @@ def _run_test_item(rt: Any) -> dict[str, Any]:
         "prompt_version": None,
         "prompt_version_detail": None,
         "scenarios": [sc["id"] for sc in rt.scenarios],
-        "scenarios_detail": [],
+        "scenarios_detail": [_scenario(sc, created) for sc in rt.scenarios],
         "dataset_row_ids": [],
         "simulator_agent": None,
         "simulator_agent_detail": None,
         "simulate_eval_configs": [c["id"] for c in configs],
         "simulate_eval_configs_detail": configs,
         "evals_detail": configs,
-        "organization": "00000000-0000-4000-8000-00000000000a",
+        "organization": ORGANIZATION,
         "enable_tool_evaluation": False,
         "created_at": created,
         "updated_at": created,
-        "last_run_at": created,
+        "last_run_at": _iso(last_run),
         "deleted": False,
         "deleted_at": None,
         "evals": configs,
+    }
+
+
+def _scenario(sc: dict[str, str], created: str | None) -> dict[str, Any]:
+    return {
+        "id": sc["id"],
+        "name": sc["name"],
+        "description": "",
+        "source": "fake",
+        "scenario_type": "dataset",
+        "scenario_type_display": "Dataset",
+        "source_type": "agent_definition",
+        "source_type_display": "Agent Definition",
+        "organization": ORGANIZATION,
+        "dataset": None,
+        "dataset_rows": 0,
+        "dataset_column_config": [],
+        "graph": {},
+        "agent": None,
+        "prompt_template": None,
+        "prompt_template_detail": None,
+        "prompt_version": None,
+        "prompt_version_detail": None,
+        "created_at": created,
+        "updated_at": created,
+        "deleted": False,
+        "status": sc.get("status", "Completed"),
+        "deleted_at": None,
+        "agent_type": None,
+    }
+
+
+def _agent(rt: Any, created: str | None) -> dict[str, Any]:
+    return {
+        "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"agent:{rt.id}")),
+        "agent_name": rt.agent_name,
+        "agent_type": "text",
+        "contact_number": None,
+        "inbound": True,
+        "target_speaks_first": None,
+        "description": "",
+        "assistant_id": None,
+        "provider": None,
+        "language": None,
+        "languages": None,
+        "authentication_method": "api_key",
+        "websocket_url": None,
+        "websocket_headers": {},
+        "workspace": WORKSPACE,
+        "knowledge_base": None,
+        "organization": ORGANIZATION,
+        "api_key": "",
+        "observability_provider": None,
+        "created_at": created,
+        "updated_at": created,
+        "model": None,
+        "model_details": {},
+        "livekit_url": "",
+        "livekit_api_key": "",
+        "livekit_agent_name": "",
+        "livekit_config_json": None,
+        "livekit_max_concurrency": 2,
+    }
+
+
+def _agent_version(rt: Any) -> dict[str, Any]:
+    return {
+        "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"agent-version:{rt.id}")),
+        "name": "v1",
+        "configuration_snapshot": {
+            "inbound": True,
+            "languages": [],
+            "agent_name": rt.agent_name,
+            "agent_type": "text",
+            "description": "",
+            "livekit_url": "",
+            "model_details": {},
+            "commit_message": "",
+            "livekit_agent_name": "",
+            "authentication_method": "api_key",
+            "observability_enabled": False,
+            "livekit_max_concurrency": 2,
+        },
     }
 
 

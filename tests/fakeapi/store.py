@@ -46,7 +46,7 @@ class Call:
     status: str
     eval_outputs: dict[str, dict[str, Any]]
     updated_at: datetime
-    duration_seconds: float | None = 60.0
+    duration_seconds: int | None = 60
     scenario_id: str = field(default_factory=lambda: str(uuid.uuid4()))
 
     def summary(self) -> dict[str, Any]:
@@ -187,6 +187,7 @@ class Store:
             "failed": spec.get("failed", 0),
             "rates": spec.get("rates", {}),
             "scenarios": [s["name"] for s in chosen] or None,
+            "scenario_ids": {s["name"]: s["id"] for s in rt.scenarios},
         }
         planned = generate_calls(gen, rt.templates, rng, created)
         timeline = Timeline(
@@ -201,7 +202,7 @@ class Store:
             execution_id=_uid(rng),
             status="pending",
             created_at=created,
-            started_at=None,
+            started_at=created,  # the server sets it at the start request
             completed_at=None,
             calls=[],
             fma=None,
@@ -369,10 +370,13 @@ def build_run_test(spec: Mapping[str, Any], *, seed: int = 7) -> RunTest:
                 configs=configs,
             )
         )
-    executions = [_build_execution(e, templates, rng) for e in spec.get("executions", [])]
     scenarios = [
         {"id": sc.get("id") or _uid(rng), "name": sc["name"]} for sc in spec.get("scenarios", [])
     ]
+    ids = {sc["name"]: sc["id"] for sc in scenarios}
+    executions = [_build_execution(e, templates, rng, ids) for e in spec.get("executions", [])]
+    for ex in executions:
+        _own_clusters(ex, templates)
     return RunTest(
         id=spec.get("id") or _uid(rng),
         name=spec["name"],
@@ -384,6 +388,19 @@ def build_run_test(spec: Mapping[str, Any], *, seed: int = 7) -> RunTest:
         agent_name=spec.get("agent_name", ""),
         run=dict(spec.get("run", {})),
     )
+
+
+def _own_clusters(ex: Execution, templates: list[EvalTemplate]) -> None:
+    """FMA clusters name their eval config and template by id, as the server writes them."""
+    if not isinstance(ex.fma, dict):
+        return
+    owners = {cfg.name: (cfg.id, t.id) for t in templates for cfg in t.configs}
+    for config_name, clusters in ex.fma.items():
+        for cluster in clusters if isinstance(clusters, list) else ():
+            if isinstance(cluster, dict) and config_name in owners:
+                config_id, template_id = owners[config_name]
+                cluster.setdefault("eval_config_id", config_id)
+                cluster.setdefault("eval_template_id", template_id)
 
 
 def _uid(rng: random.Random) -> str:
@@ -399,8 +416,12 @@ def _time(value: Any, default: datetime | None) -> datetime | None:
 
 
 def _build_execution(
-    e: Mapping[str, Any], templates: list[EvalTemplate], rng: random.Random
+    e: Mapping[str, Any],
+    templates: list[EvalTemplate],
+    rng: random.Random,
+    scenario_ids: Mapping[str, str] | None = None,
 ) -> Execution:
+    scenario_ids = dict(scenario_ids or {})
     started = _time(e.get("started_at"), None)
     created = _time(e.get("created_at"), started) or datetime(2026, 1, 1, tzinfo=timezone.utc)
     completed = _time(e.get("completed_at"), None)
@@ -414,10 +435,14 @@ def _build_execution(
                     status=c.get("status", "completed"),
                     eval_outputs=c.get("eval_outputs", {}),
                     updated_at=_time(c.get("updated_at"), created) or created,
+                    scenario_id=c.get("scenario_id")
+                    or scenario_ids.get(c.get("scenario_name", "Scenario"))
+                    or _scenario_id(c.get("scenario_name", "Scenario")),
                 )
             )
     else:
-        calls = generate_calls(e.get("generate", {}), templates, rng, created)
+        gen = {"scenario_ids": scenario_ids, **e.get("generate", {})}
+        calls = generate_calls(gen, templates, rng, created)
     return Execution(
         execution_id=e.get("execution_id") or _uid(rng),
         status=e.get("status", "completed"),
@@ -452,28 +477,34 @@ def generate_calls(
             rate = rates.get(cfg.name, rates.get(t.name))
             per_config[cfg.id] = _outputs(t.output_type, rate, completed, rng)
     calls = []
+    ids = dict(gen.get("scenario_ids") or {})  # scenario name -> id (the run test's)
     for i in range(total):
         ok = i < completed
         outputs: dict[str, dict[str, Any]] = {}
         if ok:
             for t in templates:
-                for cfg in t.configs:
+                for k, cfg in enumerate(t.configs):
                     value = per_config[cfg.id][i]
                     if value is _SKIP:
                         continue
+                    if t.output_type == "Pass/Fail" and k % 2:  # the server sends both forms
+                        value = value == "Passed"
                     outputs[cfg.id] = {
                         "name": cfg.name,
                         "output": value,
                         "output_type": t.output_type,
                         "reason": "generated",
+                        "status": "completed",
                     }
+        name = scenarios[i % len(scenarios)]
         calls.append(
             Call(
                 call_execution_id=_uid(rng),
-                scenario_name=scenarios[i % len(scenarios)],
+                scenario_name=name,
                 status="completed" if ok else "failed",
                 eval_outputs=outputs,
                 updated_at=start + timedelta(seconds=i),
+                scenario_id=ids.setdefault(name, _scenario_id(name)),
             )
         )
     rng.shuffle(calls)
@@ -481,6 +512,11 @@ def generate_calls(
 
 
 _SKIP = object()
+
+
+def _scenario_id(name: str) -> str:
+    """A scenario's id when the data names only the scenario: the same for every call of it."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"scenario:{name}"))
 
 
 def _outputs(output_type: str, rate: Any, n: int, rng: random.Random) -> list[Any]:
