@@ -669,6 +669,9 @@ def _compare(target: Target, metric: Metric, choice: str, threshold: float, t: T
     if unjudgeable is not None:
         return replace(plain, status=unjudgeable[0], message=unjudgeable[1])
     observed = metric.observed(target.measured, choice)
+    never = ""
+    if observed is None and metric.per_choice:  # a choice that never occurred: 0 %
+        observed, never = 0.0, f"; the choice '{choice}' never occurred"
     assert observed is not None
     cells = target.measured.cells
     confidence = t.confidence or DEFAULT_CONFIDENCE
@@ -692,7 +695,7 @@ def _compare(target: Target, metric: Metric, choice: str, threshold: float, t: T
         passes=successes,
         confidence=t.confidence,
     )
-    return _decide(measured, t, disagree)
+    return _decide(measured, t, never + disagree)
 
 
 def _unjudgeable(target: Target, metric: Metric, choice: str) -> tuple[Status, str] | None:
@@ -709,13 +712,16 @@ def _unjudgeable(target: Target, metric: Metric, choice: str) -> tuple[Status, s
     if target.measured.cells == 0:
         return "no_data", "no completed call has a result for this eval (0 cells): no data, not 0 %"
     if metric.per_choice and choice not in target.measured.choices:
-        # Not 0 %: a choice the eval never reports may be misspelt (`Negative` against
-        # `NEGATIVE`), and a limit on it would hold whatever the agent did.
+        # The server lists only the choices that occurred: an absent choice is 0 %, unless
+        # the policy's label differs from a reported one only by case or a small misspelling
+        # (`NEGATIVE` against `Negative`): then it is the policy's mistake, never 0 %.
         seen = sorted(target.measured.choices)
+        hint = did_you_mean(choice, seen)
+        if not hint:
+            return None
         return (
             "missing",
-            f"the eval never reported the choice '{choice}' (choices seen: {_names(seen)})"
-            f"{did_you_mean(choice, seen) or '; check its spelling'}",
+            f"the eval never reported the choice '{choice}' (choices seen: {_names(seen)}){hint}",
         )
     if metric.observed(target.measured, choice) is None:
         return "no_data", f"the API reported no {metric.metric_name(choice)} for this eval"

@@ -226,8 +226,9 @@ class Judge:
                 with self.connect(s, Deadline(CANCEL_SECONDS)) as late:
                     return {r.execution_id for r in late.list_executions(run_test, 1, 10)[0]}
 
+            scenarios = ref.scenario_ids(s.scenarios)  # before anything starts
             execution_id = start_execution(
-                client, ref, s.scenarios, existing=existing, on_info=self.console.info
+                client, ref, scenarios, existing=existing, on_info=self.console.info
             )
         link = app_link(s.app_url, ref.id, execution_id)
         STARTED.add(execution_id, link or s.app_url, s)
@@ -625,6 +626,17 @@ def error_verdict(exc: GateError, run_test: str | None, settings: Settings | Non
     )
 
 
+def final_status(client: Client, execution_id: str) -> str | None:
+    """The execution's status if it is final, looked at right before a cancel: the platform's
+    cancel answers 200 for a completed execution and overwrites its status to `cancelled`.
+    None when it is not final, or when the look fails (the last poll said it was running)."""
+    try:
+        current = client.execution(execution_id, summary=False)
+    except GateError:
+        return None
+    return current.status if current.is_final else None
+
+
 def cancel_started(
     console: Console, connect: Connect, *, only: str | None = None, why: str
 ) -> None:
@@ -640,6 +652,13 @@ def cancel_started(
     def cancel(execution_id: str, link: str, settings: Settings) -> None:
         try:
             with connect(settings, Deadline(CANCEL_SECONDS)) as client:
+                ended = final_status(client, execution_id)
+                if ended is not None:  # the platform's cancel would overwrite it: never
+                    console.info(
+                        f"execution {execution_id} had already ended ({ended}) when fi-gate "
+                        f"was about to cancel it ({why}); left as it is: {link}"
+                    )
+                    return
                 cancel_execution(client, execution_id)
             console.info(f"cancelled execution {execution_id} ({why}; fi-gate started it): {link}")
         except (GateError, KeyboardInterrupt) as exc:

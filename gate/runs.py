@@ -17,6 +17,7 @@ to say which appeared, judges none as this change's result, cancels none, and st
 
 from __future__ import annotations
 
+import re
 import threading
 import uuid
 from collections.abc import Callable, Sequence
@@ -40,6 +41,59 @@ MAX_SEARCH_PAGES = 10
 class RunTestRef:
     id: str
     name: str
+    # Its scenarios as the search lists them: (id, name); None when the answer had none.
+    scenarios: tuple[tuple[str, str], ...] | None = None
+
+    def scenario_ids(self, wanted: Sequence[str]) -> list[str]:
+        """The ids of the scenarios named by id or by exact name. The server starts any UUID
+        it is given, even one of another run test's scenarios (a pending execution that never
+        moves), so an unknown one is refused here, before anything starts (exit 2)."""
+        if not wanted or self.scenarios is None:
+            return list(wanted)
+        by_id = {sid: sid for sid, _ in self.scenarios}
+        by_name: dict[str, list[str]] = {}
+        for sid, name in self.scenarios:
+            by_name.setdefault(name, []).append(sid)
+        ids, unknown = [], []
+        for w in wanted:
+            as_id = _uuid(w)
+            if as_id is not None and as_id in by_id:
+                ids.append(as_id)
+            elif len(by_name.get(w, [])) == 1:
+                ids.append(by_name[w][0])
+            elif len(by_name.get(w, [])) > 1:
+                raise UsageError(
+                    f"--scenario '{clip(w, 80)}': {len(by_name[w])} scenarios of run test "
+                    f"'{clip(self.name, 80)}' have that name; give its id "
+                    f"({', '.join(by_name[w])})"
+                )
+            else:
+                unknown.append(w)
+        if unknown:
+            names = [name for _, name in self.scenarios]
+            hint = did_you_mean(unknown[0], names)
+            known = ", ".join(f"'{clip(n, 60)}'" for n in names[:10]) or "none"
+            raise UsageError(
+                f"--scenario {', '.join(repr(clip(u, 80)) for u in unknown)}: not a scenario of "
+                f"run test '{clip(self.name, 80)}'{hint} (its scenarios: {known}); give a "
+                "scenario's id or exact name"
+            )
+        return list(dict.fromkeys(ids))
+
+
+def _scenarios_of(item: dict[str, Any]) -> tuple[tuple[str, str], ...] | None:
+    """A search result's scenarios: `scenarios_detail` (ids and names), else `scenarios`."""
+    detail = item.get("scenarios_detail")
+    if isinstance(detail, list) and all(isinstance(d, dict) for d in detail) and detail:
+        return tuple(
+            (sid, str(d.get("name") or sid))
+            for d in detail
+            if (sid := _uuid(d.get("id"))) is not None
+        )
+    ids = item.get("scenarios")
+    if isinstance(ids, list):
+        return tuple((sid, sid) for i in ids if (sid := _uuid(i)) is not None)
+    return None
 
 
 def app_link(app_url: str, run_test_id: str | None, execution_id: str | None) -> str | None:
@@ -81,7 +135,7 @@ def find_run_test(client: Client, name: str) -> RunTestRef:
                 run_test_id = _uuid(item.get("id"))
                 if run_test_id is None:
                     raise ApiError(f"the API answered {what} with a run test id that is not a UUID")
-                found.append(RunTestRef(run_test_id, item["name"]))
+                found.append(RunTestRef(run_test_id, item["name"], _scenarios_of(item)))
         total_pages = answer.get("total_pages")
         if not isinstance(total_pages, int) or page >= total_pages:
             break
@@ -123,7 +177,10 @@ def start_execution(
     except MaybeSent as exc:
         raise _lost(exc, run_test, before, existing) from exc
     except GateError as exc:
+        if exc.status == 400 and not VALIDATION.search(str(exc)):
+            raise _failed_start(exc, run_test, before, existing) from exc
         raise _refused(exc, run_test) from exc
+    _about_start(answer, run_test, what)
     execution_id = _uuid(answer.get("execution_id")) if isinstance(answer, dict) else None
     if execution_id is None:
         raise ApiError(
@@ -131,6 +188,53 @@ def start_execution(
             "the Future AGI API?"
         )
     return execution_id
+
+
+# The refusals of a start the server is known to give for the request itself (execute's
+# validation: no scenarios, incomplete scenarios, unknown fields, a scenario id that is not a
+# UUID, a body that is not JSON). Any other 400 is the platform failing (its workflow engine
+# down: "Failed to start test execution: Failed client connect: ...").
+VALIDATION = re.compile(
+    r"At least one scenario is required|scenario\(s\) are not completed|Unknown field\.|"
+    r"Must be a valid UUID|JSON parse error|Invalid data\."
+)
+
+
+def _about_start(answer: Any, run_test: RunTestRef, what: str) -> None:
+    """The start's answer must be about the run test started (a swapped answer never is)."""
+    answered = _uuid(answer.get("run_test_id")) if isinstance(answer, dict) else None
+    if answered is not None and answered != _uuid(run_test.id):
+        raise ApiError(
+            f"the API answered {what} about another run test ({answered}); check --base-url "
+            "and any proxy in between"
+        )
+
+
+class FailedStart(OutageError):
+    """The platform failed to start the execution (not a refusal of the request)."""
+
+
+def _failed_start(
+    exc: GateError, run_test: RunTestRef, before: set[str], existing: Callable[[], set[str]]
+) -> FailedStart:
+    """A 400 that is not one of execute's validation answers: the platform failing to start
+    (an outage worded as a refusal). It may have left a row behind, which this job's answer
+    did not give: named, never cancelled."""
+    try:
+        new = sorted(existing() - before)
+        left = (
+            f"the platform may have left execution(s) {', '.join(new)} pending; not started by "
+            "this job's answer, so fi-gate did not cancel them"
+            if new
+            else "no execution appeared in its listing"
+        )
+    except GateError as again:
+        left = f"its executions could not be listed again ({clip(str(again), 120)})"
+    reason = str(exc).split(": ", 2)[-1]
+    return FailedStart(
+        f"the platform failed to start run test '{clip(run_test.name, 80)}' ({clip(reason, 200)}): "
+        f"{left}; this is the platform failing, not the run test: retry later"
+    )
 
 
 class LostStart(OutageError):
@@ -171,7 +275,7 @@ def _refused(exc: GateError, run_test: RunTestRef) -> GateError:
     if status == 400:
         return UsageError(
             f"the platform refused to start run test '{name}': {reason} (fix the run test in the "
-            "app: it needs complete scenarios)"
+            "app, or the --scenario ids)"
         )
     if status in (402, 403):
         return UsageError(
@@ -188,13 +292,18 @@ def _refused(exc: GateError, run_test: RunTestRef) -> GateError:
 
 
 def cancel_execution(client: Client, execution_id: str) -> None:
-    client.request(
+    """Cancel one execution; the answer must be about it (`test_execution_id`)."""
+    what = f"the cancel of execution {execution_id}"
+    answer = client.request(
         "POST",
         f"/simulate/test-executions/{quote(execution_id, safe='')}/cancel/",
-        what=f"the cancel of execution {execution_id}",
+        what=what,
         body={},
         envelope=False,
     )
+    answered = answer.get("test_execution_id") if isinstance(answer, dict) else None
+    if answered is not None and _uuid(answered) != _uuid(execution_id):
+        raise ApiError(f"the API answered {what} about execution {clip(str(answered), 64)}")
 
 
 class Started:

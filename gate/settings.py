@@ -272,24 +272,25 @@ def ci_commit(environ: Mapping[str, str]) -> tuple[str | None, str | None, datet
 
 
 def _scenarios(flags: list[str] | None, environ: Mapping[str, str]) -> tuple[str, ...]:
-    """Scenario ids: repeated --scenario, else FI_GATE_SCENARIOS (one a line, or commas)."""
+    """Scenarios by id or by exact name: repeated --scenario, else FI_GATE_SCENARIOS (one a
+    line; on a single line, separated by commas). Checked against the run test's own
+    scenarios when it is found (runs.RunTestRef.scenario_ids)."""
     import uuid
 
-    raw = list(flags or []) or re.split(
-        r"[\s,]+", environment.text(environ, "FI_GATE_SCENARIOS") or ""
-    )
-    ids = []
-    for given in (v.strip() for v in raw):
-        if not given:
+    text = environment.text(environ, "FI_GATE_SCENARIOS") or ""
+    lines = text.splitlines() if "\n" in text.strip() else text.split(",")
+    raw = list(flags or []) or lines
+    given: list[str] = []
+    for value in (v.strip() for v in raw):
+        if not value:
             continue
+        if len(value) > 200:
+            raise UsageError(f"scenario {value[:60]!r}...: too long for a scenario id or name")
         try:
-            ids.append(str(uuid.UUID(given)))
-        except ValueError as exc:
-            raise UsageError(
-                f"scenario {given[:60]!r} is not a UUID; copy scenario ids from the run test's "
-                "page in the app"
-            ) from exc
-    return tuple(dict.fromkeys(ids))
+            given.append(str(uuid.UUID(value)))
+        except ValueError:
+            given.append(value)  # a name, looked up in the run test's scenarios
+    return tuple(dict.fromkeys(given))
 
 
 def _app_url(url: str) -> str:
