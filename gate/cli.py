@@ -134,9 +134,11 @@ def _run_parser(sub: Any, policy_help: str) -> None:
     r.add_argument("--run-test", metavar="NAME", action="append",
                    help="run test to start (repeat to start several at once; default: the "
                    "policy's)")
-    r.add_argument("--scenario", metavar="ID", action="append",
-                   help="run only this scenario (repeat for several; default: all of the run "
-                   "test's)")
+    r.add_argument("--run-test-id", metavar="UUID",
+                   help="the run test to start, by its id (instead of --run-test)")
+    r.add_argument("--scenario", metavar="ID|NAME", action="append",
+                   help="run only this scenario, by id or exact name (repeat for several; "
+                   "default: all of the run test's)")
     r.add_argument("--no-cancel", action="store_true",
                    help="leave the execution running when the job is cancelled or the deadline "
                    "passes")
@@ -151,6 +153,7 @@ def _check_parser(sub: Any, policy_help: str) -> None:
     what.add_argument("--run-test", metavar="NAME", action="append",
                       help="run test name: judge its latest execution (repeat to judge several "
                       "together)")
+    what.add_argument("--run-test-id", metavar="UUID", help="the run test by id (not name)")
     what.add_argument("--execution-id", metavar="UUID", help="judge this execution")
     what.add_argument("--from-file", metavar="PATH",
                       help="judge a saved execution-detail response (no network, no keys)")

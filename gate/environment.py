@@ -32,6 +32,7 @@ READS = frozenset(
         # What to judge and how.
         "FI_GATE_POLICY",
         "FI_GATE_RUN_TEST",
+        "FI_GATE_RUN_TEST_ID",
         "FI_GATE_EXECUTION_ID",
         "FI_GATE_SELECT",
         "FI_GATE_TIMEOUT",

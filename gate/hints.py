@@ -31,6 +31,7 @@ def unknown_command(word: str, commands: Sequence[str]) -> str:
 # The component's inputs are the same names with underscores.
 INPUTS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("--policy", "FI_GATE_POLICY"), "policy"),
+    (("--run-test-id", "FI_GATE_RUN_TEST_ID"), "run-test-id"),
     (("--run-test", "FI_GATE_RUN_TEST"), "run-test"),
     (("--execution-id", "FI_GATE_EXECUTION_ID"), "execution-id"),
     (("--select", "FI_GATE_SELECT"), "select"),

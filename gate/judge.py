@@ -27,7 +27,7 @@ from gate.errors import (
     UsageError,
 )
 from gate.redact import clip
-from gate.runs import Started
+from gate.runs import RunTestRef, Started
 from gate.settings import Settings
 
 if TYPE_CHECKING:
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 Connect = Callable[[Settings, "Deadline | None"], "Client"]
 
 CANCEL_SECONDS = 5.0  # the time a cancel may take, beyond --timeout
+LOOK_SECONDS = 2.0  # the look at its status just before (a slow answer: cancelled all the same)
 BELONGS_PAGE = 50  # executions a listing page holds when looking for an execution's run test
 STARTED = Started()  # what `run` started and has not seen end: cancelled when the job is
 
@@ -102,15 +103,42 @@ class Judge:
     # Every run test the policy names: where an execution that is not the named run test's
     # may be found, to say whose it is.
     known_run_tests: tuple[str, ...] = ()
+    run_test_ref: RunTestRef | None = None  # the run test named by id, once found
+
+    def by_id(self) -> Judge:
+        """--run-test-id: the run test's name looked up (a run test is named by its name
+        everywhere else: the runs endpoint, the policy's run_tests, the report)."""
+        from gate.runs import find_run_test_by_id
+        from gate.transport import Deadline
+
+        s = self.settings
+        assert s.run_test_id is not None
+        with self.connect(s, Deadline(min(s.timeout, 60.0))) as client:
+            ref, namesakes = find_run_test_by_id(client, s.run_test_id)
+        if namesakes and s.mode != "run" and s.execution_id is None:
+            raise UsageError(
+                f"run test {ref.id} is named '{clip(ref.name, 80)}', like {namesakes} other run "
+                "test(s) of the workspace, and the API lists executions by name (it would mix "
+                "theirs): judge one with --execution-id, or rename the others in the app"
+            )
+        self.console.debug(f"run test {ref.id} is '{ref.name}'")
+        return replace(self, settings=replace(s, run_test=ref.name), run_test_ref=ref)
 
     def named(self) -> tuple[GateResult, str | None]:
         """The policy loaded, the run tests it or the settings name, each judged by its own
         rules: the result, and the run test when there is one."""
         from gate.policy import load_policy
+
+        policy = load_policy(self.settings.policy_path)
+        if self.settings.run_test_id is not None:
+            return self.by_id().named_by(policy)
+        return self.named_by(policy)
+
+    def named_by(self, policy: Policy) -> tuple[GateResult, str | None]:
+        """`named`, once the policy is loaded (and a run test named by id has its name)."""
         from gate.verdict import GateResult
 
         s = self.settings
-        policy = load_policy(s.policy_path)
         names = s.run_tests or ((s.run_test,) if s.run_test else ())
         if not (names or s.execution_id or s.from_file):
             names = policy.run_test_names
@@ -217,7 +245,8 @@ class Judge:
             )
         deadline = Deadline(s.timeout)
         with self.connect(s, deadline) as client:
-            ref = find_run_test(client, run_test)
+            by_id = self.run_test_ref
+            ref = by_id if by_id and by_id.name == run_test else find_run_test(client, run_test)
 
             def existing() -> set[str]:
                 # Also after the deadline (a start cut off by it): a short one of its own.
@@ -651,14 +680,15 @@ def cancel_started(
 
     def cancel(execution_id: str, link: str, settings: Settings) -> None:
         try:
-            with connect(settings, Deadline(CANCEL_SECONDS)) as client:
+            with connect(settings, Deadline(LOOK_SECONDS)) as client:
                 ended = final_status(client, execution_id)
-                if ended is not None:  # the platform's cancel would overwrite it: never
-                    console.info(
-                        f"execution {execution_id} had already ended ({ended}) when fi-gate "
-                        f"was about to cancel it ({why}); left as it is: {link}"
-                    )
-                    return
+            if ended is not None:  # the platform's cancel would overwrite it: never
+                console.info(
+                    f"execution {execution_id} had already ended ({ended}) when fi-gate "
+                    f"was about to cancel it ({why}); left as it is: {link}"
+                )
+                return
+            with connect(settings, Deadline(CANCEL_SECONDS)) as client:
                 cancel_execution(client, execution_id)
             console.info(f"cancelled execution {execution_id} ({why}; fi-gate started it): {link}")
         except (GateError, KeyboardInterrupt) as exc:
@@ -684,4 +714,4 @@ def cancel_started(
         t.start()
         threads.append(t)
     for t in threads:
-        t.join(CANCEL_SECONDS + 1)
+        t.join(LOOK_SECONDS + CANCEL_SECONDS + 1)

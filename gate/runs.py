@@ -111,16 +111,15 @@ def _uuid(value: Any) -> str | None:
         return None
 
 
-def find_run_test(client: Client, name: str) -> RunTestRef:
-    """The run test of exactly this name; a clear error for none, a case-only match, or two."""
+def _search(client: Client, search: str, what: str) -> list[RunTestRef]:
+    """Every run test the platform's search lists for `search` ("" for all), page by page."""
     found: list[RunTestRef] = []
     page = 1
     while page <= MAX_SEARCH_PAGES:
-        what = f"the run tests matching '{clip(name, 80)}'"
         answer = client.request(
             "GET",
             RUN_TESTS_PATH,
-            {"search": name, "limit": str(SEARCH_PAGE_SIZE), "page": str(page)},
+            {"search": search, "limit": str(SEARCH_PAGE_SIZE), "page": str(page)},
             what=what,
             envelope=False,
         )
@@ -140,19 +139,46 @@ def find_run_test(client: Client, name: str) -> RunTestRef:
         if not isinstance(total_pages, int) or page >= total_pages:
             break
         page += 1
+    return found
+
+
+def find_run_test(client: Client, name: str) -> RunTestRef:
+    """The run test of exactly this name; a clear error for none, a case-only match, or two."""
+    found = _search(client, name, f"the run tests matching '{clip(name, 80)}'")
     exact = [r for r in found if r.name == name]
     if len(exact) > 1:
         raise UsageError(
             f"{len(exact)} run tests are named '{clip(name, 80)}' "
-            f"({', '.join(r.id for r in exact)}); fi-gate does not guess: rename one in the app"
+            f"({', '.join(r.id for r in exact)}); fi-gate does not guess: rename one in the app, "
+            "or name it by id with --run-test-id"
         )
     if exact:
         return exact[0]
     hint = did_you_mean(name, [r.name for r in found], close=False)
     raise NotFoundError(
-        f"no run test is named '{clip(name, 80)}'{hint} (names are exact and case-sensitive; "
-        "check that the keys belong to its workspace)"
+        f"no run test is named '{clip(name, 80)}'{hint or id_hint(name)} (names are exact and "
+        "case-sensitive; check that the keys belong to its workspace)"
     )
+
+
+def id_hint(name: str) -> str:
+    """For a run test "name" that is a UUID: the flag that takes an id."""
+    return "; it looks like a run test id: give it with --run-test-id" if _uuid(name) else ""
+
+
+def find_run_test_by_id(client: Client, run_test_id: str) -> tuple[RunTestRef, int]:
+    """The run test of this id (the platform's listing of every run test, paged), and how
+    many other run tests share its name (the runs endpoint lists executions by name)."""
+    found = _search(client, "", "the workspace's run tests")
+    mine = [r for r in found if r.id == _uuid(run_test_id)]
+    if not mine:
+        raise NotFoundError(
+            f"no run test has the id {clip(run_test_id, 64)} in the keys' workspace (among its "
+            f"{len(found)} run tests); check the id (the run test's page in the app: "
+            "…/simulate/test/<run test id>/…) and that the keys belong to its workspace"
+        )
+    namesakes = sum(1 for r in found if r.name == mine[0].name) - 1
+    return mine[0], namesakes
 
 
 def start_execution(

@@ -143,6 +143,7 @@ class Settings:
     ref: str | None = None  # GITHUB_REF, CI_COMMIT_REF_NAME
     commit_time: datetime | None = None  # CI_COMMIT_TIMESTAMP, or the GitHub event's
     comment: bool = False  # the summary as a sticky pull/merge-request comment (comment.py)
+    run_test_id: str | None = None  # the run test by id (--run-test-id): its name is looked up
 
 
 def resolve(args: argparse.Namespace, environ: Mapping[str, str]) -> Settings:
@@ -191,7 +192,30 @@ def resolve(args: argparse.Namespace, environ: Mapping[str, str]) -> Settings:
         ref=ref,
         commit_time=commit_time,
         comment=bool(get("comment")),
+        run_test_id=_run_test_id(args, environ, names),
     )
+
+
+def _run_test_id(
+    args: argparse.Namespace, environ: Mapping[str, str], names: list[str]
+) -> str | None:
+    """--run-test-id (or FI_GATE_RUN_TEST_ID): a run test by its id, instead of by name."""
+    import uuid
+
+    given = getattr(args, "run_test_id", None)
+    raw = given if given is not None else environment.text(environ, "FI_GATE_RUN_TEST_ID")
+    if raw is None:
+        return None
+    try:
+        run_test_id = str(uuid.UUID(raw.strip()))
+    except ValueError as exc:
+        raise UsageError(
+            f"run test id {raw.strip()[:60]!r} is not a UUID; copy it from the run test's page "
+            "in the app (…/simulate/test/<run test id>/…), or name the run test with --run-test"
+        ) from exc
+    if names:
+        raise UsageError("--run-test-id and --run-test both name the run test; give one of them")
+    return run_test_id
 
 
 def _targets(args: argparse.Namespace, environ: Mapping[str, str]) -> tuple[list[str], str | None]:

@@ -24,6 +24,7 @@ import json
 import os
 import random
 import re
+import select
 import socket
 import ssl
 import threading
@@ -484,7 +485,7 @@ class Transport:
             ceiling = min(self.retry.backoff_max, self.retry.backoff_base * 2 ** (attempt - 1))
             delay = self.rng.uniform(ceiling / 2, ceiling)
         if delay >= self.deadline.remaining():
-            raise OutageError(
+            raise DeadlineError(  # the time ran out, whatever was being retried
                 f"{where}, and the next retry would pass the {self.deadline.seconds:g}s "
                 "deadline; retry later or raise --timeout"
             )
@@ -538,6 +539,12 @@ class Transport:
         with self._lock:
             self.requests_made += 1
         connection = self._connection()
+        if connection.sock is not None and (method != "GET" or _stale(connection.sock)):
+            # A kept-alive connection the server has closed meanwhile (it closes idle ones
+            # after about 30 s) is replaced quietly; a write always gets a fresh connection,
+            # so that it is never lost to a stale one and left "maybe sent".
+            connection.close()
+        reused = connection.sock is not None
         parts = urlsplit(url)
         target = parts.path + (f"?{parts.query}" if parts.query else "")
         headers = dict(self.headers)
@@ -553,6 +560,15 @@ class Transport:
             answer = self._read(response)
         except BaseException as exc:
             self._drop(connection)
+            if (
+                reused
+                and method == "GET"
+                and _closed_before_answer(exc)
+                and not self._closing.is_set()
+            ):
+                # The server closed the kept-alive connection as the GET went out (no byte of
+                # an answer came): the GET was not received. Sent again on a fresh one, quietly.
+                return self._exchange(method, url, data)
             if isinstance(exc, (ApiError, _Retryable)) or not isinstance(exc, Exception):
                 raise
             raise self._fault(exc) from exc
@@ -850,6 +866,23 @@ def _tls_context(verify: bool | str) -> ssl.SSLContext:
     except ImportError:  # pragma: no cover - certifi is a dependency
         return ssl.create_default_context()
     return ssl.create_default_context(cafile=certifi.where())
+
+
+def _stale(sock: socket.socket) -> bool:
+    """An idle kept-alive connection with something to read: the server closed it (or sent
+    what nobody asked for). Either way it is not used again."""
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(readable)
+
+
+def _closed_before_answer(exc: BaseException) -> bool:
+    """The connection ended before any byte of an answer: the request was not read."""
+    return isinstance(
+        exc, (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError)
+    ) and not isinstance(exc, TimeoutError)
 
 
 def _shut(sock: socket.socket) -> None:

@@ -312,9 +312,14 @@ def test_score_and_choices() -> None:
     # computed from the configs, weighted by cells: (5*10 + 25*10) / 20 = 15
     negative = only(v, "Sentiment", "choice_rate[Negative]")
     assert (negative.observed, negative.status) == (15.0, "fail")
+    # Neutral never occurred (the server lists only the choices that did): 0 %, under 5 %
     neutral = only(v, "Sentiment", "choice_rate[Neutral]")
-    assert neutral.status == "missing"
-    assert "never reported the choice 'Neutral'" in neutral.message
+    assert (neutral.observed, neutral.status) == (0.0, "fail")
+    assert "the choice 'Neutral' never occurred" in neutral.message
+    # a label that differs from a reported one only by case is the policy's mistake
+    typo = judge("evals:\n  Sentiment: {max_choice_rate: {NEGATIVE: 10}}\n", ex)
+    wrong = only(typo, "Sentiment", "choice_rate[NEGATIVE]")
+    assert wrong.status == "missing" and "did you mean 'Negative'?" in wrong.message
 
 
 def test_config_rules_judge_configs() -> None:

@@ -189,8 +189,11 @@ class FakeApi:
         host: str = "127.0.0.1",
         port: int = 0,
         run_speed: float = 1.0,
+        idle_close: float | None = None,
     ) -> None:
         self.store = store or Store()
+        # Like the real server, close a kept-alive connection idle this long (None: never).
+        self.idle_close = idle_close
         self.api_key = api_key
         self.secret_key = secret_key
         self.latency = latency
@@ -268,6 +271,7 @@ class FakeApi:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
             server_version = "fake-futureagi/1"
+            timeout = api.idle_close  # the wait for a kept-alive connection's next request
             # Headers and body go out in two writes; with Nagle on, the body waits for the
             # client's delayed ACK (about 40 ms a request). Real front ends (nginx) set
             # TCP_NODELAY, and so does the fake.
