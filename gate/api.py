@@ -11,7 +11,14 @@ from typing import Any
 
 from gate import pages
 from gate.calls import CallsResult, Detail
-from gate.errors import NotReadyError
+from gate.errors import (
+    ApiError,
+    GateError,
+    NotFoundError,
+    NotReadyError,
+    RejectedKeyError,
+    WrongEndpointError,
+)
 from gate.model import (
     Execution,
     ExecutionRef,
@@ -20,7 +27,7 @@ from gate.model import (
     parse_execution_list,
 )
 from gate.redact import clip
-from gate.transport import Deadline, DeadlineError, Transport
+from gate.transport import Deadline, DeadlineError, Refusal, Transport
 from gate.wire import about, decode_result
 
 RUNS_PATH = "/sdk/api/v1/simulation/runs/"
@@ -32,11 +39,18 @@ LAST_LOOK = 2.0  # seconds kept after the last look at the deadline, to read and
 SUMMARY_PENDING = frozenset({"pending", "running"})
 
 
-class Client(Transport):
-    """The endpoints fi-gate reads, over one transport (deadline, retries, origin rules)."""
+class Client:
+    """The endpoints fi-gate reads, over one transport (deadline, retries, trust, proxies),
+    which knows nothing of Future AGI: what the API's refusals mean is `explain`, here."""
 
     def __init__(self, base_url: str, api_key: str, secret_key: str, **options: Any) -> None:
-        super().__init__(base_url, {"X-Api-Key": api_key, "X-Secret-Key": secret_key}, **options)
+        self.transport = Transport(
+            base_url,
+            {"X-Api-Key": api_key, "X-Secret-Key": secret_key},
+            explain=explain,
+            same_failure_hint=SAME_FAILURE_HINT,
+            **options,
+        )
         self.readers: pages.Readers | None = None
 
     def __enter__(self) -> Client:
@@ -45,17 +59,38 @@ class Client(Transport):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    @property
+    def deadline(self) -> Deadline:
+        return self.transport.deadline
+
+    @property
+    def host(self) -> str:
+        return self.transport.host
+
+    @property
+    def requests_made(self) -> int:
+        return self.transport.requests_made
+
+    def request(self, *args: Any, **kwargs: Any) -> Any:
+        return self.transport.request(*args, **kwargs)
+
+    def sleep(self, seconds: float) -> None:
+        self.transport.sleep(seconds)
+
+    def cancel(self) -> None:
+        self.transport.cancel()
+
     def start_workers(self, workers: int) -> None:
         """Start the call-page readers now, before the first request (pages.Readers)."""
         if self.readers is None:
             self.readers = pages.Readers(workers)
 
     def close(self) -> None:
-        self.cancel()  # the readers' requests end at once, then the readers
+        self.transport.cancel()  # the readers' requests end at once, then the readers
         if self.readers is not None:
             self.readers.shutdown()
             self.readers = None
-        super().close()
+        self.transport.close()
 
     def get(self, params: dict[str, str], *, what: str, shape: Any = Any) -> Any:
         """GET the runs endpoint: the envelope's `result`, decoded as `shape`."""
@@ -119,6 +154,53 @@ class Client(Transport):
         return pages.read_calls(
             self, self.readers, execution_id, first, plan=plan, total_calls=total_calls
         )
+
+
+SAME_FAILURE_HINT = (
+    "; the server fails on this run test's data: check the run test's evals in the app (an "
+    "eval type the API cannot summarise?) or contact Future AGI support"
+)
+
+
+def explain(r: Refusal) -> GateError | None:
+    """What a refusal of the Future AGI API means, and what to do about it."""
+    if r.status == 404 and not r.json:
+        # Not the API's own "not found": the path is wrong (a base URL with a path).
+        return WrongEndpointError(
+            f"404 from {r.host}: {r.path} is not an endpoint of the Future AGI API "
+            f"({r.message}); check --base-url or FI_BASE_URL: it is the host alone, like "
+            "https://api.futureagi.com"
+        )
+    if r.status == 404:
+        # A wrong name or id is the caller's mistake, not an outage: exit 2, never softened.
+        return NotFoundError(
+            f"404 from {r.host}: {r.what} was not found ({r.message}); check the name or id "
+            "(names are exact and case-sensitive) and that the keys belong to its workspace"
+        )
+    if r.status in (401, 403):
+        # A rejected key is a mistake to fix, like an unknown name: exit 2, never softened
+        # (scripts that retry exit 3 would retry it forever).
+        return RejectedKeyError(
+            f"{r.status} from {r.host}: "
+            + (
+                f"the API key or secret key was rejected ({r.message}); check FI_API_KEY and "
+                "FI_SECRET_KEY"
+                if r.status == 401
+                else f"these keys may not read {r.what} ({r.message}); use keys of the "
+                "workspace that owns the run test"
+            )
+        )
+    known = {
+        402: f"the workspace's usage limit is reached ({r.message}); check the plan",
+        400: f"the API refused the request for {r.what}: {r.message}",
+    }
+    if r.status in known:
+        return ApiError(f"{r.status} from {r.host}: {known[r.status]}")
+    if 300 <= r.status < 400:
+        return ApiError(f"{r.status} from {r.host} without a usable Location; check --base-url")
+    if r.status < 500:
+        return ApiError(f"{r.status} from {r.host} for {r.what}: {r.message}; check --base-url")
+    return None
 
 
 def select_execution(

@@ -15,9 +15,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from gate import __version__, environment, outputs, redact
+from gate import __version__, environment, outputs
 from gate.args import Parser
-from gate.console import PROG, Console, StdoutError, colour, detach_stdout, stdout
+from gate.console import PROG, Console, StdoutError, colour, detach_stdout, for_run, stdout
 from gate.errors import EXIT_PASS, EXIT_USAGE, ApiError, GateError, UsageError
 from gate.settings import (
     DEFAULT_BASE_URL,
@@ -37,7 +37,6 @@ EPILOG = """exit codes: 0 pass (warnings allowed), 1 gate failed, 2 usage or con
 
 environment: FI_API_KEY, FI_SECRET_KEY (credentials, never flags), FI_BASE_URL,
 FI_GATE_POLICY, FI_GATE_RUN_TEST, FI_GATE_EXECUTION_ID, NO_COLOR"""
-SECRET_VARIABLES = environment.CREDENTIALS
 COMMANDS = ("check", "run", "validate", "init", "schema", "demo")
 
 
@@ -205,7 +204,7 @@ def _command(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         from gate.policy import validate_command
 
         in_actions = environment.text(environ, "GITHUB_ACTIONS") == "true"
-        return validate_command(args.paths, _console(environ), annotate=in_actions)
+        return validate_command(args.paths, for_run(environ), annotate=in_actions)
     if args.command == "demo":
         from gate import demo
 
@@ -217,7 +216,7 @@ def _command(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         if args.command == "init":
             from gate import init
 
-            return init.command(args, environ, _console(environ))
+            return init.command(args, environ, for_run(environ))
         return _check(args, environ)  # check, run
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (a cancelled CI job): no verdict
         term = isinstance(exc, Terminated)
@@ -246,24 +245,13 @@ def _on_sigterm(handler: Any) -> Any:
     return signal.signal(signal.SIGTERM, handler)
 
 
-def _console(environ: Mapping[str, str], verbose: bool = False) -> Console:
-    """Standard error, the run's keys and tokens masked everywhere, its inputs named."""
-    redact.register(secrets := [environ.get(n, "") for n in SECRET_VARIABLES])
-    console = Console(sys.stderr, secrets, verbose, environment.text(environ, "FI_GATE_INTERFACE"))
-    if environment.text(environ, "GITHUB_ACTIONS") == "true":  # GitHub masks them in the log too
-        from gate.render.github import mask_commands
-
-        console.command(mask_commands(console.secrets))
-    return console
-
-
 def _check(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     """`check` and `run`: judge, write every report, return the exit code."""
     from gate import judge
     from gate.verdict import GateResult
 
     judge.STARTED.clear()
-    console = _console(environ, args.verbose)
+    console = for_run(environ, args.verbose)
     in_actions = environment.text(environ, "GITHUB_ACTIONS") == "true"
     early: UsageError | None = None
     try:

@@ -30,6 +30,7 @@ from urllib.parse import quote
 from gate import environment
 from gate.console import Console
 from gate.errors import GateError, UsageError
+from gate.network import Network
 from gate.redact import clip
 from gate.transport import Deadline, Transport, check_base_url
 from gate.verdict import GateResult
@@ -189,7 +190,8 @@ def _post(result: GateResult, where: Target, environ: Mapping[str, str], console
     marker = marker_of(result)
     text = body(result, marker)
     url = check_base_url(where.api)
-    with Transport(url, where.headers, deadline=Deadline(SECONDS), environ=environ) as api:
+    network = Network.from_environ(environ)  # the same trust and proxies as the API's
+    with Transport(url, where.headers, deadline=Deadline(SECONDS), network=network) as api:
         me = whoami(api, where)
         found = _find(api, where, marker, me)
         if found is None:

@@ -85,6 +85,21 @@ class Console:
             self._lines(f"{PROG}: debug: ", text)
 
 
+def for_run(environ: Mapping[str, str], verbose: bool = False) -> Console:
+    """Standard error for one run: its keys, tokens and proxy password masked everywhere (and,
+    in a GitHub job, in GitHub's log too), its inputs named as the interface names them."""
+    from gate.network import proxy_secrets
+
+    secrets = [environ.get(n, "") for n in environment.CREDENTIALS] + proxy_secrets(environ)
+    redact.register(secrets)
+    console = Console(sys.stderr, secrets, verbose, environment.text(environ, "FI_GATE_INTERFACE"))
+    if environment.text(environ, "GITHUB_ACTIONS") == "true":
+        from gate.render.github import mask_commands
+
+        console.command(mask_commands(console.secrets))
+    return console
+
+
 def disarm(line: str) -> str:
     """A log line that cannot be read as a GitHub workflow command: `::` at its start, or the
     old `##[` syntax anywhere, visibly broken (`: :`, `# #[`), with no invisible character."""

@@ -67,7 +67,9 @@ READS = frozenset(
         "FORCE_COLOR",
         "REQUESTS_CA_BUNDLE",
         "CURL_CA_BUNDLE",
-        # The proxy rules of gate/transport.py (an https base URL only; HTTP_PROXY is never
+        "SSL_CERT_FILE",
+        "SSL_CERT_DIR",
+        # The proxy rules of gate/network.py (an https base URL only; HTTP_PROXY is never
         # used: the keys would cross it in cleartext). Listed so that no output defines them.
         "HTTPS_PROXY",
         "https_proxy",

@@ -40,6 +40,11 @@ class WrongEndpointError(NotFoundError):
     not the name that was asked for."""
 
 
+class RejectedKeyError(UsageError):
+    """The API rejected the keys (401) or refused them this run test's workspace (403): a
+    mistake to fix, never an outage (exit 2; `--on-api-error pass` does not soften it)."""
+
+
 class ApiError(GateError):
     """The API could not be reached, refused the request or answered something unusable (exit 3)."""
 

@@ -159,7 +159,10 @@ def _draft(args: argparse.Namespace, environ: Mapping[str, str]) -> tuple[str, i
     if not key or not secret:
         raise UsageError("FI_API_KEY and FI_SECRET_KEY must be set to read the run test")
     base = check_base_url(args.base_url or value(None, environ, "base_url"))
-    with Client(base, key, secret, deadline=Deadline(DEFAULT_TIMEOUT), environ=environ) as client:
+    from gate.network import Network
+
+    network = Network.from_environ(environ)
+    with Client(base, key, secret, deadline=Deadline(DEFAULT_TIMEOUT), network=network) as client:
         # One listing page: it carries every execution's eval results.
         _, _, items = client.list_executions(args.run_test, 1, min(50, args.from_last * 3))
     done = [parse_execution(item) for item in items]

@@ -75,8 +75,7 @@ def connect(console: Console, environ: Mapping[str, str]) -> Connect:
             settings.secret_key,
             deadline=deadline or Deadline(settings.timeout),
             on_retry=console.info,
-            verify=settings.ca_bundle or True,
-            environ=environ,
+            network=settings.network,
         )
 
     return open_client

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from datetime import datetime
 
+    from gate.network import Network
+
 from gate import environment
 from gate.errors import UsageError
 
@@ -82,7 +84,6 @@ OPTIONS = {
         Option("base_url", ("FI_GATE_INPUT_BASE_URL", "FI_BASE_URL"), default=DEFAULT_BASE_URL),
         Option("api_key", ("FI_GATE_INPUT_API_KEY", "FI_API_KEY")),  # never a flag
         Option("secret_key", ("FI_GATE_INPUT_SECRET_KEY", "FI_SECRET_KEY")),  # never a flag
-        Option("ca_bundle", ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")),
         Option("allow_insecure_http", ("FI_GATE_ALLOW_INSECURE_HTTP",), _flag, False),
         Option("select", ("FI_GATE_SELECT",), _choice(SELECT_CHOICES), "latest"),
         Option("on_api_error", ("FI_GATE_ON_API_ERROR",), _choice(ON_API_ERROR_CHOICES), "fail"),
@@ -128,7 +129,7 @@ class Settings:
     on_api_error: str
     api_key: str | None = None
     secret_key: str | None = None
-    ca_bundle: str | None = None
+    network: Network | None = None  # trust and proxies (gate/network.py); None: the defaults
     run_tests: tuple[str, ...] = ()
     calls: bool = False
     wait: bool = False
@@ -178,7 +179,7 @@ def resolve(args: argparse.Namespace, environ: Mapping[str, str]) -> Settings:
         on_api_error=get("on_api_error"),
         api_key=get("api_key"),
         secret_key=get("secret_key"),
-        ca_bundle=get("ca_bundle"),
+        network=_network(environ),
         calls=bool(get("calls")),
         wait=wait,
         wait_for_summary=wait_for_summary,
@@ -194,6 +195,12 @@ def resolve(args: argparse.Namespace, environ: Mapping[str, str]) -> Settings:
         comment=bool(get("comment")),
         run_test_id=_run_test_id(args, environ, names),
     )
+
+
+def _network(environ: Mapping[str, str]) -> Network:
+    from gate.network import Network
+
+    return Network.from_environ(environ)
 
 
 def _run_test_id(

@@ -21,7 +21,6 @@ import contextlib
 import http.client
 import ipaddress
 import json
-import os
 import random
 import re
 import select
@@ -38,14 +37,8 @@ from typing import Any
 from urllib.parse import urlencode, urljoin, urlsplit
 
 from gate import __version__
-from gate.errors import (
-    ApiError,
-    GateError,
-    NotFoundError,
-    OutageError,
-    UsageError,
-    WrongEndpointError,
-)
+from gate.errors import ApiError, GateError, NotFoundError, OutageError, UsageError
+from gate.network import Network, Proxy, without_userinfo
 from gate.redact import clip
 from gate.wire import decode_result, server_message
 
@@ -57,6 +50,7 @@ MAX_RETRY_AFTER = 60.0
 CONNECT_TIMEOUT = 10.0
 READ_TIMEOUT = 60.0
 MAX_REDIRECTS = 3
+MAX_INTERIM = 10
 PIECE = 256 * 1024
 
 
@@ -77,6 +71,21 @@ class Deadline:
 
     def remaining(self) -> float:
         return self.end - self.clock()
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A final answer that is not a 2xx, for the API layer to say what it means."""
+
+    status: int
+    message: str  # what the server said, clipped
+    what: str  # what was asked for ("the execution list of run test 'X'")
+    path: str
+    host: str
+    json: bool  # a JSON object (the API's own answer), not a web server's page
+
+
+Explain = Callable[[Refusal], "GateError | None"]
 
 
 class MaybeSent(OutageError):
@@ -111,15 +120,26 @@ class MaybeSentDeadline(DeadlineError, MaybeSent):
 
 def check_base_url(url: str, *, allow_insecure_http: bool = False) -> str:
     """Validate a base URL; plain http only for loopback hosts unless explicitly allowed."""
-    parts = urlsplit(url.strip())
+    form = "give it as https://host[:port][/path], e.g. https://api.futureagi.com"
+    shown = clip(without_userinfo(url.strip()), 100)
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError as exc:  # a port that is not a number in range, an unclosed bracket
+        raise UsageError(f"base URL {shown!r} has no valid host and port; {form}") from exc
     if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise UsageError(
-            f"base URL {url!r} is not an http(s) URL; use e.g. https://api.futureagi.com"
-        )
-    if parts.username or parts.password:
+        raise UsageError(f"base URL {shown!r} is not an http(s) URL; {form}")
+    if parts.username is not None or parts.password is not None:
         raise UsageError(
             "the base URL must not carry credentials; use FI_API_KEY and FI_SECRET_KEY"
         )
+    if parts.query or parts.fragment or "?" in url or "#" in url or ";" in parts.netloc:
+        raise UsageError(
+            f"base URL {shown!r} carries a query, a fragment or parameters, which would end up "
+            f"in every request's path; {form}"
+        )
+    if port == 0:
+        raise UsageError(f"base URL {shown!r}: port 0 cannot be reached; {form}")
     if parts.scheme == "http" and not allow_insecure_http and not _is_loopback(parts.hostname):
         raise UsageError(
             f"refusing to send the API keys over plain http to {parts.hostname}; use https, "
@@ -173,70 +193,38 @@ def same_origin_target(current: str, location: str) -> str | None:
     return target if same else None
 
 
-def https_proxy(url: str, environ: Mapping[str, str]) -> tuple[str, int] | None:
-    """The proxy an https URL goes through (HTTPS_PROXY, else ALL_PROXY, either case), unless
-    NO_PROXY names its host; None for plain http, which never goes through a proxy: the keys
-    would cross it in cleartext."""
-    parts = urlsplit(url)
-    if parts.scheme != "https":
-        return None
-    proxy = next(
-        (
-            value.strip()
-            for name in ("https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY")
-            if (value := environ.get(name, "")).strip()
-        ),
-        None,
-    )
-    if proxy is None or _bypassed(parts.hostname or "", environ):
-        return None
-    if "://" not in proxy:
-        proxy = "http://" + proxy
-    p = urlsplit(proxy)
-    if p.scheme != "http" or not p.hostname:
-        raise UsageError(
-            f"HTTPS_PROXY={clip(proxy, 80)!r}: fi-gate reaches a proxy at an http:// address "
-            "and tunnels TLS through it (CONNECT); socks and https proxies are not supported"
-        )
-    return p.hostname, p.port or 80
-
-
-def _bypassed(host: str, environ: Mapping[str, str]) -> bool:
-    entries = (environ.get("no_proxy") or environ.get("NO_PROXY") or "").replace(" ", "")
-    for entry in filter(None, entries.lower().split(",")):
-        if entry == "*":
-            return True
-        name = entry.lstrip(".").split(":")[0]
-        if host.lower() == name or host.lower().endswith("." + name):
-            return True
-    return False
-
-
 class _Connection(http.client.HTTPConnection):
-    """A plain connection that reports its socket when it connects."""
+    """A plain connection whose socket the transport opens (under its deadline, tracked)."""
 
-    def __init__(self, host: str, port: int, track: Callable[[socket.socket], None]) -> None:
+    def __init__(self, host: str, port: int, open_socket: Callable[[], socket.socket]) -> None:
         super().__init__(host, port)
-        self._track = track
+        self.open_socket = open_socket
 
     def connect(self) -> None:
-        super().connect()
-        self._track(self.sock)
+        self.sock = self.open_socket()
 
 
 class _TLSConnection(http.client.HTTPSConnection):
-    """A TLS connection (through a CONNECT tunnel when there is a proxy) that reports its
-    socket when it connects."""
+    """A TLS connection (through a CONNECT tunnel when there is a proxy) whose socket the
+    transport opens, tunnels and wraps itself (transport.Transport._open)."""
 
-    def __init__(
-        self, host: str, port: int, context: ssl.SSLContext, track: Callable[[socket.socket], None]
-    ) -> None:
-        super().__init__(host, port, context=context)
-        self._track = track
+    def __init__(self, host: str, port: int, open_socket: Callable[[], socket.socket]) -> None:
+        super().__init__(host, port)
+        self.open_socket = open_socket
 
     def connect(self) -> None:
-        super().connect()
-        self._track(self.sock)
+        self.sock = self.open_socket()
+
+
+class _Stream:
+    """Stands for a socket whose buffered stream is already open (an interim answer read
+    from it): the final answer is read from the same stream, nothing buffered is lost."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+
+    def makefile(self, mode: str) -> Any:
+        return self.stream
 
 
 # Every transport not yet closed: a signal that ends the run cancels them all (`cancel_all`),
@@ -266,8 +254,10 @@ class Transport:
         sleep: Callable[[float], None] | None = None,
         rng: random.Random | None = None,
         on_retry: Callable[[str], None] | None = None,
-        verify: bool | str = True,
-        environ: Mapping[str, str] | None = None,
+        network: Network | None = None,
+        resolve: Callable[..., Any] = socket.getaddrinfo,
+        explain: Explain | None = None,
+        same_failure_hint: str = "",
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.origin = Origin.of(self.base_url)
@@ -278,7 +268,10 @@ class Transport:
         self.rng = rng or random.Random()
         self.on_retry = on_retry
         self.requests_made = 0
-        self.verify = verify  # True, or a CA bundle path (REQUESTS_CA_BUNDLE)
+        self.network = network or Network()  # trust and proxies (gate/network.py)
+        self.resolve = resolve  # name resolution, run under the deadline (a thread of its own)
+        self.explain = explain  # what a refusal means for the service spoken to (api.explain)
+        self.same_failure_hint = same_failure_hint
         self.headers = {
             "User-Agent": USER_AGENT,
             "Accept": "application/json",
@@ -286,8 +279,7 @@ class Transport:
             "Accept-Encoding": "gzip, deflate",
             **headers,
         }
-        self.proxy = https_proxy(self.base_url, os.environ if environ is None else environ)
-        self._context: ssl.SSLContext | None = None
+        self.proxy = self.network.proxy_for(self.origin.scheme, self.origin.host, self.origin.port)
         self._lock = threading.Lock()
         self._local = threading.local()  # each thread's connection
         self._connections: list[http.client.HTTPConnection] = []
@@ -358,7 +350,8 @@ class Transport:
             )
         return kind(
             f"no complete answer from {self.host} for {what} within the "
-            f"{self.deadline.seconds:g}s deadline; retry later or raise --timeout"
+            f"{self.deadline.seconds:g}s deadline (slow: {self._phase()}); retry later or raise "
+            "--timeout"
         )
 
     # --- requests --------------------------------------------------------------------------
@@ -442,16 +435,15 @@ class Transport:
 
     def _same_failure(self, answers: list[tuple[int, bytes]], attempt: int, what: str) -> None:
         """The same 500 for the same request on every attempt is the server failing on this
-        data (an eval type its summary code cannot handle), not an outage: no retry or wait
-        fixes it, so it is said plainly and `--on-api-error pass` does not soften it."""
+        request, not an outage: no retry or wait fixes it, so it is said plainly and
+        `--on-api-error pass` does not soften it."""
         if attempt < self.retry.attempts or len(answers) < 2:
             return
         if {s for s, _ in answers} == {500} and len({b for _, b in answers}) == 1:
             raise ApiError(
                 f"HTTP 500 ({server_message(answers[0][1])}) from {self.host} for {what}, the "
-                f"same answer {len(answers)} times: the server fails on this run test's data, "
-                "it is not a network problem; check the run test's evals in the app (an eval "
-                "type the API cannot summarise?) or contact Future AGI support"
+                f"same answer {len(answers)} times: it is not a network problem"
+                f"{self.same_failure_hint or '; the server fails on this request'}"
             )
 
     def _hold(self) -> None:
@@ -552,12 +544,15 @@ class Transport:
             headers["Content-Type"] = "application/json"
         try:
             if connection.sock is None:
-                connection.timeout = min(CONNECT_TIMEOUT, left)
                 self._connect(connection)
+            self._set_phase(f"the answer from {self.host}")
             connection.sock.settimeout(min(READ_TIMEOUT, left))
             connection.request(method, target, body=data, headers=headers)
             response = connection.getresponse()
+            response, interim = self._final(response, method)
             answer = self._read(response)
+            if interim:  # the connection's own state followed the interim answer: not reused
+                self._drop(connection)
         except BaseException as exc:
             self._drop(connection)
             if (
@@ -574,6 +569,21 @@ class Transport:
             raise self._fault(exc) from exc
         # A connection the server closes is reopened by the next request (http.client).
         return response.status, _Headers(response.headers), answer
+
+    def _final(
+        self, response: http.client.HTTPResponse, method: str
+    ) -> tuple[http.client.HTTPResponse, bool]:
+        """The final answer after any interim ones (`103 Early Hints`; http.client skips only
+        `100 Continue`), read from the same stream; whether there was an interim answer."""
+        interim = 0
+        while 100 <= response.status < 200 and response.status != 101:
+            interim += 1
+            if interim > MAX_INTERIM:
+                raise ApiError(f"{self.host} sent more than {MAX_INTERIM} interim answers")
+            stream, response.fp = response.fp, None  # type: ignore[assignment]  # the final answer owns it
+            response = http.client.HTTPResponse(_Stream(stream), method=method)  # type: ignore[arg-type]
+            response.begin()
+        return response, interim > 0
 
     def _fault(self, exc: Exception) -> Exception:
         """What a failure while sending or reading the response head means."""
@@ -593,18 +603,23 @@ class Transport:
             connection.connect()
         except ssl.SSLCertVerificationError as exc:
             raise ApiError(
-                f"TLS verification failed for {self.host}: {_tls_reason(exc)}; if a proxy "
-                "re-signs traffic, point REQUESTS_CA_BUNDLE at its CA bundle"
+                f"TLS verification failed for {self.host}: {_tls_reason(exc)} (verified against "
+                f"{self.network.trust}); if a proxy re-signs traffic, install its CA in the "
+                "system's store or point REQUESTS_CA_BUNDLE at it"
             ) from exc
         except socket.gaierror as exc:
-            host = self.proxy[0] if self.proxy else self.origin.host
+            host = self.proxy.host if self.proxy else self.origin.host
             raise ApiError(
                 f"cannot resolve the host {host}: check --base-url or FI_BASE_URL (or "
                 "HTTPS_PROXY) and the runner's DNS"
             ) from exc
         except TimeoutError as exc:
-            raise _Retryable("connection timed out") from exc
+            if self._expired.is_set():
+                raise self.late("the connection") from exc
+            raise _Retryable(f"connection timed out ({self._phase()})") from exc
         except ssl.SSLError as exc:
+            if self._expired.is_set() or self._closing.is_set():
+                raise Closed("the answer") from exc
             raise ApiError(
                 f"the TLS handshake with {self.host} failed ({clip(str(exc.reason or exc), 80)}); "
                 "check --base-url"
@@ -612,12 +627,120 @@ class Transport:
         except OSError as exc:
             if self._closing.is_set():
                 raise Closed("the answer") from exc
-            if self.proxy and "Tunnel connection failed" in str(exc):
-                raise ApiError(
-                    f"the proxy {self.proxy[0]}:{self.proxy[1]} refused to reach {self.host} "
-                    f"({clip(str(exc), 80)}); check HTTPS_PROXY and NO_PROXY"
-                ) from exc
             raise _Retryable("connection refused") from exc
+
+    def _phase(self) -> str:
+        return str(getattr(self._local, "phase", "") or "the request")
+
+    def _set_phase(self, phase: str) -> None:
+        self._local.phase = phase
+
+    def _open(self) -> socket.socket:
+        """This thread's socket to the origin: resolved, connected, tunnelled through the proxy
+        (CONNECT) and wrapped in TLS, every phase under the deadline (the socket is tracked from
+        its creation, so the deadline and a signal cut any phase off) and named for messages."""
+        o = self.origin
+        host, port = (self.proxy.host, self.proxy.port) if self.proxy else (o.host, o.port)
+        sock = self._connect_to(host, port)
+        opened = [sock]
+        try:
+            if self.proxy is not None:
+                self._tunnel(sock, self.proxy)
+            if o.scheme == "https":
+                context = self.network.tls_context()
+                tls = context.wrap_socket(
+                    sock, server_hostname=o.host, do_handshake_on_connect=False
+                )
+                opened.append(tls)
+                self._track(tls)
+                self._set_phase(f"the TLS handshake with {o.host}")
+                tls.do_handshake()
+                sock = tls
+        except BaseException:
+            for each in opened:
+                each.close()
+            raise
+        self._set_phase(f"the answer from {self.host}")
+        return sock
+
+    def _connect_to(self, host: str, port: int) -> socket.socket:
+        """Resolve (in a thread of its own: a resolver that never answers is not waited for
+        past the deadline, and a signal is honoured at once) and connect, tracked."""
+        self._set_phase(f"resolving {host}")
+        addresses = self._resolved(host, port)
+        last: OSError | None = None
+        for family, kind, proto, _, address in addresses:
+            self._set_phase(f"connecting to {host}:{port}")
+            sock = socket.socket(family, kind, proto)
+            self._track(sock)
+            sock.settimeout(max(0.01, min(CONNECT_TIMEOUT, self.deadline.remaining())))
+            try:
+                sock.connect(address)
+            except OSError as exc:
+                sock.close()
+                last = exc
+                if self._expired.is_set() or self._closing.is_set():
+                    break
+                continue
+            sock.settimeout(max(0.01, min(READ_TIMEOUT, self.deadline.remaining())))
+            return sock
+        assert last is not None
+        raise last
+
+    def _resolved(self, host: str, port: int) -> list[Any]:
+        done = threading.Event()
+        box: list[Any] = []
+
+        def work() -> None:
+            try:
+                box.append(self.resolve(host, port, type=socket.SOCK_STREAM))
+            except BaseException as exc:  # handed to the waiting thread
+                box.append(exc)
+            done.set()
+
+        threading.Thread(target=work, daemon=True, name="fi-gate-resolve").start()
+        while not done.wait(0.05):
+            if self._closing.is_set():
+                raise Closed("the answer")
+            if self.deadline.remaining() <= 0:
+                raise self.late("the answer")
+        if isinstance(box[0], BaseException):
+            raise box[0]
+        return list(box[0])
+
+    def _tunnel(self, sock: socket.socket, proxy: Proxy) -> None:
+        """CONNECT through the proxy, with its credentials; its answer read under the deadline."""
+        o = self.origin
+        target = f"[{o.host}]:{o.port}" if ":" in o.host else f"{o.host}:{o.port}"
+        lines = [f"CONNECT {target} HTTP/1.1", f"Host: {target}", f"User-Agent: {USER_AGENT}"]
+        authorization = proxy.authorization()
+        if authorization:
+            lines.append(f"Proxy-Authorization: {authorization}")
+        self._set_phase(f"the proxy {proxy.shown}'s answer to CONNECT")
+        sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+        head = b""
+        while b"\r\n\r\n" not in head:
+            piece = sock.recv(1)  # one byte at a time: nothing past the head is consumed
+            if not piece:
+                raise _Retryable(f"the proxy {proxy.shown} closed the connection on CONNECT")
+            head += piece
+            if len(head) > 65536:
+                raise ApiError(f"the proxy {proxy.shown} answered CONNECT with an endless head")
+        status_line = head.split(b"\r\n", 1)[0].decode("latin-1", "replace")
+        parts = status_line.split(" ", 2)
+        code = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
+        if 200 <= code < 300:
+            return
+        if code == 407:
+            needs = "refused the credentials" if authorization else "needs credentials"
+            raise ApiError(
+                f"the proxy {proxy.shown} {needs} (407 Proxy Authentication Required); put "
+                f"them in {proxy.variable} as http://user:password@host:port (percent-encoded)"
+            )
+        raise ApiError(
+            f"the proxy {proxy.shown} refused to reach {self.host} "
+            f"({clip(status_line, 80)}); check {proxy.variable} and NO_PROXY"
+        )
 
     def _connection(self) -> http.client.HTTPConnection:
         """This thread's connection (pages are read from a pool of threads)."""
@@ -625,15 +748,8 @@ class Transport:
         if connection is not None:
             return connection
         o = self.origin
-        if o.scheme == "https":
-            if self._context is None:
-                self._context = _tls_context(self.verify)
-            host, port = self.proxy or (o.host, o.port)
-            connection = _TLSConnection(host, port, self._context, self._track)
-            if self.proxy:
-                connection.set_tunnel(o.host, o.port)
-        else:
-            connection = _Connection(o.host, o.port, self._track)
+        kind = _TLSConnection if o.scheme == "https" else _Connection
+        connection = kind(o.host, o.port, self._open)
         self._local.connection = connection
         with self._lock:
             self._connections.append(connection)
@@ -703,39 +819,20 @@ class Transport:
         raise self._refusal(status, body, what, url)
 
     def _refusal(self, status: int, body: bytes, what: str, url: str) -> GateError:
-        """The error for a final answer that is not a 2xx."""
+        """The error for a final answer that is not a 2xx: the service's own meaning when the
+        client gave one (`explain`), else what HTTP says."""
         message = server_message(body)
-        if status == 404 and not _is_api_json(body):
-            # Not the API's own "not found": the path is wrong (a base URL with a path).
-            return WrongEndpointError(
-                f"404 from {self.host}: {urlsplit(url).path} is not an endpoint of the Future "
-                f"AGI API ({message}); check --base-url or FI_BASE_URL: it is the host alone, "
-                "like https://api.futureagi.com"
-            )
+        refusal = Refusal(status, message, what, urlsplit(url).path, self.host, _is_api_json(body))
+        explained = self.explain(refusal) if self.explain else None
+        if explained is not None:
+            return explained
         if status == 404:
-            # A wrong name or id is the caller's mistake, not an outage: exit 2, never
-            # softened by --on-api-error pass.
-            return NotFoundError(
-                f"404 from {self.host}: {what} was not found ({message}); check the name or id "
-                "(names are exact and case-sensitive) and that the keys belong to its workspace"
-            )
-        known = {
-            401: f"the API key or secret key was rejected ({message}); check FI_API_KEY and "
-            "FI_SECRET_KEY",
-            402: f"the workspace's usage limit is reached ({message}); check the plan",
-            403: f"these keys may not read {what} ({message}); use keys of the workspace that "
-            "owns the run test",
-            400: f"the API refused the request for {what}: {message}",
-        }
-        if status in known:
-            return ApiError(f"{status} from {self.host}: {known[status]}")
+            return NotFoundError(f"404 from {self.host}: {what} was not found ({message})")
         if 300 <= status < 400:
-            return ApiError(
-                f"{status} from {self.host} without a usable Location; check --base-url"
-            )
+            return ApiError(f"{status} from {self.host} without a usable Location")
         if status >= 500:
             return OutageError(f"{status} from {self.host} for {what}: {message}; retry later")
-        return ApiError(f"{status} from {self.host} for {what}: {message}; check --base-url")
+        return ApiError(f"{status} from {self.host} for {what}: {message}")
 
 
 class _Headers(dict[str, str]):
@@ -854,18 +951,6 @@ def _capped(pieces: Iterator[bytes], encoding: str, host: str) -> bytes:
     if len(out) > MAX_BODY_BYTES:
         raise too_big
     return bytes(out)
-
-
-def _tls_context(verify: bool | str) -> ssl.SSLContext:
-    """Verification always on: against the CA bundle given (REQUESTS_CA_BUNDLE), else
-    certifi's bundle (the same roots requests and pip trust), else the system's."""
-    if isinstance(verify, str):
-        return ssl.create_default_context(cafile=verify)
-    try:
-        import certifi
-    except ImportError:  # pragma: no cover - certifi is a dependency
-        return ssl.create_default_context()
-    return ssl.create_default_context(cafile=certifi.where())
 
 
 def _stale(sock: socket.socket) -> bool:

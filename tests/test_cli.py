@@ -256,7 +256,7 @@ def test_bad_from_file(tmp_path: Path) -> None:
     assert "total_calls" in result.err
 
 
-def test_wrong_keys_are_exit_3_and_name_the_variables(
+def test_wrong_keys_are_exit_2_and_name_the_variables(
     fake_api: FakeApi, api_env: dict[str, str], tmp_path: Path
 ) -> None:
     report = tmp_path / "r.json"
@@ -264,10 +264,10 @@ def test_wrong_keys_are_exit_3_and_name_the_variables(
         ["check", "--policy", STARTER, "--report", str(report)],
         env={**api_env, "FI_SECRET_KEY": "wrong"},
     )
-    assert result.code == 3
+    assert result.code == 2
     assert "check FI_API_KEY and FI_SECRET_KEY" in result.err
     data = valid_report(report)
-    assert (data["verdict"], data["exit_code"], data["execution"]) == ("error", 3, None)
+    assert (data["verdict"], data["exit_code"], data["execution"]) == ("error", 2, None)
 
 
 def test_config_error_still_writes_report_and_summary(tmp_path: Path) -> None:

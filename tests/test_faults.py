@@ -22,6 +22,7 @@ import pytest
 
 from gate.api import Client
 from gate.errors import ApiError, OutageError
+from gate.network import Network
 from gate.transport import Deadline, RetryPolicy, _retry_after
 from tests.conftest import NEWEST, ROOT, SUPPORT, Result, run
 from tests.fakeapi import FakeApi, Fault, load_dir
@@ -245,12 +246,7 @@ FAULTS: dict[str, tuple[Callable[[], list[Fault]], str]] = {
         lambda: [Fault(status=400, body={"status": False, "message": "Unknown field."})],
         "400 from",
     ),
-    "401 authentication failed": (
-        lambda: [Fault(status=401, body={"status": False, "message": "Invalid API key"})],
-        "check FI_API_KEY and FI_SECRET_KEY",
-    ),
     "402 usage limit": (lambda: [Fault(status=402, body={})], "usage limit"),
-    "403 workspace access": (lambda: [Fault(status=403, body={})], "403 from"),
     "429 with Retry-After beyond the deadline": (
         lambda: [Fault(status=429, headers={"Retry-After": "3600"})],
         "would pass the",
@@ -494,7 +490,7 @@ def test_closing_the_client_cuts_off_a_read_blocked_in_another_thread(
         SECRET,
         deadline=Deadline(60),
         on_retry=retries.append,
-        verify=str(cert) if cert else True,
+        network=Network(str(cert), "REQUESTS_CA_BUNDLE") if cert else None,
     )
     outcome: list[BaseException] = []
 
@@ -574,12 +570,14 @@ def test_https_proxy_and_no_proxy_are_honoured_for_https(
 ) -> None:
     """Behind a corporate proxy, an https base URL goes through HTTPS_PROXY (a CONNECT tunnel:
     the keys stay inside TLS), unless NO_PROXY names the host."""
-    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
-    monkeypatch.setenv("NO_PROXY", "")
-    seen = client_for("https://api.futureagi.com", []).proxy
-    assert seen == ("proxy.internal", 3128)
-    monkeypatch.setenv("NO_PROXY", "api.futureagi.com")
-    assert client_for("https://api.futureagi.com", []).proxy is None
+    from gate.network import Network
+
+    env = {"HTTPS_PROXY": "http://proxy.internal:3128", "NO_PROXY": ""}
+    network = Network.from_environ(env)
+    seen = network.proxy_for("https", "api.futureagi.com", 443)
+    assert seen is not None and (seen.host, seen.port) == ("proxy.internal", 3128)
+    network = Network.from_environ({**env, "NO_PROXY": "api.futureagi.com"})
+    assert network.proxy_for("https", "api.futureagi.com", 443) is None
     record("faults", "HTTPS_PROXY and NO_PROXY with an https base URL", "honoured")
 
 
@@ -712,8 +710,8 @@ def test_on_api_error_pass_is_exit_0_and_loud(api: FakeApi, tmp_path: Path) -> N
 @pytest.mark.parametrize(
     ("fault", "code"),
     [
-        (Fault(status=401, body={"status": False, "message": "Invalid API key or secret key"}), 3),
-        (Fault(status=403, body={"status": False, "message": "no access"}), 3),
+        (Fault(status=401, body={"status": False, "message": "Invalid API key or secret key"}), 2),
+        (Fault(status=403, body={"status": False, "message": "no access"}), 2),
         (Fault(status=400, body={"status": False, "message": "Validation failed"}), 3),
         (Fault(status=402, body={"status": False, "message": "usage limit"}), 3),
         (Fault(status=200, body={"status": True, "result": {"total_pages": "x"}}), 3),
@@ -810,7 +808,7 @@ def test_the_same_500_every_time_is_the_server_failing_on_the_data(api: FakeApi)
     with pytest.raises(ApiError) as caught:
         client_for(api.url, sleeps).execution(NEWEST)
     assert not isinstance(caught.value, OutageError)
-    assert "the server fails on this run test's data, it is not a network problem" in str(
+    assert "it is not a network problem; the server fails on this run test's data" in str(
         caught.value
     )
     assert len(api.runs_requests) == 5 and len(sleeps) == 4  # retried, then recognised
@@ -959,3 +957,20 @@ def test_api_text_in_errors_cannot_issue_commands_even_verbose(
     assert not any(line.startswith("::add-mask::x") for line in result.err.splitlines())
     assert "forged" in result.err  # still readable
     record("hostile", "stderr, tracebacks included (--verbose)", "API text cannot issue commands")
+
+
+@pytest.mark.parametrize(
+    ("status", "words"),
+    [(401, "check FI_API_KEY and FI_SECRET_KEY"), (403, "use keys of the workspace")],
+)
+def test_a_rejected_key_is_exit_2_a_mistake_to_fix(
+    api: FakeApi, tmp_path: Path, status: int, words: str
+) -> None:
+    """A rejected key is the user's mistake like an unknown name: exit 2 (scripts retry exit 3
+    forever), never softened, never retried."""
+    api.fail(Fault(status=status, body={"status": False, "message": "Invalid API key"}))
+    result, _, _ = gate(api.url, "--on-api-error", "pass", timeout=5, tmp=tmp_path)
+    assert result.code == 2, result.err
+    assert words in one_error_line(result)
+    assert len(api.runs_requests) == 1
+    record("faults", f"HTTP {status} (a rejected key)", "exit 2: a mistake to fix; not retried")

@@ -84,6 +84,7 @@ class Fault:
              proxy that mixes answers up)
     badchunk a 200 with `Transfer-Encoding: chunked` whose framing is `body` (bytes), then the
              connection held open until the server stops
+    early    `103 Early Hints` first, then the real answer
     """
 
     mode: str = "status"
@@ -331,6 +332,10 @@ class FakeApi:
                     fault = None
                 if fault is not None and fault.mode == "swap":
                     query = {**query, "execution_id": str(fault.body)}
+                    fault = None
+                if fault is not None and fault.mode == "early":
+                    self.wfile.write(b"HTTP/1.1 103 Early Hints\r\nLink: </x>; rel=preload\r\n\r\n")
+                    self.wfile.flush()
                     fault = None
                 if fault is not None and fault.mode not in ("gzip", "chunked"):
                     self._fault(fault)
