@@ -48,6 +48,7 @@ class Call(msgspec.Struct, gc=False):
     call_execution_id: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
     status: str | None = None
     scenario_name: str | None = None
+    scenario_id: str | None = None
     duration_seconds: float | None = None
     eval_outputs: dict[str, EvalOutput | None] | None = None
 
@@ -108,6 +109,9 @@ class CallDigest:
         self.examples: dict[str, list[tuple[int, int, CallExample]]] = {}
         self.scores: dict[str, list[float]] = {}
         self.names: dict[str, str] = {}  # config id -> name, for the report
+        # Pass/Fail config id -> scenario id -> [passed, counted]: the per-scenario comparison
+        self.tally: dict[str, dict[str, list[int]]] = {}
+        self.scenario_names: dict[str, str] = {}
         self.limit: int | None = None  # most calls an execution can have (read_calls sets it)
 
     def add(self, calls: list[Call], what: str = "a call page", page: int = 1) -> None:
@@ -152,6 +156,7 @@ class CallDigest:
         states = [c.status for c in calls]
         self.status.update(states)
         failed, examples, scores, names = self.failed, self.examples, self.scores, self.names
+        tally, scenario_names = self.tally, self.scenario_names
         for position, call in enumerate(calls):
             state = call.status
             if state != "completed":
@@ -173,6 +178,19 @@ class CallDigest:
                 kind = value.output_type
                 if kind == "Pass/Fail":
                     output = value.output
+                    if output is not None:  # counted as the API counts cells
+                        scenario_id = (call.scenario_id or "")[:100]
+                        counts = tally.setdefault(config_id, {}).get(scenario_id)
+                        if counts is None:
+                            counts = tally[config_id][scenario_id] = [0, 0]
+                        # one name a scenario: the least, whatever the order pages arrive in
+                        shown = (call.scenario_name or "")[:120]
+                        known = scenario_names.get(scenario_id)
+                        if known is None or shown < known:
+                            scenario_names[scenario_id] = shown
+                        counts[1] += 1
+                        if output is True or output == "Passed":
+                            counts[0] += 1
                     if output is False or output == "Failed":
                         bucket = examples.setdefault(config_id, [])
                         if len(bucket) < MAX_EXAMPLES or page < bucket[-1][0]:
@@ -207,4 +225,9 @@ class CallDigest:
             scores={k: tuple(self.scores[k]) for k in sorted(self.scores)},
             duplicates=self.duplicates,
             config_names=dict(sorted(self.names.items())),
+            by_scenario={
+                k: {sid: (c[0], c[1]) for sid, c in sorted(v.items())}
+                for k, v in sorted(self.tally.items())
+            },
+            scenario_names=dict(sorted(self.scenario_names.items())),
         )

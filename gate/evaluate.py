@@ -5,12 +5,13 @@ No I/O, no clock, no network: everything it needs is passed in, so it is tested 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
 from gate import history as history_mod
 from gate import sanity
+from gate import scenarios as scenarios_mod
 from gate.hints import did_you_mean
 from gate.metrics import (
     FLOOR_FOR_TYPE,
@@ -22,7 +23,15 @@ from gate.metrics import (
     format_duration,
 )
 from gate.model import ConfigResult, EvalResult, Execution
-from gate.policy import ConfigRule, EvalRule, ExecutionRules, Level, Policy, Thresholds
+from gate.policy import (
+    Baseline,
+    ConfigRule,
+    EvalRule,
+    ExecutionRules,
+    Level,
+    Policy,
+    Thresholds,
+)
 from gate.redact import clip
 from gate.stats import (
     DEFAULT_CONFIDENCE,
@@ -38,6 +47,7 @@ from gate.verdict import (
     Check,
     Cluster,
     ExecutionFacts,
+    ScenarioChange,
     Status,
     Verdict,
     VerdictName,
@@ -66,8 +76,10 @@ def evaluate(
     source: str | None = None,
     calls: CallsSummary | None = None,
     history: Sequence[Execution] = (),
+    baseline_calls: Mapping[str, CallsSummary] | None = None,
 ) -> Verdict:
-    """Judge `execution` against `policy` as of `now` (`calls`: what was read of its calls)."""
+    """Judge `execution` against `policy` as of `now` (`calls`: what was read of its calls;
+    `baseline_calls`: those of baseline executions, by id, for `baseline.scenarios`)."""
     run_test = run_test or execution.run_test or policy.run_test
     unjudged = _unjudged(execution, now, run_test, source)
     if unjudged is not None:
@@ -82,7 +94,12 @@ def evaluate(
         "and trend"
         for h in dropped
     ]
-    checks.extend(_baseline_checks(policy, execution, checks, history, warnings))
+    scenarios: list[ScenarioChange] = []
+    checks.extend(
+        _baseline_checks(
+            policy, execution, checks, history, warnings, Paired(calls, baseline_calls, scenarios)
+        )
+    )
     series: tuple[tuple[str, tuple[float | None, ...]], ...] = ()
     if policy.trend:
         gated = list(dict.fromkeys(c.name for c in checks if c.kind == "eval" and c.n))
@@ -102,6 +119,7 @@ def evaluate(
         source=source,
         calls=calls,
         trend=series,
+        scenarios=tuple(scenarios),
     )
 
 
@@ -254,12 +272,42 @@ def _without_history(policy: Policy) -> Policy:
     )
 
 
+@dataclass
+class Paired:
+    """What the per-scenario comparison reads (the calls of both executions) and the rows it
+    adds to the verdict."""
+
+    calls: CallsSummary | None
+    baseline_calls: Mapping[str, CallsSummary] | None
+    rows: list[ScenarioChange]
+
+    def of(self, base: Execution) -> CallsSummary | None:
+        return (self.baseline_calls or {}).get(base.execution_id)
+
+
+def baseline_executions(
+    policy: Policy, execution: Execution, history: Sequence[Execution], now: datetime
+) -> dict[str, Execution | None]:
+    """The baseline execution of each `compare_to` the policy uses, chosen as the baseline
+    checks choose it (judge.py reads the calls of those `baseline.scenarios` compares)."""
+    absolute = _without_history(policy)
+
+    def passes(ex: Execution) -> bool:
+        when = ex.completed_at or ex.started_at or datetime.min
+        return evaluate(absolute, ex, when).exit_code == 0
+
+    wanted = {b.compare_to for b in (policy.baseline, *(r.baseline for r in policy.evals)) if b}
+    good, _ = _sane(history, now)
+    return {c: history_mod.choose(c, execution, good, passes) for c in sorted(wanted)}
+
+
 def _baseline_checks(
     policy: Policy,
     execution: Execution,
     checks: list[Check],
     history: Sequence[Execution],
     warnings: list[str],
+    paired: Paired,
 ) -> list[Check]:
     absolute = _without_history(policy)
 
@@ -268,14 +316,8 @@ def _baseline_checks(
         return evaluate(absolute, ex, when).exit_code == 0
 
     chosen: dict[str, Execution | None] = {}
-    out: list[Check] = []
-    for check in checks:
-        if check.kind != "eval":
-            continue
-        rule = policy.rule_for(check.name)
-        baseline = rule.baseline if rule is not None else policy.baseline
-        if baseline is None or baseline.max_drop is None:
-            continue
+
+    def base_for(baseline: Baseline) -> Execution | None:
         if baseline.compare_to not in chosen:
             chosen[baseline.compare_to] = history_mod.choose(
                 baseline.compare_to, execution, history, passes
@@ -285,12 +327,159 @@ def _baseline_checks(
                     f"no baseline execution ({baseline.compare_to}) among the "
                     f"{len(history)} read: drops are not checked"
                 )
-        base = chosen[baseline.compare_to]
+        return chosen[baseline.compare_to]
+
+    out = [c for ev in execution.evals for c in _scenarios_of(policy, ev, base_for, paired)]
+    for check in checks:
+        if check.kind != "eval":
+            continue
+        rule = policy.rule_for(check.name)
+        baseline = rule.baseline if rule is not None else policy.baseline
+        if baseline is None or baseline.max_drop is None:
+            continue
+        base = base_for(baseline)
         if base is not None:
-            drop = history_mod.drop_check(check, baseline, base, check.confidence)
+            strata = _strata(check, execution, base, paired)
+            drop = history_mod.drop_check(check, baseline, base, check.confidence, strata)
             if drop is not None:
                 out.append(drop)
     return out
+
+
+def _scenarios_of(
+    policy: Policy,
+    ev: EvalResult,
+    base_for: Callable[[Baseline], Execution | None],
+    paired: Paired,
+) -> list[Check]:
+    """The `regressed_scenarios` checks of one eval, when its baseline compares scenarios."""
+    rule = policy.rule_for(ev.name)
+    own = rule.baseline if rule is not None else None
+    baseline = own or policy.baseline
+    if baseline is None or baseline.scenarios is None:
+        return []
+    if ev.output_type != PASS_FAIL:  # inherited, it does not apply; its own rule's is wrong
+        written = own is not None and own.scenarios is not None and own != policy.baseline
+        return [_scenarios_not_applicable(ev, rule, policy)] if written else []
+    level = baseline.scenarios.level or (rule.level if rule else policy.default_level)
+    confidence = (
+        (rule.thresholds.confidence if rule else None)
+        or policy.defaults.confidence
+        or DEFAULT_CONFIDENCE
+    )
+    return _scenario_checks(ev, baseline, base_for(baseline), level, confidence, paired)
+
+
+def _strata(
+    check: Check, execution: Execution, base: Execution, paired: Paired
+) -> list[tuple[int, int, int, int]] | None:
+    """The per-scenario tables of a drop check's eval (or config), when the calls of both
+    executions were read: the stratified exact test replaces the unpaired one."""
+    base_calls = paired.of(base)
+    if paired.calls is None or base_calls is None or check.output_type != PASS_FAIL:
+        return None
+    ev = next((e for e in execution.evals if e.name == check.name), None)
+    if ev is None:
+        return None
+    strata: list[tuple[int, int, int, int]] = []
+    for cfg in ev.configs:
+        if cfg.id and (check.config is None or cfg.name == check.config):
+            rows = scenarios_mod.compare(ev.name, cfg.name, cfg.id, base_calls, paired.calls, 0.95)
+            strata += scenarios_mod.tables(rows)
+    return strata or None
+
+
+def _scenarios_not_applicable(ev: EvalResult, rule: EvalRule | None, policy: Policy) -> Check:
+    return Check(
+        name=ev.name,
+        kind="eval",
+        metric="regressed_scenarios",
+        level=rule.level if rule else policy.default_level,
+        status="fail",
+        message=f"baseline.scenarios applies to Pass/Fail evals; {ev.name} is a "
+        f"{ev.output_type} eval: remove scenarios from its rule",
+        output_type=ev.output_type,
+    )
+
+
+def _scenario_checks(
+    ev: EvalResult,
+    baseline: Baseline,
+    base: Execution | None,
+    level: Level,
+    confidence: float,
+    paired: Paired,
+) -> list[Check]:
+    """One `regressed_scenarios` check per config of a Pass/Fail eval (one per eval when it has
+    one config): the scenarios whose one-sided Fisher test, Holm-adjusted over the config's
+    scenarios, is significant at the rule's confidence."""
+    assert baseline.scenarios is not None
+    rule = baseline.scenarios
+    base_calls = paired.of(base) if base is not None else None
+    out = []
+    configs = [c for c in ev.configs if c.id]
+    for cfg in configs:
+        config = cfg.name if len(ev.configs) > 1 else None
+        plain = Check(
+            name=ev.name,
+            kind="eval",
+            metric="regressed_scenarios",
+            level=level,
+            status="no_data",
+            message="",
+            threshold=rule.max_regressed,
+            op="<=",
+            config=config,
+            output_type=ev.output_type,
+            confidence=confidence,
+        )
+        if base is None or base_calls is None or paired.calls is None:
+            why = "no baseline execution" if base is None else "the calls were not read"
+            out.append(_at_level(replace(plain, message=f"{why}: scenarios not compared")))
+            continue
+        assert cfg.id is not None
+        out.append(_scenario_check(plain, base, base_calls, cfg.id, paired))
+    return out
+
+
+def _scenario_check(
+    plain: Check, base: Execution, base_calls: CallsSummary, config_id: str, paired: Paired
+) -> Check:
+    """One config's comparison: the rows it adds to the verdict, and its check."""
+    assert paired.calls is not None and plain.confidence is not None
+    confidence, limit = plain.confidence, int(plain.threshold or 0)
+    rows = scenarios_mod.compare(
+        plain.name, plain.config, config_id, base_calls, paired.calls, confidence
+    )
+    paired.rows += rows
+    compared = [r for r in rows if r.p_value is not None]
+    if not compared:
+        message = (
+            f"the baseline {base.execution_id} has no calls for it"
+            if not base_calls.by_scenario.get(config_id)
+            else f"no scenario in common with the baseline {base.execution_id}"
+        )
+        return _at_level(replace(plain, message=f"{message}: not compared, no data"))
+    regressed = [r for r in compared if r.status == "regressed"]
+    worse = sum(1 for r in compared if r.status == "worse")
+    head = (
+        f"{len(regressed)} of {len(compared)} scenarios regressed significantly at "
+        f"{confidence:.0%} (paired by scenario, Holm-adjusted; baseline {base.execution_id})"
+    )
+    tail = f": {scenarios_mod.story(rows)}" if regressed else (
+        f"; {worse} worse but not significantly" if worse else ""
+    )  # fmt: skip
+    status: Status = "pass"
+    if len(regressed) > limit:
+        status = "warn" if plain.level == "warn" else "fail"
+    return replace(
+        plain,
+        status=status,
+        observed=len(regressed),
+        n=len(compared),
+        message=head + tail,
+        baseline_execution=base.execution_id,
+    )
 
 
 def _resolve_clusters(execution: Execution) -> tuple[Cluster, ...]:

@@ -14,6 +14,7 @@ from statistics import NormalDist
 from gate.metrics import HEADLINE, Metric
 from gate.model import EvalResult, Execution
 from gate.policy import Baseline
+from gate.stats import stratified_lower
 from gate.verdict import Check, Status
 
 Judge = Callable[[Execution], bool]  # does this execution pass the policy's absolute thresholds?
@@ -68,10 +69,33 @@ def drop_is_significant(
     return (p1 - p2) / se > NormalDist().inv_cdf(confidence)
 
 
+def _significant(
+    metric: Metric,
+    confidence: float | None,
+    strata: Sequence[tuple[int, int, int, int]] | None,
+    base: float,
+    base_n: int,
+    now: float,
+    now_n: int,
+) -> bool:
+    """Whether a pass-rate drop is significant: exact and stratified by scenario when the calls
+    were read, else the unpaired z-test; no test (every drop counts) without `confidence`."""
+    if confidence is None or metric.interval != "proportion":
+        return True
+    if strata:
+        return stratified_lower(strata) <= 1 - confidence
+    return drop_is_significant(base, base_n, now, now_n, confidence)
+
+
 def drop_check(
-    check: Check, baseline: Baseline, base_ex: Execution, confidence: float | None
+    check: Check,
+    baseline: Baseline,
+    base_ex: Execution,
+    confidence: float | None,
+    strata: Sequence[tuple[int, int, int, int]] | None = None,
 ) -> Check | None:
-    """The drop-from-baseline check that goes with one rate or score check, if it applies."""
+    """The drop-from-baseline check that goes with one rate or score check, if it applies.
+    `strata`: both executions' per-scenario tables, when read (the exact stratified test)."""
     # Only a floor has a drop: the headline value of its eval type, compared the same way.
     metric = next(
         (m for m in HEADLINE.values() if (m.name, m.op) == (check.metric, check.op)), None
@@ -89,23 +113,21 @@ def drop_check(
     delta = round(check.observed - base_value, 2)
     unit = metric.unit
     violated = delta < -baseline.max_drop
-    significant = (
-        confidence is None
-        or metric.interval != "proportion"
-        or drop_is_significant(base_value, base_cells, check.observed, check.n, confidence)
+    significant = _significant(
+        metric, confidence, strata, base_value, base_cells, check.observed, check.n
     )
     story = (
         f"{delta:+g} points ({base_value:g}{unit} → {check.observed:g}{unit}) against baseline "
         f"{base_ex.execution_id} ({baseline.compare_to}); a drop of at most "
         f"{baseline.max_drop:g} allowed"
     )
+    if strata and confidence is not None and metric.interval == "proportion":
+        story += "; tested paired by scenario (exact, stratified)"
     if violated and not significant:
         violated = False
         story += f"; this one is not significant at {confidence:.0%}, so it passes"
-    status: Status = "pass"
-    if check.status == "skipped":
-        status = "skipped"
-    elif violated:
+    status: Status = "skipped" if check.status == "skipped" else "pass"
+    if violated and status != "skipped":
         status = "warn" if check.level == "warn" else "fail"
     return Check(
         name=check.name,

@@ -210,12 +210,12 @@ class Judge:
             )
         known = Known(selection="execution-id" if s.execution_id else s.select)
         try:
-            execution, calls, history = Fetch(self, policy, run_test, known=known).run()
+            execution, calls, history, paired = Fetch(self, policy, run_test, known=known).run()
         except NotReadyError as exc:
             return self.not_ready(exc, run_test, known)
         verdict = evaluate(
             policy, execution, now(), run_test=run_test, source=s.base_url, calls=calls,
-            history=history,
+            history=history, baseline_calls=paired,
         )  # fmt: skip
         verdict = self.provenance(verdict, known.selection or s.select, known.run_test_id, None)
         return stale(verdict, s, policy)
@@ -267,7 +267,7 @@ class Judge:
         mine = replace(self, settings=replace(s, execution_id=execution_id, wait=True))
         known = Known(selection="started", run_test_id=ref.id, link=link, link_asked=True)
         try:
-            execution, calls, history = Fetch(
+            execution, calls, history, paired = Fetch(
                 mine, policy, run_test, deadline=deadline, known=known
             ).run()
         except NotReadyError as exc:
@@ -281,7 +281,7 @@ class Judge:
             STARTED.done(execution_id)
         verdict = evaluate(
             policy, execution, now(), run_test=run_test, source=s.base_url, calls=calls,
-            history=history,
+            history=history, baseline_calls=paired,
         )  # fmt: skip
         return self.provenance(verdict, "started", ref.id, link)
 
@@ -318,17 +318,22 @@ class Fetch:
     deadline: Deadline | None = None
     known: Known | None = None  # what is learnt on the way (the run test's id, the link)
 
-    def run(self) -> tuple[Execution, CallsSummary | None, list[Execution]]:
+    def run(
+        self,
+    ) -> tuple[Execution, CallsSummary | None, list[Execution], dict[str, CallsSummary]]:
+        """The execution, its calls (with --calls, or for `baseline.scenarios`), its history,
+        and the calls of the baseline executions that `baseline.scenarios` compares it with."""
         from gate.pages import plan_pages
         from gate.transport import DeadlineError
 
         s = self.judge.settings
+        reads_calls = self.reads_calls
         with self.judge.connect(s, self.deadline) as client:
-            if s.calls:
+            if reads_calls:
                 client.start_workers(s.workers)
             execution_id, items = self.select(client)
             plan = plan_pages(s.page_size)
-            page_size = plan.first if s.calls else 1
+            page_size = plan.first if reads_calls else 1
             try:
                 execution, first = client.execution_and_calls(
                     execution_id, run_test=self.run_test, page_size=page_size
@@ -343,13 +348,38 @@ class Fetch:
             if s.wait:
                 execution, first = self.wait(client, execution, first, page_size)
             calls = None
-            if s.calls and execution.is_final:
+            if reads_calls and execution.is_final:
                 calls = self.calls(client, execution, first, plan)
             history = self.history(client, items)
+            paired = self.baseline_calls(client, execution, history, plan) if calls else {}
             if self.known is not None and self.run_test and not self.known.link_asked:
                 self.resolve_link(client, execution_id)
             self.judge.console.debug(f"{client.requests_made} request(s) to {client.host}")
-            return execution, calls, history
+            return execution, calls, history, paired
+
+    def baseline_calls(
+        self, client: Client, execution: Execution, history: list[Execution], plan: PagePlan
+    ) -> dict[str, CallsSummary]:
+        """The calls of each baseline execution `baseline.scenarios` compares with (chosen as
+        the baseline checks choose it; never this gate's own execution)."""
+        from gate.evaluate import baseline_executions
+
+        if not self.policy.compares_scenarios:
+            return {}
+        out: dict[str, CallsSummary] = {}
+        for base in baseline_executions(self.policy, execution, history, now()).values():
+            if base is None or base.execution_id in out:
+                continue
+            _, first = client.execution_and_calls(
+                base.execution_id, summary=False, page_size=plan.first
+            )
+            out[base.execution_id] = self.calls(client, base, first, plan)
+        return out
+
+    @property
+    def reads_calls(self) -> bool:
+        """Every call is read with --calls, and for `baseline.scenarios`."""
+        return self.judge.settings.calls or self.policy.compares_scenarios
 
     def select(self, client: Client) -> tuple[str, list[Any]]:
         """The execution's id, and the listing's items (the history a baseline or trend needs,
@@ -454,7 +484,7 @@ class Fetch:
             fetch=fetch,
             link=known.link if known else None,
         )
-        if polled and s.calls and execution.is_final:
+        if polled and self.reads_calls and execution.is_final:
             return client.execution_and_calls(
                 execution_id, run_test=self.run_test, page_size=page_size
             )

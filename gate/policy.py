@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from gate import files, yamldoc
 from gate.errors import ConfigError
 from gate.hints import did_you_mean
-from gate.metrics import METRICS
+from gate.metrics import METRICS, PASS_FAIL
 
 if TYPE_CHECKING:
     from gate.console import Console
@@ -51,9 +51,18 @@ class Thresholds:
 
 
 @dataclass(frozen=True)
+class ScenarioRule:
+    """`baseline.scenarios`: the paired per-scenario comparison (Pass/Fail evals)."""
+
+    max_regressed: int = 0  # scenarios allowed to regress significantly
+    level: Level | None = None  # None: the rule's level
+
+
+@dataclass(frozen=True)
 class Baseline:
     compare_to: str = "previous"  # last-passing, previous, or an execution id
     max_drop: float | None = None
+    scenarios: ScenarioRule | None = None
 
 
 @dataclass(frozen=True)
@@ -123,6 +132,12 @@ class Policy:
     def has_own_rules(self) -> bool:
         """Some run test of `run_tests` has rules of its own."""
         return any(rules for _, rules in self.run_tests)
+
+    @property
+    def compares_scenarios(self) -> bool:
+        """Some baseline (the policy's, or a rule's) compares the executions by scenario."""
+        return any(b is not None and b.scenarios is not None
+                   for b in (self.baseline, *(r.baseline for r in self.evals)))  # fmt: skip
 
     @property
     def history_needed(self) -> int:
@@ -472,6 +487,7 @@ def _semantic_problems(doc: yamldoc.Document) -> Iterator[tuple[int | None, str]
                 f"{_dotted(path)}: {value} looks like a fraction; rates are percentages "
                 f"from 0 to 100 (did you mean {guess_text}?)",
             )
+    yield from _scenarios_problems(doc)
     execution = data.get("execution")
     if isinstance(execution, dict):
         mfc = execution.get("max_failed_calls")
@@ -482,6 +498,25 @@ def _semantic_problems(doc: yamldoc.Document) -> Iterator[tuple[int | None, str]
                     doc.line_of(("execution", "max_failed_calls")),
                     f"execution.max_failed_calls: {mfc!r} is more than 100%",
                 )
+
+
+def _scenarios_problems(doc: yamldoc.Document) -> Iterator[tuple[int | None, str]]:
+    """`baseline.scenarios` compares Pass/Fail outcomes: written in a rule whose thresholds
+    gate another type of eval, it is a mistake (inherited from the top level, it simply does
+    not apply to such an eval)."""
+    evals = doc.data.get("evals")
+    for name, rule in evals.items() if isinstance(evals, dict) else ():
+        baseline = rule.get("baseline") if isinstance(rule, dict) else None
+        if not isinstance(baseline, dict) or "scenarios" not in baseline:
+            continue
+        other = [m for m in METRICS if m.output_type != PASS_FAIL and rule.get(m.key) is not None]
+        if other:
+            yield (
+                doc.line_of(("evals", name, "baseline", "scenarios")),
+                f"evals.{name}.baseline.scenarios: the per-scenario comparison applies to "
+                f"Pass/Fail evals, and this rule gates a {other[0].output_type} eval "
+                f"({other[0].key}); remove scenarios from it",
+            )
 
 
 def _level(value: Any, inherited: Level) -> Level:
@@ -521,9 +556,16 @@ def _baseline(raw: Any, inherited: Baseline | None = None) -> Baseline | None:
         return inherited
     base = inherited or Baseline()
     max_drop = raw.get("max_drop")
+    scenarios = raw.get("scenarios")
     return Baseline(
         compare_to=str(raw.get("compare_to", base.compare_to)),
         max_drop=float(max_drop) if max_drop is not None else base.max_drop,
+        scenarios=ScenarioRule(
+            int(scenarios.get("max_regressed") or 0),
+            _level(scenarios.get("level"), "error") if "level" in scenarios else None,
+        )
+        if isinstance(scenarios, dict)
+        else base.scenarios,
     )
 
 

@@ -89,3 +89,74 @@ def sample_stdev(values: Sequence[float], mean: float) -> float:
     """
     deviations = [v - mean for v in values]
     return math.sqrt(math.fsum(map(operator.mul, deviations, deviations)) / (len(values) - 1))
+
+
+# --- paired comparisons by scenario (docs/statistics.md, "Per-scenario regressions") ---------
+
+
+def _hypergeom_pmf(total: int, successes: int, draws: int) -> tuple[int, list[float]]:
+    """The distribution of the successes among `draws` taken from `total` of which `successes`
+    are: (its lowest value, the probabilities from there), exactly (math.comb)."""
+    low, high = max(0, draws - (total - successes)), min(successes, draws)
+    whole = math.comb(total, draws)
+    return low, [
+        math.comb(successes, x) * math.comb(total - successes, draws - x) / whole
+        for x in range(low, high + 1)
+    ]
+
+
+def fisher_lower(base_passed: int, base_n: int, now_passed: int, now_n: int) -> float:
+    """One-sided Fisher exact test that the current rate is lower than the baseline's: the
+    probability, given both margins, of `now_passed` or fewer passes among the current calls."""
+    total, successes = base_n + now_n, base_passed + now_passed
+    low, pmf = _hypergeom_pmf(total, successes, now_n)
+    return min(1.0, math.fsum(pmf[: now_passed - low + 1]))
+
+
+def min_fisher_p(base_n: int, now_n: int) -> float:
+    """The smallest one-sided Fisher p-value `n` baseline and `m` current calls can give:
+    1 / C(n + m, n) (every baseline call passing, every current one failing)."""
+    return 1 / math.comb(base_n + now_n, base_n)
+
+
+def holm(p_values: Sequence[float]) -> list[float]:
+    """Holm's step-down adjustment (Holm 1979): controls the chance of any false alarm among
+    the k tests at alpha, whatever their dependence. Adjusted values, in the input's order."""
+    k = len(p_values)
+    order = sorted(range(k), key=lambda i: p_values[i])
+    adjusted = [0.0] * k
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (k - rank) * p_values[i]))
+        adjusted[i] = running
+    return adjusted
+
+
+def stratified_lower(tables: Sequence[tuple[int, int, int, int]]) -> float:
+    """One-sided exact test, stratified by scenario, that the current pass rate is lower: given
+    each scenario's margins, the current passes of the scenarios sum to a convolution of their
+    hypergeometric distributions; the p-value is the chance of the observed sum or less.
+    `tables`: (baseline passed, baseline n, current passed, current n) per scenario."""
+    pmfs = []
+    bound = 0  # the observed sum, counted from the lowest possible: the last index needed
+    for b, n, c, m in tables:
+        if m == 0:
+            continue
+        s_low, pmf = _hypergeom_pmf(n + m, b + c, m)
+        bound += c - s_low
+        if len(pmf) > 1:  # every call of the scenario passed, or failed: a constant
+            pmfs.append(pmf)
+    dist = [1.0]
+    for pmf in pmfs:  # only the lower tail matters: values past the bound are never needed
+        dist = _convolve(dist, pmf, bound + 1)
+    return min(1.0, math.fsum(dist[: bound + 1]))
+
+
+def _convolve(a: list[float], b: list[float], keep: int) -> list[float]:
+    out = [0.0] * min(len(a) + len(b) - 1, max(1, keep))
+    for i, x in enumerate(a[: len(out)]):
+        if x == 0.0:
+            continue
+        for j, y in enumerate(b[: len(out) - i]):
+            out[i + j] += x * y
+    return out

@@ -54,6 +54,28 @@ class CallsSummary:
     scores: Mapping[str, tuple[float, ...]] = field(default_factory=dict)  # 0-1
     duplicates: int = 0
     config_names: Mapping[str, str] = field(default_factory=dict)  # config id -> its name
+    # Pass/Fail config id -> scenario id -> (passed, counted): a call counts when it completed
+    # and its output for the config is not null, as the API counts cells.
+    by_scenario: Mapping[str, Mapping[str, tuple[int, int]]] = field(default_factory=dict)
+    scenario_names: Mapping[str, str] = field(default_factory=dict)  # scenario id -> name
+
+
+@dataclass(frozen=True)
+class ScenarioChange:
+    """One scenario of one Pass/Fail eval config, the baseline's calls against the current
+    ones (docs/statistics.md): regressed (significant after Holm), worse, same, better, or new
+    and gone (in one execution only: listed, not tested)."""
+
+    eval: str
+    config: str | None
+    config_id: str
+    scenario_id: str
+    scenario_name: str
+    baseline: tuple[int, int] | None  # (passed, n)
+    current: tuple[int, int] | None
+    p_value: float | None
+    adjusted_p_value: float | None
+    status: Literal["regressed", "worse", "same", "better", "new", "gone"]
 
 
 @dataclass(frozen=True)
@@ -130,6 +152,7 @@ class Verdict:
     source: str | None = None
     calls: CallsSummary | None = None
     trend: tuple[tuple[str, tuple[float | None, ...]], ...] = ()
+    scenarios: tuple[ScenarioChange, ...] = ()  # per-scenario comparison with the baseline
     # An error that waiting may fix (OutageError): the only kind `--on-api-error pass` softens.
     outage: bool = False
     # Provenance: how the execution was chosen (started by this run, execution-id, latest,

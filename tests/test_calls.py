@@ -401,6 +401,7 @@ _digest_calls = st.builds(
     call_execution_id=st.sampled_from([f"call-{i}" for i in range(12)]),  # repeats: duplicates
     status=st.sampled_from([None, "", "completed", "completed", "failed", "running", "s" * 60]),
     scenario_name=st.sampled_from([None, "Billing", "Refund", "r" * 150]),
+    scenario_id=st.sampled_from([None, "s-1", "s-2", "s" * 150]),
     eval_outputs=st.one_of(st.none(), st.dictionaries(st.sampled_from("abcde"), _outputs)),
 )
 
@@ -414,6 +415,8 @@ def _reference(pages: list[list[Call]]) -> CallsSummary:
     examples: dict[str, list[CallExample]] = {}
     scores: dict[str, list[float]] = {}
     names: dict[str, str] = {}
+    tally: dict[str, dict[str, tuple[int, int]]] = {}
+    scenario_names: dict[str, str] = {}
     for page in pages:
         for call in page:
             if call.call_execution_id in seen:
@@ -434,6 +437,13 @@ def _reference(pages: list[list[Call]]) -> CallsSummary:
                 if value.name:
                     names[name] = min(names.get(name, value.name[:200]), value.name[:200])
                 failing = value.output is False or value.output == "Failed"
+                if value.output_type == "Pass/Fail" and value.output is not None:
+                    sid = (call.scenario_id or "")[:100]
+                    shown = (call.scenario_name or "")[:120]
+                    scenario_names[sid] = min(scenario_names.get(sid, shown), shown)
+                    passed, n = tally.setdefault(name, {}).get(sid, (0, 0))
+                    passing = value.output is True or value.output == "Passed"
+                    tally[name][sid] = (passed + passing, n + 1)
                 if value.output_type == "Pass/Fail" and failing:
                     bucket = examples.setdefault(name, [])
                     if len(bucket) < 3:
@@ -450,6 +460,8 @@ def _reference(pages: list[list[Call]]) -> CallsSummary:
         scores={k: tuple(scores[k]) for k in sorted(scores)},
         duplicates=duplicates,
         config_names=dict(sorted(names.items())),
+        by_scenario={k: dict(sorted(v.items())) for k, v in sorted(tally.items())},
+        scenario_names=dict(sorted(scenario_names.items())),
     )
 
 

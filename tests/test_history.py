@@ -184,7 +184,9 @@ def test_a_realistic_summary_shows_intervals_baseline_deltas_and_trends(tmp_path
             ],
             env={"FI_BASE_URL": api.url, "FI_API_KEY": API_KEY, "FI_SECRET_KEY": SECRET_KEY},
         )
-        assert len(api.runs_requests) == 2
+        # the listing and the execution with its calls, then the baseline's calls
+        # (baseline.scenarios compares them scenario by scenario)
+        assert len(api.runs_requests) == 3
     assert result.code == 1  # two evals fail for lack of evidence at 95 %
     text = summary.read_text()
     # intervals, drawn against the threshold

@@ -33,6 +33,25 @@ def render(result: GateResult) -> str:
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
+def _scenario_cases(suite: ET.Element, classname: str, v: Verdict) -> int:
+    """One failing test case a regressed scenario; how many."""
+    count = 0
+    for r in v.scenarios:
+        if r.status != "regressed" or r.baseline is None or r.current is None:
+            continue
+        eval_name = f"{r.eval} / {r.config}" if r.config else r.eval
+        name = xml_text(f"{eval_name} scenario {r.scenario_name}", 300)
+        case = ET.SubElement(suite, "testcase", classname=classname, name=name, time="0")
+        count += 1
+        text = (
+            f"regressed: {r.baseline[0]}/{r.baseline[1]} → {r.current[0]}/{r.current[1]} "
+            f"passed (adjusted p {r.adjusted_p_value:.3g})"
+        )
+        node = ET.SubElement(case, "failure", message=xml_text(text, 500), type="regressed")
+        node.text = xml_text(f"{text}\nscenario {r.scenario_id}")
+    return count
+
+
 def _suite(v: Verdict) -> ET.Element:
     classname = xml_text(v.run_test or "fi-gate", 200)
     suite = ET.Element("testsuite", name=xml_text(f"fi-gate: {v.run_test or 'gate'}", 300))
@@ -65,6 +84,7 @@ def _suite(v: Verdict) -> ET.Element:
         elif c.warns:
             out = ET.SubElement(case, "system-out")
             out.text = xml_text(f"warning ({c.status}): {c.message}\n{detail}")
+    failures += _scenario_cases(suite, classname, v)
     if not v.gated:
         # No verdict on this run test (an error, not ready; also with --on-api-error pass and
         # exit 0): an error case saying so, never a green one.

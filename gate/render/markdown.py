@@ -23,7 +23,7 @@ from gate.render.common import (
     threshold,
     when,
 )
-from gate.verdict import Check, Cluster, GateResult, Verdict
+from gate.verdict import Check, Cluster, GateResult, ScenarioChange, Verdict
 
 GITHUB_SUMMARY_LIMIT = 1024 * 1024  # GitHub refuses a step summary over 1 MiB
 ICON = {"pass": "✅", "warn": "⚠️", "fail": "❌", "error": "🛑", "not_ready": "⏳"}
@@ -214,6 +214,39 @@ def _trend(v: Verdict) -> list[str]:
     return [*out, ""]
 
 
+def _scenarios(v: Verdict) -> list[str]:
+    """The scenarios that regressed against the baseline (a table), then the worse ones that are
+    not significant (collapsed); nothing when there are none."""
+    regressed = [r for r in v.scenarios if r.status == "regressed"]
+    worse = [r for r in v.scenarios if r.status == "worse"]
+
+    def row(r: ScenarioChange) -> str:
+        eval_name = f"{r.eval} / {r.config}" if r.config else r.eval
+        assert r.baseline is not None and r.current is not None
+        adjusted = f"{r.adjusted_p_value:.3g}" if r.adjusted_p_value is not None else "—"
+        return (
+            f"| {md(r.scenario_name, 80)} | {md(eval_name, 80)} | {r.baseline[0]}/{r.baseline[1]}"
+            f" | {r.current[0]}/{r.current[1]} | {adjusted} |"
+        )
+
+    header = ["| Scenario | Eval | Baseline | Now | Adjusted p |", "|---|---|--:|--:|--:|"]
+    out: list[str] = []
+    if regressed:
+        out += ["### Scenarios that regressed", "", *header, *map(row, regressed[:50]), ""]
+    if worse:
+        out += [
+            "<details><summary>Worse, but not significantly "
+            f"({len(worse)} scenario{'s' if len(worse) != 1 else ''})</summary>",
+            "",
+            *header,
+            *map(row, worse[:50]),
+            "",
+            "</details>",
+            "",
+        ]
+    return out
+
+
 def _clusters(v: Verdict) -> list[str]:
     clusters = v.clusters_for_failures()
     if not clusters:
@@ -282,6 +315,7 @@ def render_verdict(v: Verdict, *, limit: int = GITHUB_SUMMARY_LIMIT) -> str:
         if with_clusters:
             parts += _trend(v)
             parts += _failing_calls(v)
+            parts += _scenarios(v)
             parts += _clusters(v)
         if with_tail:
             parts += tail

@@ -8,7 +8,7 @@ from typing import Any
 
 from gate import __version__
 from gate.render.common import json_safe
-from gate.verdict import CallsSummary, Check, Cluster, GateResult, Verdict
+from gate.verdict import CallsSummary, Check, Cluster, GateResult, ScenarioChange, Verdict
 
 SCHEMA_VERSION = 1
 
@@ -38,6 +38,24 @@ def _check(c: Check) -> dict[str, Any]:
         "cells_needed": c.cells_needed,
         "baseline_value": c.baseline_value,
         "baseline_execution": c.baseline_execution,
+    }
+
+
+def _scenario(r: ScenarioChange) -> dict[str, Any]:
+    def counts(pair: tuple[int, int] | None) -> dict[str, int] | None:
+        return None if pair is None else {"passed": pair[0], "n": pair[1]}
+
+    return {
+        "eval": r.eval,
+        "config": r.config,
+        "config_id": r.config_id,
+        "scenario_id": r.scenario_id,
+        "scenario_name": r.scenario_name,
+        "baseline": counts(r.baseline),
+        "current": counts(r.current),
+        "p_value": r.p_value,
+        "adjusted_p_value": r.adjusted_p_value,
+        "status": r.status,
     }
 
 
@@ -107,6 +125,7 @@ def as_dict(v: Verdict) -> dict[str, Any]:
         "clusters": [_cluster(cl) for cl in v.clusters],
         "calls": None if v.calls is None else _calls(v),
         "trend": {name: list(values) for name, values in v.trend},
+        "scenarios": [_scenario(r) for r in v.scenarios],
         "provenance": {
             "selection": v.selection,
             "commit": v.commit,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Sequence
 
 from gate.render.common import (
     VERDICT_WORD,
@@ -14,7 +15,7 @@ from gate.render.common import (
     status_label,
     threshold,
 )
-from gate.verdict import Check, GateResult, Verdict
+from gate.verdict import Check, GateResult, ScenarioChange, Verdict
 
 _COLOURS = {
     "fail": "31",
@@ -78,7 +79,7 @@ def render_verdict(v: Verdict, *, colour: bool = False, width: int | None = None
             lines.append(f"  {plain(v.link, 300)}")
     checks = ordered(v.checks)
     if checks:
-        lines += _table(checks, colour, width)
+        lines += _table(checks, colour, width, v.scenarios)
     for w in v.warnings:
         lines.append(f"warning: {plain(w, 300)}")
     if v.not_gated:
@@ -107,7 +108,12 @@ DROP_ORDER = ("interval", "config", "n", "metric")
 MIN_EVAL = 10
 
 
-def _table(checks: list[Check], colour: bool, width: int | None) -> list[str]:
+def _table(
+    checks: list[Check],
+    colour: bool,
+    width: int | None,
+    scenarios: Sequence[ScenarioChange] = (),
+) -> list[str]:
     rows = [HEADERS, *(_row(c) for c in checks)]
     widths = [max(_width(r[i]) for r in rows) for i in range(len(HEADERS))]
     keep = list(range(len(HEADERS)))
@@ -133,7 +139,22 @@ def _table(checks: list[Check], colour: bool, width: int | None) -> list[str]:
         lines.append("  ".join(cells).rstrip())
         if c.status not in ("pass", "skipped") or c.baseline_execution:
             lines += _wrapped(f"↳ {plain(c.message, 300)}", width)
+        if c.metric == "regressed_scenarios" and (c.blocks or c.warns):
+            lines += [
+                part
+                for r in scenarios
+                if r.status == "regressed" and (r.eval, r.config) == (c.name, c.config)
+                for part in _wrapped(_regressed_line(r), width)
+            ]
     return lines
+
+
+def _regressed_line(r: ScenarioChange) -> str:
+    assert r.baseline is not None and r.current is not None
+    return (
+        f"  ✗ {plain(r.scenario_name, 80)}: {r.baseline[0]}/{r.baseline[1]} → "
+        f"{r.current[0]}/{r.current[1]} (adjusted p {r.adjusted_p_value:.3g})"
+    )
 
 
 def _fit(cell: str, width: int) -> str:
