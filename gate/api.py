@@ -263,6 +263,7 @@ def wait_for(
     deadline: Deadline = client.deadline
     started = deadline.clock()
     delay = WAIT_FIRST
+    said_link = False
     while True:
         waiting_summary = (
             for_summary and execution.is_final and (execution.summary_status in SUMMARY_PENDING)
@@ -276,11 +277,12 @@ def wait_for(
             else f"{execution.status}, {execution.completed_calls}/{execution.total_calls} calls "
             f"completed, {execution.failed_calls} failed"
         )
-        where = f" ({link})" if link else ""
+        where = f" ({link})" if link and not said_link else ""  # the link once is enough
         # The whole deadline is used: the last look comes just before it, whatever the
         # backoff says, with LAST_LOOK seconds left to read and judge what it finds.
         pause = min(delay, deadline.remaining() - LAST_LOOK)
         if pause > 0:
+            said_link = said_link or bool(link)
             on_progress(
                 f"waiting for execution {execution.execution_id}{where}: {what}; "
                 f"{_elapsed(elapsed)} elapsed, next check in {max(1.0, pause):.0f}s"

@@ -99,7 +99,8 @@ def _parser() -> Parser:
 
     v = _sub(sub, "validate", "validate policy files (exit 0 or 2)",
              "Validate policy files; prints one line per problem. Exit 0 or 2.", epilog=False)
-    v.add_argument("paths", nargs="+", metavar="PATH")
+    v.add_argument("paths", nargs="*", metavar="PATH", default=[DEFAULT_POLICY],
+                   help=f"policy files (default {DEFAULT_POLICY})")
     _sub(sub, "schema", "print the policy JSON Schema", "Print the policy JSON Schema.",
          epilog=False)
 
@@ -113,13 +114,14 @@ def _parser() -> Parser:
 
     i = _sub(sub, "init", "write a starter policy from a run test's recent executions",
              "Write a commented starter policy from the last completed executions.", epilog=False)
-    i.add_argument("--run-test", metavar="NAME", required=True)
+    i.add_argument("--run-test", metavar="NAME", required=True,
+                   help="the run test whose recent completed executions set the thresholds")
     i.add_argument("--from-last", metavar="N", type=int, default=5,
                    help="completed executions to learn from (default 5, at most 20)")
     i.add_argument("--output", metavar="PATH", default=DEFAULT_POLICY,
                    help=f"where to write it (default {DEFAULT_POLICY}; - for stdout)")
     i.add_argument("--force", action="store_true", help="overwrite an existing file")
-    i.add_argument("--base-url", metavar="URL")
+    i.add_argument("--base-url", metavar="URL", help=f"API base URL (default {DEFAULT_BASE_URL})")
     _TOP.pop()
     return p
 

@@ -46,6 +46,9 @@ def command(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     if args.markdown:
         stdout(markdown.render(result))
     else:
-        stdout(text.render(result, colour=colour(args.no_color, environ, sys.stdout)))
+        from gate.outputs import terminal_width
+
+        shown = colour(args.no_color, environ, sys.stdout)
+        stdout(text.render(result, colour=shown, width=terminal_width()))
     console.write_line(NEXT.strip("\n"))
     return result.exit_code

@@ -139,8 +139,8 @@ def _unjudged(
         exit_code, clusters = EXIT_BY_VERDICT["not_ready"], execution.clusters
         message = (
             f"execution {execution.execution_id} is still {execution.status}: "
-            "nothing to judge yet; re-run when it has finished"
-            + (" or use --select latest-completed" if run_test else "")
+            "nothing to judge yet; add --wait to wait for it, re-run when it has finished"
+            + (", or use --select latest-completed" if run_test else "")
         )
     else:
         return None

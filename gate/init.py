@@ -14,7 +14,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gate import environment
-from gate.errors import EXIT_PASS, EXIT_USAGE, ConfigError, GateError, UsageError
+from gate.errors import (
+    EXIT_PASS,
+    EXIT_USAGE,
+    ConfigError,
+    GateError,
+    NotFoundError,
+    UsageError,
+)
 from gate.metrics import CHOICES, HEADLINE
 from gate.model import Execution
 
@@ -164,7 +171,12 @@ def _draft(args: argparse.Namespace, environ: Mapping[str, str]) -> tuple[str, i
     network = Network.from_environ(environ)
     with Client(base, key, secret, deadline=Deadline(DEFAULT_TIMEOUT), network=network) as client:
         # One listing page: it carries every execution's eval results.
-        _, _, items = client.list_executions(args.run_test, 1, min(50, args.from_last * 3))
+        try:
+            _, _, items = client.list_executions(args.run_test, 1, min(50, args.from_last * 3))
+        except NotFoundError as exc:  # the platform's search may know the name meant
+            from gate.judge import unknown_run_test
+
+            raise unknown_run_test(client, args.run_test, exc) from exc
     done = [parse_execution(item) for item in items]
     done = [e for e in done if e.status == "completed"][: args.from_last]
     if not done:

@@ -395,7 +395,7 @@ class Fetch:
                     client, self.run_test, s.select, page_size=max(LIST_PAGE_SIZE, needed + 1)
                 )
             except NotFoundError as exc:
-                raise _unknown_run_test(client, self.run_test, exc) from exc
+                raise unknown_run_test(client, self.run_test, exc) from exc
             console.debug(f"selected execution {ref.execution_id} ({ref.status})")
             return ref.execution_id, items
         if self.run_test is not None:
@@ -538,7 +538,7 @@ class Fetch:
         return known.link
 
 
-def _unknown_run_test(client: Client, name: str, exc: NotFoundError) -> GateError:
+def unknown_run_test(client: Client, name: str, exc: NotFoundError) -> GateError:
     """No run test of this exact name: the platform's search (case-insensitive) may know the
     name meant (`support agent regression` for `Support Agent Regression`)."""
     from gate.errors import WrongEndpointError

@@ -39,6 +39,20 @@ class Result:
         return json.loads(self.out)
 
 
+# What `pytest -m "not slow"` leaves out (the inner loop; CI runs everything): the modules that
+# start processes, build wheels or containers, or run the README's scripts, and every
+# hypothesis test.
+SLOW_MODULES = frozenset({"test_readme", "test_delivery", "test_properties", "test_demo"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        module = item.module.__name__.rsplit(".", 1)[-1] if item.module else ""  # type: ignore[attr-defined]
+        function = getattr(item, "function", None)
+        if module in SLOW_MODULES or getattr(function, "is_hypothesis_test", False):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(autouse=True)
 def _pinned_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("gate.judge.now", lambda: NOW)

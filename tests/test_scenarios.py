@@ -204,12 +204,12 @@ def test_on_api_error_semantics_are_unchanged(tmp_path: Path) -> None:
         def baseline_page(q: dict[str, str]) -> bool:
             return "page" not in q and bool(q.get("execution_id")) and "summary" not in q
 
-        return [Fault(status=503, match=baseline_page)] * 6
+        return [Fault(mode="hang", delay=30, match=baseline_page)]
 
-    failed, _, _ = gate(store(SAME, SAME), tmp_path, POLICY, "--timeout", "20", faults=faults())
+    failed, _, _ = gate(store(SAME, SAME), tmp_path, POLICY, "--timeout", "2", faults=faults())
     assert failed.code == 3, failed.err
     softened, report, _ = gate(
-        store(SAME, SAME), tmp_path, POLICY, "--on-api-error", "pass", "--timeout", "20",
+        store(SAME, SAME), tmp_path, POLICY, "--on-api-error", "pass", "--timeout", "2",
         faults=faults(),
     )  # fmt: skip
     assert softened.code == 0 and report["verdict"] == "error"

@@ -15,7 +15,7 @@ from gate.render.common import (
     status_label,
     threshold,
 )
-from gate.verdict import Check, GateResult, ScenarioChange, Verdict
+from gate.verdict import Check, Cluster, GateResult, ScenarioChange, Verdict
 
 _COLOURS = {
     "fail": "31",
@@ -79,7 +79,7 @@ def render_verdict(v: Verdict, *, colour: bool = False, width: int | None = None
             lines.append(f"  {plain(v.link, 300)}")
     checks = ordered(v.checks)
     if checks:
-        lines += _table(checks, colour, width, v.scenarios)
+        lines += _table(checks, colour, width, v.scenarios, v.clusters_for_failures())
     for w in v.warnings:
         lines.append(f"warning: {plain(w, 300)}")
     if v.not_gated:
@@ -113,6 +113,7 @@ def _table(
     colour: bool,
     width: int | None,
     scenarios: Sequence[ScenarioChange] = (),
+    clusters: Sequence[Cluster] = (),
 ) -> list[str]:
     rows = [HEADERS, *(_row(c) for c in checks)]
     widths = [max(_width(r[i]) for r in rows) for i in range(len(HEADERS))]
@@ -122,12 +123,17 @@ def _table(
         return sum(widths[i] for i in keep) + 2 * (len(keep) - 1)
 
     if width is not None:
+        for i in range(1, len(HEADERS) - 1):  # an empty column goes first (config, often)
+            if total() > width and i in keep and all(not r[i].strip() for r in rows[1:]):
+                keep.remove(i)
         for name in DROP_ORDER:
             if total() <= width:
                 break
-            keep.remove(HEADERS.index(name))
+            if HEADERS.index(name) in keep:
+                keep.remove(HEADERS.index(name))
         widths[0] = max(MIN_EVAL, widths[0] - max(0, total() - width))
     lines: list[str] = []
+    shown: set[str] = set()  # the evals whose clusters are already under a check
     for index, row in enumerate(rows):
         cells = [_pad(_fit(row[i], widths[i]), widths[i]) for i in keep]
         if index == 0:
@@ -139,6 +145,9 @@ def _table(
         lines.append("  ".join(cells).rstrip())
         if c.status not in ("pass", "skipped") or c.baseline_execution:
             lines += _wrapped(f"↳ {plain(c.message, 300)}", width)
+        if c.kind == "eval" and (c.blocks or c.warns) and c.name not in shown:
+            shown.add(c.name)
+            lines += _cluster_lines(c.name, clusters, width)
         if c.metric == "regressed_scenarios" and (c.blocks or c.warns):
             lines += [
                 part
@@ -146,6 +155,26 @@ def _table(
                 if r.status == "regressed" and (r.eval, r.config) == (c.name, c.config)
                 for part in _wrapped(_regressed_line(r), width)
             ]
+    return lines
+
+
+MAX_CLUSTERS = 3
+
+
+def _cluster_lines(name: str, clusters: Sequence[Cluster], width: int | None) -> list[str]:
+    """The eval's Fix My Agent failure clusters, largest first, at most three, one line each
+    (cut at the terminal's width): where a log has only the terminal, the reason is there too."""
+    mine = [cl for cl in clusters if name in (cl.template, cl.eval_name)]
+    mine.sort(key=lambda cl: -(cl.size or 0))
+    lines = []
+    for cl in mine[:MAX_CLUSTERS]:
+        size = f" ({cl.size} calls)" if cl.size else ""
+        theme = plain(cl.name, 200)
+        if width is not None:  # the theme is cut, never the size
+            theme = _fit(theme, max(10, width - _width(f"  ◆ {size}")))
+        lines.append(f"  ◆ {theme}{size}")
+    if len(mine) > MAX_CLUSTERS:
+        lines.append(f"  ◆ and {len(mine) - MAX_CLUSTERS} more cluster(s): see the job summary")
     return lines
 
 
