@@ -16,12 +16,20 @@ import re
 import sys
 from pathlib import Path
 
-PINNED = re.compile(r"[a-z0-9./-]+:[0-9][\w.-]*@sha256:[0-9a-f]{64}")
+# An image reference as the distribution spec's grammar has it: an optional registry (a host,
+# with a port), path components of lower-case letters and digits joined by `.`, `_`, `__` or
+# dashes, a tag (any of [A-Za-z0-9_.-], not starting with `.` or `-`, at most 128), a digest.
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_REGISTRY = r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)*(?::[0-9]+)?/)?"
+PINNED = re.compile(
+    rf"{_REGISTRY}{_COMPONENT}(?:/{_COMPONENT})*:[A-Za-z0-9_][A-Za-z0-9_.-]{{0,127}}"
+    r"@sha256:[0-9a-f]{64}"
+)
 
 
 def pin(repo: Path, image: str) -> None:
     if not PINNED.fullmatch(image):
-        raise SystemExit(f"pin_image: {image!r} is not NAME:VERSION@sha256:<64 hex digits>")
+        raise SystemExit(f"pin_image: {image!r} is not NAME:TAG@sha256:<64 hex digits>")
     action = repo / "action.yml"
     text = action.read_text()
     new, n = re.subn(r"(?m)^  image: .*$", f"  image: docker://{image}", text)

@@ -410,3 +410,23 @@ def test_the_release_pins_the_action_and_the_component_to_the_pushed_image(
         pin(tmp_path, "ghcr.io/future-agi/fi-gate:latest")
     release = (ROOT / ".github" / "workflows" / "release.yml").read_text()
     assert "scripts/pin_image.py" in release  # the workflow does it for every release
+
+
+@pytest.mark.parametrize(
+    ("image", "legal"),
+    [
+        ("ghcr.io/future-agi/fi-gate:0.2.0", True),
+        ("registry.example.com:5000/my_org/fi__gate:v1.2_rc", True),
+        ("localhost:5000/gate:1", True),
+        ("fi-gate:latest", True),
+        ("Ghcr.io/Upper/Case:1", False),
+        ("ghcr.io/a_/b:1", False),
+        ("ghcr.io/a/b:-tag", False),
+        ("ghcr.io/a/b", False),
+    ],
+)
+def test_pin_image_accepts_every_legal_reference(image: str, legal: bool) -> None:
+    """Underscores, a registry's port, any legal tag: what the distribution spec allows."""
+    from scripts.pin_image import PINNED
+
+    assert bool(PINNED.fullmatch(image + "@sha256:" + "ab" * 32)) is legal

@@ -70,3 +70,65 @@ def test_init_suggests_the_run_test_name_in_its_case(tmp_path: Path) -> None:
                       str(tmp_path / "p.yml")], env)  # fmt: skip
     assert result.code == 2
     assert "did you mean 'Support Agent Regression'?" in result.err
+
+
+def test_the_gitlab_component_survives_interpolation_of_hostile_values(tmp_path: Path) -> None:
+    """GitLab interpolates `$[[ inputs.x ]]` as text: unquoted, an empty value became YAML null
+    and a run test named `Agent: v2 #beta` broke the document. Every text input is quoted; the
+    interpolated job validates against GitLab's CI schema and keeps every value as given."""
+    import json
+    import re
+    import subprocess
+    import sys
+
+    import yaml
+
+    from tests.conftest import ROOT
+
+    spec_text, job_text = (ROOT / "templates" / "fi-gate.yml").read_text().split("\n---\n")
+    spec = yaml.safe_load(spec_text)["spec"]["inputs"]
+    hostile = {
+        "run_test": "Agent: v2 #beta",
+        "run_test_id": "",
+        "execution_id": "",
+        "timeout": "",
+        "scenarios": "Refund: angry, *Billing & co {x} [y] @z",
+        "policy": "policies/a #b.yml",
+    }
+
+    def value(name: str) -> str:
+        given = hostile.get(name, spec[name].get("default", ""))
+        return str(given).lower() if isinstance(given, bool) else str(given)
+
+    values = {name: value(name) for name in spec}
+    text = re.sub(r"\$\[\[ inputs\.([a-z_]+) \]\]", lambda m: str(values[m.group(1)]), job_text)
+    job = yaml.safe_load(text)
+    (variables,) = [j["variables"] for j in job.values()]
+    assert variables["FI_GATE_RUN_TEST"] == "Agent: v2 #beta"
+    assert variables["FI_GATE_SCENARIOS"] == hostile["scenarios"]
+    assert variables["FI_GATE_POLICY"] == hostile["policy"]
+    for name in ("FI_GATE_RUN_TEST_ID", "FI_GATE_EXECUTION_ID", "FI_GATE_TIMEOUT"):
+        assert variables[name] == "", name  # an empty string, never null
+    path = tmp_path / "job.json"
+    path.write_text(json.dumps(job))
+    checked = subprocess.run(
+        [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.gitlab-ci",
+         str(path)], capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+@pytest.mark.parametrize("schema", ["junit.xsd", "jenkins-junit-10.xsd"])
+def test_junit_is_valid_for_both_schemas(tmp_path: Path, schema: str) -> None:
+    """The JUnit report (a failing check, a skipped one, a regressed scenario's case) against
+    the common JUnit schema and Jenkins' xunit one, which rejects `skipped` on <testsuites>."""
+    import xmlschema
+
+    from tests.conftest import ROOT, SEED, write_policy
+
+    policy = "version: 1\nevals:\n  is_helpful: {min_pass_rate: 81}\n  other: {level: off}\n"
+    junit = tmp_path / "j.xml"
+    result = run(["check", "--policy", write_policy(tmp_path, policy), "--from-file", str(SEED),
+                  "--junit", str(junit)])  # fmt: skip
+    assert result.code == 1
+    xmlschema.XMLSchema(str(ROOT / "tests" / "schemas" / schema)).validate(str(junit))
