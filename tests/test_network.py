@@ -412,9 +412,10 @@ def test_a_resolver_that_never_answers_is_cut_off_at_the_deadline() -> None:
 
 
 HANGING_RESOLVER = (
-    "import socket, threading, sys\n"
+    "import os, socket, threading, sys\n"
     "never = threading.Event()\n"
     "def hang(*a, **k):\n"
+    "    open(os.environ['RESOLVING'], 'w').close()  # the test's cue: resolution began\n"
     "    never.wait(120)\n"
     "socket.getaddrinfo = hang\n"
     "from gate.cli import main\n"
@@ -425,16 +426,19 @@ HANGING_RESOLVER = (
 def test_sigterm_during_a_slow_name_resolution_is_honoured(tmp_path: Path) -> None:
     """A cancelled CI job (SIGTERM) while the resolver hangs: fi-gate stops at once, 143, and
     writes its reports (it used to be acted on only once the resolver gave up, 59 s later)."""
-    report = tmp_path / "r.json"
+    report, cue = tmp_path / "r.json", tmp_path / "resolving"
     proc = spawn(
         [sys.executable, "-c", HANGING_RESOLVER, "run", "--policy",
          write_policy(tmp_path, POLICY), "--run-test", SUPPORT, "--report", str(report)],
         {"PATH": os.environ.get("PATH", ""), "FI_BASE_URL": "https://api.futureagi.com",
-         "FI_API_KEY": API_KEY, "FI_SECRET_KEY": SECRET_KEY,
+         "FI_API_KEY": API_KEY, "FI_SECRET_KEY": SECRET_KEY, "RESOLVING": str(cue),
          "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
     )  # fmt: skip
     try:
-        time.sleep(1.5)
+        waited = time.monotonic()
+        while not cue.exists() and time.monotonic() - waited < 60 and proc.poll() is None:
+            time.sleep(0.05)  # however slow the machine: the signal comes once it resolves
+        assert cue.exists(), "the resolver was never asked"
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=30)
     finally:

@@ -292,7 +292,7 @@ def test_a_wait_that_runs_out_keeps_what_it_knew(api: FakeApi, tmp_path: Path) -
     plain, plain_report, files = gate(api, tmp_path, "check", policy=policy)
     assert plain.code == 4 and plain_report is not None
     expected = _what_it_knew(plain_report, files)
-    waited, report, files = gate(api, tmp_path, "check", "--wait", "--timeout", "2", policy=policy)
+    waited, report, files = gate(api, tmp_path, "check", "--wait", "--timeout", "4", policy=policy)
     assert waited.code == 4, waited.err
     assert report is not None
     assert _what_it_knew(report, files) == expected
