@@ -68,10 +68,12 @@ def _judging_options(c: argparse.ArgumentParser, *, wait_default: float | None) 
 
 
 def _sub(sub: Any, name: str, help: str, description: str, epilog: bool = True) -> Any:
+    import textwrap  # the description wraps; the epilog's layout (a table) is kept
+
     parser = sub.add_parser(
         name,
         help=help,
-        description=description,
+        description=textwrap.fill(description, 79),
         epilog=EPILOG if epilog else None,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -185,6 +185,7 @@ def _eval_checks(
             level=rule.level,
             status="missing",
             message=_unused(policy, rule, present),
+            line=rule.line,
         )
         checks.append(_at_level(missing))
     return checks, not_gated
@@ -342,7 +343,7 @@ def _baseline_checks(
             strata = _strata(check, execution, base, paired)
             drop = history_mod.drop_check(check, baseline, base, check.confidence, strata)
             if drop is not None:
-                out.append(drop)
+                out.append(replace(drop, line=check.line))
     return out
 
 
@@ -367,7 +368,8 @@ def _scenarios_of(
         or policy.defaults.confidence
         or DEFAULT_CONFIDENCE
     )
-    return _scenario_checks(ev, baseline, base_for(baseline), level, confidence, paired)
+    checks = _scenario_checks(ev, baseline, base_for(baseline), level, confidence, paired)
+    return [replace(c, line=rule.line if rule else None) for c in checks]
 
 
 def _strata(
@@ -729,15 +731,18 @@ class Target:
 def _rule_checks(
     rule: EvalRule, ev: EvalResult, calls: CallsSummary | None, policy: Policy
 ) -> Iterator[Check]:
+    """The checks of an eval by its rule, each placed on the policy line of the rule (or the
+    config rule) that made it: annotations point there."""
     # The eval's totals: by the rule's thresholds, else (no configs named) by `defaults`.
     if not rule.thresholds.empty or not rule.configs:
         t = _inherited(rule.thresholds, policy, ev, rule.level)
         if isinstance(t, Check):
-            yield t
+            yield replace(t, line=t.line or rule.line)
         else:
-            yield from _total_checks(ev, t, rule.level, calls)
+            yield from (replace(c, line=rule.line) for c in _total_checks(ev, t, rule.level, calls))
     for crule in rule.configs:
-        yield from _config_checks(crule, ev, calls, policy)
+        line = crule.line or rule.line
+        yield from (replace(c, line=line) for c in _config_checks(crule, ev, calls, policy))
 
 
 def _config_checks(

@@ -301,6 +301,7 @@ class Judge:
             ref=s.ref,
             link=link,
             run_test_id=run_test_id,
+            policy_file=s.policy_path,
         )
 
     def soften(self, verdict: Verdict) -> Verdict:

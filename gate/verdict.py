@@ -102,6 +102,7 @@ class Check:
     cells_needed: int | None = None
     baseline_value: float | None = None
     baseline_execution: str | None = None
+    line: int | None = None  # the policy line of the rule that made it (annotations)
     # The eval configs whose data the check measured, by position in the eval's `result` list
     # and by id: two configs of one name are two checks, never one.
     config_index: int | None = None
@@ -150,6 +151,7 @@ class Verdict:
     # the message is the first; the summary lists them all, each one an annotation.
     problems: tuple[str, ...] = ()
     source: str | None = None
+    policy_file: str | None = None  # where the rules are, for annotations on their lines
     calls: CallsSummary | None = None
     trend: tuple[tuple[str, tuple[float | None, ...]], ...] = ()
     scenarios: tuple[ScenarioChange, ...] = ()  # per-scenario comparison with the baseline

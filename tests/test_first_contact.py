@@ -132,3 +132,16 @@ def test_junit_is_valid_for_both_schemas(tmp_path: Path, schema: str) -> None:
                   "--junit", str(junit)])  # fmt: skip
     assert result.code == 1
     xmlschema.XMLSchema(str(ROOT / "tests" / "schemas" / schema)).validate(str(junit))
+
+
+def test_a_failing_check_is_annotated_on_its_rule_in_the_policy(tmp_path: Path) -> None:
+    """GitHub shows the annotation on the policy file, on the line of the rule that failed (in
+    the pull request's diff), as it does for a policy error."""
+    from tests.conftest import SEED, write_policy
+
+    policy = write_policy(tmp_path, "version: 1\n\nevals:\n  is_helpful:\n    min_pass_rate: 81\n")
+    result = run(["check", "--policy", policy, "--from-file", str(SEED)],
+                 {"GITHUB_ACTIONS": "true"})  # fmt: skip
+    assert result.code == 1
+    (annotation,) = [x for x in result.err.splitlines() if x.startswith("::error ")]
+    assert annotation.startswith(f"::error file={policy},line=4,title=fi-gate%3A is_helpful")

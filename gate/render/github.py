@@ -54,14 +54,18 @@ def _defang(text: str) -> str:
 _LOCATED = re.compile(r"(?P<file>[^\s:]+\.(?:ya?ml|json)):(?P<line>\d+): (?P<text>.+)")
 
 
-def _annotation(level: str, title: str, message: str) -> str:
-    """One annotation; on the file and line a located message names (a policy error), so that
-    GitHub shows it on the policy file itself."""
+def _annotation(
+    level: str, title: str, message: str, file: str | None = None, line: int | None = None
+) -> str:
+    """One annotation; on the file and line a located message names (a policy error), or the
+    ones given (the rule a failing check comes from), so that GitHub shows it on the policy file
+    itself, in the pull request's diff."""
     place = ""
     located = _LOCATED.fullmatch(message)
     if located:
-        file = escape_property(_defang(plain(located["file"], 300)))
-        place = f"file={file},line={located['line']},"
+        file, line = located["file"], int(located["line"])
+    if file and line:
+        place = f"file={escape_property(_defang(plain(file, 300)))},line={line},"
     title_text = escape_property(_defang(plain(title, 120)))
     return f"::{level} {place}title={title_text}::{escape_data(_defang(plain(message, 600)))}\n"
 
@@ -101,7 +105,8 @@ def _annotations(v: Verdict, *, name_run_test: bool = False) -> str:
             out.append(_annotation("warning", "fi-gate: deploy not gated", w))
     for level, checks in (("error", v.failed_checks), ("warning", v.warning_checks)):
         for c in checks[:MAX_ANNOTATIONS_PER_LEVEL]:
-            out.append(_annotation(level, f"fi-gate: {_label(c)}", f"{c.status}: {c.message}"))
+            text = f"{c.status}: {c.message}"
+            out.append(_annotation(level, f"fi-gate: {_label(c)}", text, v.policy_file, c.line))
         extra = len(checks) - MAX_ANNOTATIONS_PER_LEVEL
         if extra > 0:
             word = "failing" if level == "error" else "warning"
