@@ -32,6 +32,9 @@ ENV PYTHONUNBUFFERED=1 \
     PATH=/opt/fi-gate/bin:$PATH
 
 COPY --from=build /opt/fi-gate /opt/fi-gate
+# The base deletes the standard library's bytecode: compile the modules fi-gate loads.
+COPY docker/compile_stdlib.py /tmp/compile_stdlib.py
+RUN /opt/fi-gate/bin/python /tmp/compile_stdlib.py && rm /tmp/compile_stdlib.py
 
 ENTRYPOINT ["/opt/fi-gate/bin/fi-gate"]
 CMD ["--help"]

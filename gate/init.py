@@ -66,7 +66,7 @@ def starter_policy(run_test: str, executions: Sequence[Execution]) -> str:
         "defaults:",
         "  level: error",
         "  # confidence: 0.95   # judge the interval's lower bound instead of the point estimate,",
-        "  #                    # once runs have enough calls for it (see the README)",
+        "  #                    # once runs have enough calls for it (docs/statistics.md)",
         "",
     ]
     body: list[str] = []

@@ -204,7 +204,7 @@ class Network:
 
     @property
     def trust(self) -> str:
-        """Which roots verify servers, as the README and --verbose name them."""
+        """Which roots verify servers, as docs/networks.md and the messages name them."""
         if self.ca_bundle:
             return f"{self.ca_variable} ({self.ca_bundle}), instead of the default roots"
         return "the system's trust store" if self.system_store() else "certifi's roots"
