@@ -252,9 +252,10 @@ def _on_sigterm(handler: Any) -> Any:
 def _check(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     """`check` and `run`: judge, write every report, return the exit code."""
     from gate import judge
+    from gate.runs import Started
     from gate.verdict import GateResult
 
-    judge.STARTED.clear()
+    started = Started()  # what `run` starts: cancelled on a signal, read here
     console = for_run(environ, args.verbose)
     in_actions = environment.text(environ, "GITHUB_ACTIONS") == "true"
     early: UsageError | None = None
@@ -271,7 +272,7 @@ def _check(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
             raise early
         settings = resolve(args, environ)
         run_test = settings.run_test
-        result, run_test = judge.Judge(settings, console, connect).named()
+        result, run_test = judge.Judge(settings, console, connect, started=started).named()
     except GateError as exc:
         if args.verbose:
             console.traceback()
@@ -289,7 +290,7 @@ def _check(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         result = GateResult((judge.error_verdict(internal, run_test, settings),))
     except KeyboardInterrupt as exc:  # a cancelled job: no report of an earlier run may remain
         why = "terminated" if isinstance(exc, Terminated) else "interrupted"
-        judge.cancel_started(console, connect, why=why)
+        judge.cancel_started(console, connect, started, why=why)
         _write_stopped(exc, run_test, settings, paths)
         raise
     code = outputs.emit(

@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -43,7 +43,6 @@ Connect = Callable[[Settings, "Deadline | None"], "Client"]
 CANCEL_SECONDS = 5.0  # the time a cancel may take, beyond --timeout
 LOOK_SECONDS = 2.0  # the look at its status just before (a slow answer: cancelled all the same)
 BELONGS_PAGE = 50  # executions a listing page holds when looking for an execution's run test
-STARTED = Started()  # what `run` started and has not seen end: cancelled when the job is
 
 
 def now() -> datetime:
@@ -103,6 +102,10 @@ class Judge:
     # may be found, to say whose it is.
     known_run_tests: tuple[str, ...] = ()
     run_test_ref: RunTestRef | None = None  # the run test named by id, once found
+    # The executions this invocation started and has not seen end: what a signal or the
+    # deadline cancels. One object for the run's lifetime (cli.py makes it, and reads it on a
+    # signal); copies of the Judge share it.
+    started: Started = field(default_factory=Started)
 
     def by_id(self) -> Judge:
         """--run-test-id: the run test's name looked up (a run test is named by its name
@@ -259,7 +262,7 @@ class Judge:
                 client, ref, scenarios, existing=existing, on_info=self.console.info
             )
         link = app_link(s.app_url, ref.id, execution_id)
-        STARTED.add(execution_id, link or s.app_url, s)
+        self.started.add(execution_id, link or s.app_url, s)
         self.console.info(
             f"started execution {execution_id} of run test '{run_test}'"
             + (f": {link}" if link else "")
@@ -271,19 +274,23 @@ class Judge:
                 mine, policy, run_test, deadline=deadline, known=known
             ).run()
         except NotReadyError as exc:
-            cancel_started(self.console, self.connect, only=execution_id, why="the deadline passed")
+            self.cancel(only=execution_id, why="the deadline passed")
             return self.not_ready(exc, run_test, known)
         except GateError as exc:  # nothing judged it: it is not left running for nobody
             why = f"fi-gate could not judge it: {type(exc).__name__}"
-            cancel_started(self.console, self.connect, only=execution_id, why=why)
+            self.cancel(only=execution_id, why=why)
             raise
         if execution.is_final:
-            STARTED.done(execution_id)
+            self.started.done(execution_id)
         verdict = evaluate(
             policy, execution, now(), run_test=run_test, source=s.base_url, calls=calls,
             history=history, baseline_calls=paired,
         )  # fmt: skip
         return self.provenance(verdict, "started", ref.id, link)
+
+    def cancel(self, *, only: str | None = None, why: str) -> None:
+        """Cancel what this run started (cancel_started), with its own console and client."""
+        cancel_started(self.console, self.connect, self.started, only=only, why=why)
 
     def provenance(
         self, verdict: Verdict, selection: str, run_test_id: str | None, link: str | None
@@ -697,14 +704,14 @@ def final_status(client: Client, execution_id: str) -> str | None:
 
 
 def cancel_started(
-    console: Console, connect: Connect, *, only: str | None = None, why: str
+    console: Console, connect: Connect, started: Started, *, only: str | None = None, why: str
 ) -> None:
     """POST a cancel for each execution this run started and that is not final yet (bounded:
     CANCEL_SECONDS each, all at once). Never one fi-gate did not start."""
     from gate.runs import cancel_execution
     from gate.transport import Deadline
 
-    pending = STARTED.pending()
+    pending = started.pending()
     if only is not None:
         pending = {k: v for k, v in pending.items() if k == only}
 
@@ -732,13 +739,13 @@ def cancel_started(
                 f"{type(exc).__name__}); cancel it in the app: {link}"
             )
         finally:
-            STARTED.done(execution_id)
+            started.done(execution_id)
 
     threads = []
     for execution_id, (link, settings) in pending.items():
         if not settings.cancel:
             console.info(f"execution {execution_id} keeps running ({why}; --no-cancel): {link}")
-            STARTED.done(execution_id)
+            started.done(execution_id)
             continue
         t = threading.Thread(target=cancel, args=(execution_id, link, settings), daemon=True)
         t.start()

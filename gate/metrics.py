@@ -35,6 +35,10 @@ class Metric:
     interval: str  # "proportion": Wilson on the success count; "mean": from the scores
     read: str  # the `Measured` field the observed value comes from
     per_choice: bool = False  # the threshold names a choice: {choice: value}
+    # The floor a policy suggests for an eval of its type (init, hints): one row a type.
+    suggested: bool = False
+    # The value that stands for an eval of its type in a baseline or a trend: one a type.
+    headline: bool = False
 
     def metric_name(self, choice: str = "") -> str:
         return f"{self.name}[{choice}]" if self.per_choice else self.name
@@ -52,20 +56,25 @@ class Metric:
         return [] if value is None else [("", value)]
 
 
+# fmt: off
 METRICS: tuple[Metric, ...] = (
-    Metric("min_pass_rate", PASS_FAIL, "pass_rate", ">=", "%", "proportion", "pass_rate"),
-    Metric("min_avg_score", SCORE, "avg_score", ">=", "", "mean", "avg"),
+    Metric("min_pass_rate", PASS_FAIL, "pass_rate", ">=", "%", "proportion", "pass_rate",
+           suggested=True, headline=True),
+    Metric("min_avg_score", SCORE, "avg_score", ">=", "", "mean", "avg",
+           suggested=True, headline=True),
     Metric("max_avg_score", SCORE, "avg_score", "<=", "", "mean", "avg"),
-    Metric("min_choice_rate", CHOICES, "choice_rate", ">=", "%", "proportion", "choices", True),
+    Metric("min_choice_rate", CHOICES, "choice_rate", ">=", "%", "proportion", "choices", True,
+           suggested=True),
     Metric("max_choice_rate", CHOICES, "choice_rate", "<=", "%", "proportion", "choices", True),
 )
+# fmt: on
 BY_KEY = {m.key: m for m in METRICS}
-# The floor to suggest for an eval of each output type (the first row of that type).
-FLOOR_FOR_TYPE = {
-    t: next(m for m in METRICS if m.output_type == t) for t in (PASS_FAIL, SCORE, CHOICES)
-}
-# The value that stands for an eval of each type in a baseline or a trend.
-HEADLINE = {PASS_FAIL: BY_KEY["min_pass_rate"], SCORE: BY_KEY["min_avg_score"]}
+# The floor to suggest for an eval of each output type (the row marked `suggested`).
+FLOOR_FOR_TYPE = {m.output_type: m for m in METRICS if m.suggested}
+# The value that stands for an eval of each type in a baseline or a trend (`headline`).
+HEADLINE = {m.output_type: m for m in METRICS if m.headline}
+assert len(FLOOR_FOR_TYPE) == sum(m.suggested for m in METRICS), "one suggested row a type"
+assert len(HEADLINE) == sum(m.headline for m in METRICS), "one headline row a type"
 
 
 def format_duration(seconds: float) -> str:
