@@ -70,6 +70,15 @@ def _transports_closed() -> Iterator[None]:
 
 
 @pytest.fixture
+def quick_polls(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Poll every 0.1 s instead of 5 s: the fake's executions end within a second. The
+    executions started by `run` are of today: the real clock, not the demo data's day."""
+    monkeypatch.setattr("gate.api.WAIT_FIRST", 0.1)
+    monkeypatch.setattr("gate.api.WAIT_MAX", 0.2)
+    monkeypatch.setattr("gate.judge.now", lambda: datetime.now(timezone.utc))
+
+
+@pytest.fixture
 def fake_api() -> Iterator[FakeApi]:
     with FakeApi(load_dir(DEMO_DATA)) as api:
         yield api

@@ -8,15 +8,13 @@ swapped id, a POST redirect, a broken chunked framing) over real HTTP on 127.0.0
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import DEMO_DATA, NEWEST, SUPPORT, Result, run, write_policy
-from tests.fakeapi import API_KEY, SECRET_KEY, FakeApi, Fault, load_dir
+from tests.conftest import NEWEST, SUPPORT, Result, run, write_policy
+from tests.fakeapi import API_KEY, SECRET_KEY, FakeApi, Fault
 from tests.figures import attack, record
 
 CHECKOUT = "Checkout Bot"
@@ -27,17 +25,12 @@ EXECUTE = f"/simulate/run-tests/{SUPPORT_ID}/execute/"
 POLICY = "version: 1\ndefaults: {min_pass_rate: 0, min_avg_score: 0}\n"
 
 
-@pytest.fixture(autouse=True)
-def _quick_polls(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("gate.api.WAIT_FIRST", 0.1)
-    monkeypatch.setattr("gate.api.WAIT_MAX", 0.2)
-    monkeypatch.setattr("gate.judge.now", lambda: datetime.now(timezone.utc))
+pytestmark = pytest.mark.usefixtures("quick_polls")
 
 
 @pytest.fixture
-def api() -> Iterator[FakeApi]:
-    with FakeApi(load_dir(DEMO_DATA)) as fake:
-        yield fake
+def api(fake_api: FakeApi) -> FakeApi:
+    return fake_api
 
 
 def gate(
@@ -82,7 +75,7 @@ def test_a_deadline_during_a_slow_poll_is_not_ready_never_softened(
     and never worded as the server breaking the connection."""
     api.fail(*[Fault(mode="hang", delay=30, match=polls_of(RUNNING)) for _ in range(50)])
     result, report, _ = gate(
-        api, tmp_path, "check", "--run-test", CHECKOUT, "--wait", "--timeout", "3",
+        api, tmp_path, "check", "--run-test", CHECKOUT, "--wait", "--timeout", "5",
         "--on-api-error", "pass",
     )  # fmt: skip
     assert result.code == 4, result.err
@@ -102,7 +95,7 @@ def test_run_past_the_deadline_in_a_slow_poll_cancels_and_is_not_ready(
 
     api.fail(*[Fault(mode="hang", delay=30, match=slow_polls) for _ in range(50)])
     result, report, _ = gate(
-        api, tmp_path, "run", "--run-test", SUPPORT, "--timeout", "4", "--on-api-error", "pass"
+        api, tmp_path, "run", "--run-test", SUPPORT, "--timeout", "6", "--on-api-error", "pass"
     )
     assert result.code == 4, result.err
     (started,) = api.started
@@ -197,7 +190,7 @@ def test_a_redirected_start_is_not_followed(api: FakeApi, tmp_path: Path, status
 def test_a_redirected_cancel_is_not_followed(api: FakeApi, tmp_path: Path) -> None:
     support_run(api, running=600)
     api.fail(Fault(status=308, headers={"Location": "/elsewhere/"}, body={}, path="*/cancel/"))
-    result, _, _ = gate(api, tmp_path, "run", "--run-test", SUPPORT, "--timeout", "2")
+    result, _, _ = gate(api, tmp_path, "run", "--run-test", SUPPORT, "--timeout", "4")
     assert result.code == 4, result.err
     cancels = [s for s in api.seen if s.method == "POST" and s.path.endswith("/cancel/")]
     assert len(cancels) == 1

@@ -11,16 +11,14 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import replace
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import DEMO_DATA, SUPPORT, Result, run, spawn, write_policy
-from tests.fakeapi import API_KEY, SECRET_KEY, FakeApi, Fault, load_dir
+from tests.conftest import SUPPORT, Result, run, spawn, write_policy
+from tests.fakeapi import API_KEY, SECRET_KEY, FakeApi, Fault
 from tests.fakeapi.server import RUNS_PATH
 from tests.figures import record
 
@@ -30,19 +28,12 @@ POLICY = "version: 1\ndefaults: {min_pass_rate: 80, min_avg_score: 70}\n"
 EXECUTE = f"/simulate/run-tests/{SUPPORT_ID}/execute/"
 
 
-@pytest.fixture(autouse=True)
-def _quick_polls(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Poll every 0.1 s instead of 5 s: the fake's executions end within a second. The
-    executions started here are of today: the real clock, not the demo data's day."""
-    monkeypatch.setattr("gate.api.WAIT_FIRST", 0.1)
-    monkeypatch.setattr("gate.api.WAIT_MAX", 0.2)
-    monkeypatch.setattr("gate.judge.now", lambda: datetime.now(timezone.utc))
+pytestmark = pytest.mark.usefixtures("quick_polls")
 
 
 @pytest.fixture
-def api() -> Iterator[FakeApi]:
-    with FakeApi(load_dir(DEMO_DATA)) as fake:
-        yield fake
+def api(fake_api: FakeApi) -> FakeApi:
+    return fake_api
 
 
 def gate_run(
@@ -126,7 +117,7 @@ def test_run_of_an_execution_that_ends_failed(api: FakeApi, tmp_path: Path) -> N
 def test_run_past_the_deadline_cancels_what_it_started(api: FakeApi, tmp_path: Path) -> None:
     rt = next(r for r in api.store.run_tests if r.name == SUPPORT)
     rt.run["running"] = 600
-    result, report = gate_run(api, tmp_path, "--run-test", SUPPORT, "--timeout", "2")
+    result, report = gate_run(api, tmp_path, "--run-test", SUPPORT, "--timeout", "4")
     assert result.code == 4, result.err
     (started,) = api.started
     assert api.cancelled == [started]
@@ -137,7 +128,7 @@ def test_run_past_the_deadline_cancels_what_it_started(api: FakeApi, tmp_path: P
 
 def test_no_cancel_leaves_it_running(api: FakeApi, tmp_path: Path) -> None:
     next(r for r in api.store.run_tests if r.name == SUPPORT).run["running"] = 600
-    result, _ = gate_run(api, tmp_path, "--run-test", SUPPORT, "--timeout", "2", "--no-cancel")
+    result, _ = gate_run(api, tmp_path, "--run-test", SUPPORT, "--timeout", "4", "--no-cancel")
     assert result.code == 4
     assert api.cancelled == []
     assert (
@@ -302,7 +293,7 @@ def test_an_execution_that_ended_after_the_last_poll_is_never_cancelled(
         return real_final_status(client, execution_id)
 
     monkeypatch.setattr(gate.judge, "final_status", finish_then_look)
-    result, _ = gate_run(api, tmp_path, "--run-test", SUPPORT, "--timeout", "2")
+    result, _ = gate_run(api, tmp_path, "--run-test", SUPPORT, "--timeout", "4")
     assert result.code == 4, result.err
     (started,) = api.started
     assert api.cancelled == []
