@@ -119,6 +119,7 @@ class Client:
         summary: bool = True,
         run_test: str | None = None,
         page_size: int = 1,
+        eval_names: tuple[str, ...] = (),
     ) -> tuple[Execution, pages.FirstPage | None]:
         """The execution and its first call page (of `page_size` calls) in one request.
 
@@ -126,6 +127,8 @@ class Client:
         the body while it has the other pages read.
         """
         params = {"execution_id": execution_id, "limit": str(page_size)}
+        if eval_names:  # only these configs' outputs (and results): smaller pages
+            params["eval_name"] = ",".join(eval_names)
         if summary:
             params["summary"] = "true"
         what = f"execution {clip(execution_id, 64)}"
@@ -147,12 +150,20 @@ class Client:
         plan: pages.PagePlan,
         workers: int,
         total_calls: int | None = None,
+        eval_names: tuple[str, ...] = (),
     ) -> pages.CallsSummary:
-        """Every call of the execution (pages.read_calls)."""
+        """Every call of the execution (pages.read_calls); `eval_names`: only the outputs of
+        these configs, as page 1 was asked for."""
         self.start_workers(workers)
         assert self.readers is not None
         return pages.read_calls(
-            self, self.readers, execution_id, first, plan=plan, total_calls=total_calls
+            self,
+            self.readers,
+            execution_id,
+            first,
+            plan=plan,
+            total_calls=total_calls,
+            eval_names=eval_names,
         )
 
 

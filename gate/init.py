@@ -68,6 +68,12 @@ def starter_policy(run_test: str, executions: Sequence[Execution]) -> str:
         "  # confidence: 0.95   # judge the interval's lower bound instead of the point estimate,",
         "  #                    # once runs have enough calls for it (docs/statistics.md)",
         "",
+        "# baseline:             # compare with an earlier execution of this run test",
+        "#   compare_to: last-passing",
+        "#   max_drop: 5         # percentage points a pass rate may drop",
+        "#   scenarios:          # which scenarios broke: paired by scenario, Pass/Fail evals",
+        "#     max_regressed: 0  # (reads every call of both executions; docs/statistics.md)",
+        "",
     ]
     body: list[str] = []
     for name in names:

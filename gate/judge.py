@@ -374,14 +374,20 @@ class Fetch:
 
         if not self.policy.compares_scenarios:
             return {}
+        from gate.metrics import PASS_FAIL
+
+        # Only the Pass/Fail configs' outputs are compared: the pages are asked for with the
+        # `eval_name` filter (config names), smaller when an execution has several evals.
+        names = tuple(sorted({c.name for e in execution.evals if e.output_type == PASS_FAIL
+                              for c in e.configs}))  # fmt: skip
         out: dict[str, CallsSummary] = {}
         for base in baseline_executions(self.policy, execution, history, now()).values():
-            if base is None or base.execution_id in out:
+            if base is None or base.execution_id in out or not names:
                 continue
             _, first = client.execution_and_calls(
-                base.execution_id, summary=False, page_size=plan.first
+                base.execution_id, summary=False, page_size=plan.first, eval_names=names
             )
-            out[base.execution_id] = self.calls(client, base, first, plan)
+            out[base.execution_id] = self.calls(client, base, first, plan, eval_names=names)
         return out
 
     @property
@@ -498,7 +504,14 @@ class Fetch:
             )
         return execution, first
 
-    def calls(self, client: Client, execution: Execution, first: Any, plan: PagePlan) -> Any:
+    def calls(
+        self,
+        client: Client,
+        execution: Execution,
+        first: Any,
+        plan: PagePlan,
+        eval_names: tuple[str, ...] = (),
+    ) -> Any:
         s = self.judge.settings
         start = time.monotonic()
         calls = client.read_calls(
@@ -507,6 +520,7 @@ class Fetch:
             plan=plan,
             workers=s.workers,
             total_calls=execution.total_calls,
+            eval_names=eval_names,
         )
         pages = (
             f"page 1 of {plan.first:,}, then pages of {plan.rest:,} with {s.workers} worker(s)"

@@ -107,6 +107,7 @@ def read_calls(
     *,
     plan: PagePlan,
     total_calls: int | None = None,
+    eval_names: tuple[str, ...] = (),
 ) -> CallsSummary:
     """Every call of the execution: page 1 is given; the later pages are read concurrently.
 
@@ -129,6 +130,7 @@ def read_calls(
         first.body = b""
         return digest.summary()
     round_ = _Round(client, readers, execution_id, what, itertools.chain([following], later))
+    round_.eval_names = eval_names
     return round_.run(first, digest)
 
 
@@ -185,6 +187,7 @@ class _Round:
     ) -> None:
         self.client, self.execution_id, self.what, self.later = client, execution_id, what, later
         self.readers = readers
+        self.eval_names: tuple[str, ...] = ()  # only these configs' outputs, as page 1
         self.workers = readers.size
         self.take = threading.Lock()  # hands out the later pages
         self.slots = threading.Semaphore(self.workers)  # pages in flight or waiting
@@ -208,6 +211,8 @@ class _Round:
                 page, limit = page_limit
                 where = f"page {page} of {self.what}"
                 params = {"execution_id": self.execution_id, "page": str(page), "limit": str(limit)}
+                if self.eval_names:
+                    params["eval_name"] = ",".join(self.eval_names)
                 body: bytes = self.client.get(params, what=where, shape=bytes)
                 self.arrived.put((page, where, body))
         except BaseException as exc:  # handed to the decoding thread, raised there

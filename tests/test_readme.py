@@ -253,3 +253,15 @@ def test_usage_block_matches_the_parser() -> None:
     init_flags = {s for a in init.choices["init"]._actions for s in a.option_strings}
     init_line = next(line for line in usage.splitlines() if line.startswith("fi-gate init"))
     assert set(re.findall(r"--[a-z-]+", init_line)) == init_flags - {"-h", "--help", "--base-url"}
+
+
+def test_the_pr_comment_picture_is_what_fi_gate_writes() -> None:
+    """The README's picture of the comment: lines of the demo's real summary, in order."""
+    from tests.conftest import run
+
+    real = run(["demo", "--fail", "--markdown"]).out.splitlines()
+    at = 0
+    for line in EXAMPLES["pr-comment"].strip().splitlines():
+        if not line:
+            continue
+        at = real.index(line, at) + 1  # ValueError: a line fi-gate does not write

@@ -367,3 +367,34 @@ def test_a_run_compares_with_the_previous_execution(
     (check,) = [c for c in report["checks"] if c["metric"] == "regressed_scenarios"]
     assert check["baseline_execution"] != started, check["message"]
     assert check["status"] in ("pass", "fail") and check["n"] >= 1, check["message"]
+
+
+def test_init_template_documents_scenarios_and_uncommented_it_validates() -> None:
+    """`fi-gate init` writes the comparison commented out; uncommented, the policy is valid."""
+    from gate.init import starter_policy
+    from gate.judge import read_execution_file
+    from tests.conftest import SEED
+
+    text = starter_policy("Support Agent Regression", [read_execution_file(str(SEED))])
+    assert "#   scenarios:" in text and "#     max_regressed: 0" in text
+    enabled = "\n".join(
+        line[2:] if line.startswith(("# baseline", "#   ", "#     ")) else line
+        for line in text.splitlines()
+    )
+    policy = parse_policy(enabled)
+    assert policy.compares_scenarios and policy.baseline is not None
+
+
+def test_the_baseline_calls_are_read_with_the_eval_name_filter(tmp_path: Path) -> None:
+    """Only the Pass/Fail configs' outputs are compared: the baseline's pages are asked for
+    with `eval_name` (the configs' names), smaller when an execution has several evals."""
+    s = store(SAME, SAME)
+    baseline_id = s.run_tests[0].executions[1].execution_id
+    with FakeApi(s) as api:
+        result = run(
+            ["check", "--policy", write_policy(tmp_path, POLICY), "--run-test", NAME],
+            {"FI_BASE_URL": api.url, "FI_API_KEY": API_KEY, "FI_SECRET_KEY": SECRET_KEY},
+        )
+        asked = [q.query for q in api.runs_requests if q.query.get("execution_id") == baseline_id]
+    assert result.code == 0, result.err
+    assert asked and all(q.get("eval_name") == "helpful" for q in asked)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import sys
 import time
@@ -162,8 +163,9 @@ def test_cli_wait_is_bounded_and_exit_4(api: FakeApi, tmp_path: Path) -> None:
     )  # fmt: skip
     assert result.code == 4
     assert "fi-gate: waiting for execution" in result.err
-    assert "/dashboard/simulate/test/" in result.err  # each progress line links the execution
-    assert "still running after 0s (--timeout 3s)" in result.err
+    assert "/dashboard/simulate/test/" in result.err  # the progress lines link the execution
+    # how long it waited depends on the machine's speed: never asserted
+    assert re.search(r"still running after \d+s \(--timeout 3s\)", result.err), result.err
     # The report says what was waited for, and how it was last seen.
     data = json.loads(report.read_text())
     assert (data["verdict"], data["run_test"]) == ("not_ready", "Checkout Bot")
