@@ -1,7 +1,7 @@
 """`baseline.scenarios` against `--calls`: the time of a gate that reads and compares the calls
 of two executions, as a ratio to the time of `--calls` on one, side by side in one process.
 
-    .venv/bin/python -m bench.scenarios [--calls 20000] [--rounds 3]
+    .venv/bin/python -m bench.scenarios [--calls 20000] [--rounds 7]
 
 Target (issue #21): at most 2.2x with 20,000 calls in each execution. Both are measured in
 turns against the same fake (pages cached, so the client is what is timed), the median of
@@ -67,7 +67,7 @@ def _time(argv: list[str], env: dict[str, str]) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.scenarios", description=__doc__)
     parser.add_argument("--calls", type=int, default=20_000)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=7)
     args = parser.parse_args(argv)
     folder = Path(tempfile.mkdtemp())
     plain, paired = folder / "plain.yml", folder / "paired.yml"

@@ -96,13 +96,25 @@ def sample_stdev(values: Sequence[float], mean: float) -> float:
 
 def _hypergeom_pmf(total: int, successes: int, draws: int) -> tuple[int, list[float]]:
     """The distribution of the successes among `draws` taken from `total` of which `successes`
-    are: (its lowest value, the probabilities from there), exactly (math.comb)."""
+    are: (its lowest value, the probabilities from there).
+
+    From the mode outwards by the ratio of consecutive terms,
+    P(x + 1) / P(x) = (K − x)(m − x) / ((x + 1)(N − K − m + x + 1)), then normalised: no big
+    binomial coefficients (a scenario of 200 calls a side made them 120 digits long), and no
+    underflow of the terms that matter. Agrees with the exact `math.comb` form to about 1e-13."""
     low, high = max(0, draws - (total - successes)), min(successes, draws)
-    whole = math.comb(total, draws)
-    return low, [
-        math.comb(successes, x) * math.comb(total - successes, draws - x) / whole
-        for x in range(low, high + 1)
-    ]
+    others = total - successes
+    mode = min(high, max(low, (draws + 1) * (successes + 1) // (total + 2)))
+    terms = [0.0] * (high - low + 1)
+    terms[mode - low] = 1.0
+    for x in range(mode, high):  # upwards
+        ratio = (successes - x) * (draws - x) / ((x + 1) * (others - draws + x + 1))
+        terms[x + 1 - low] = terms[x - low] * ratio
+    for x in range(mode, low, -1):  # downwards: P(x - 1) = P(x) / ratio(x - 1)
+        ratio = (successes - x + 1) * (draws - x + 1) / (x * (others - draws + x))
+        terms[x - 1 - low] = terms[x - low] / ratio
+    whole = math.fsum(terms)
+    return low, [t / whole for t in terms]
 
 
 def fisher_lower(base_passed: int, base_n: int, now_passed: int, now_n: int) -> float:
