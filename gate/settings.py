@@ -207,19 +207,17 @@ def _run_test_id(
     args: argparse.Namespace, environ: Mapping[str, str], names: list[str]
 ) -> str | None:
     """--run-test-id (or FI_GATE_RUN_TEST_ID): a run test by its id, instead of by name."""
-    import uuid
 
     given = getattr(args, "run_test_id", None)
     raw = given if given is not None else environment.text(environ, "FI_GATE_RUN_TEST_ID")
     if raw is None:
         return None
-    try:
-        run_test_id = str(uuid.UUID(raw.strip()))
-    except ValueError as exc:
-        raise UsageError(
-            f"run test id {raw.strip()[:60]!r} is not a UUID; copy it from the run test's page "
-            "in the app (…/simulate/test/<run test id>/…), or name the run test with --run-test"
-        ) from exc
+    run_test_id = _as_uuid(
+        raw,
+        "run test id",
+        "copy it from the run test's page in the app (…/simulate/test/<run test id>/…), or "
+        "name the run test with --run-test",
+    )
     if names:
         raise UsageError("--run-test-id and --run-test both name the run test; give one of them")
     return run_test_id
@@ -228,7 +226,6 @@ def _run_test_id(
 def _targets(args: argparse.Namespace, environ: Mapping[str, str]) -> tuple[list[str], str | None]:
     """The run tests named and the execution id: flags beat the environment, and --run-test
     also beats FI_GATE_EXECUTION_ID."""
-    import uuid
 
     names: list[str] = list(args.run_test or [])
     execution_id = getattr(args, "execution_id", None)
@@ -264,14 +261,19 @@ def _targets(args: argparse.Namespace, environ: Mapping[str, str]) -> tuple[list
                 "tests: name only the run test it belongs to"
             )
     if execution_id is not None:
-        try:
-            execution_id = str(uuid.UUID(execution_id.strip()))
-        except ValueError as exc:
-            raise UsageError(
-                f"execution id {execution_id.strip()[:60]!r} is not a UUID; copy it from the "
-                "run test's execution page"
-            ) from exc
+        execution_id = _as_uuid(execution_id, "execution id", "copy it from the run test's "
+                                "execution page")  # fmt: skip
     return names, execution_id
+
+
+def _as_uuid(raw: str, what: str, where: str) -> str:
+    """A UUID given by the user, in its canonical form; exit 2 saying where to find one."""
+    import uuid
+
+    try:
+        return str(uuid.UUID(raw.strip()))
+    except ValueError as exc:
+        raise UsageError(f"{what} {raw.strip()[:60]!r} is not a UUID; {where}") from exc
 
 
 def ci_commit(environ: Mapping[str, str]) -> tuple[str | None, str | None, datetime | None]:
