@@ -207,7 +207,6 @@ def _run_test_id(
     args: argparse.Namespace, environ: Mapping[str, str], names: list[str]
 ) -> str | None:
     """--run-test-id (or FI_GATE_RUN_TEST_ID): a run test by its id, instead of by name."""
-
     given = getattr(args, "run_test_id", None)
     raw = given if given is not None else environment.text(environ, "FI_GATE_RUN_TEST_ID")
     if raw is None:
@@ -226,7 +225,6 @@ def _run_test_id(
 def _targets(args: argparse.Namespace, environ: Mapping[str, str]) -> tuple[list[str], str | None]:
     """The run tests named and the execution id: flags beat the environment, and --run-test
     also beats FI_GATE_EXECUTION_ID."""
-
     names: list[str] = list(args.run_test or [])
     execution_id = getattr(args, "execution_id", None)
     from_file = getattr(args, "from_file", None)
