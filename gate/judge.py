@@ -459,8 +459,9 @@ class Fetch:
 
         if first is not None:
             refs, pages = first
-            if any(same_execution(r.execution_id, execution_id) for r in refs) or pages <= 1:
-                return any(same_execution(r.execution_id, execution_id) for r in refs)
+            found = any(same_execution(r.execution_id, execution_id) for r in refs)
+            if found or pages <= 1:
+                return found
         page = 0
         while page < MAX_LIST_PAGES:
             page += 1

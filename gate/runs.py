@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import re
 import threading
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -28,6 +27,7 @@ from urllib.parse import quote
 from gate.errors import ApiError, GateError, NotFoundError, OutageError, UsageError
 from gate.hints import did_you_mean
 from gate.redact import clip
+from gate.wire import as_uuid
 
 if TYPE_CHECKING:  # the client (and requests) load only when a request is made
     from gate.api import Client
@@ -56,7 +56,7 @@ class RunTestRef:
             by_name.setdefault(name, []).append(sid)
         ids, unknown = [], []
         for w in wanted:
-            as_id = _uuid(w)
+            as_id = as_uuid(w)
             if as_id is not None and as_id in by_id:
                 ids.append(as_id)
             elif len(by_name.get(w, [])) == 1:
@@ -88,11 +88,11 @@ def _scenarios_of(item: dict[str, Any]) -> tuple[tuple[str, str], ...] | None:
         return tuple(
             (sid, str(d.get("name") or sid))
             for d in detail
-            if (sid := _uuid(d.get("id"))) is not None
+            if (sid := as_uuid(d.get("id"))) is not None
         )
     ids = item.get("scenarios")
     if isinstance(ids, list):
-        return tuple((sid, sid) for i in ids if (sid := _uuid(i)) is not None)
+        return tuple((sid, sid) for i in ids if (sid := as_uuid(i)) is not None)
     return None
 
 
@@ -102,13 +102,6 @@ def app_link(app_url: str, run_test_id: str | None, execution_id: str | None) ->
         return None
     test, execution = quote(run_test_id, safe=""), quote(execution_id, safe="")
     return f"{app_url.rstrip('/')}/dashboard/simulate/test/{test}/{execution}"
-
-
-def _uuid(value: Any) -> str | None:
-    try:
-        return str(uuid.UUID(str(value)))
-    except ValueError:
-        return None
 
 
 def _search(client: Client, search: str, what: str) -> list[RunTestRef]:
@@ -131,7 +124,7 @@ def _search(client: Client, search: str, what: str) -> list[RunTestRef]:
             )
         for item in results:
             if isinstance(item, dict) and isinstance(item.get("name"), str):
-                run_test_id = _uuid(item.get("id"))
+                run_test_id = as_uuid(item.get("id"))
                 if run_test_id is None:
                     raise ApiError(f"the API answered {what} with a run test id that is not a UUID")
                 found.append(RunTestRef(run_test_id, item["name"], _scenarios_of(item)))
@@ -163,14 +156,14 @@ def find_run_test(client: Client, name: str) -> RunTestRef:
 
 def id_hint(name: str) -> str:
     """For a run test "name" that is a UUID: the flag that takes an id."""
-    return "; it looks like a run test id: give it with --run-test-id" if _uuid(name) else ""
+    return "; it looks like a run test id: give it with --run-test-id" if as_uuid(name) else ""
 
 
 def find_run_test_by_id(client: Client, run_test_id: str) -> tuple[RunTestRef, int]:
     """The run test of this id (the platform's listing of every run test, paged), and how
     many other run tests share its name (the runs endpoint lists executions by name)."""
     found = _search(client, "", "the workspace's run tests")
-    mine = [r for r in found if r.id == _uuid(run_test_id)]
+    mine = [r for r in found if r.id == as_uuid(run_test_id)]
     if not mine:
         raise NotFoundError(
             f"no run test has the id {clip(run_test_id, 64)} in the keys' workspace (among its "
@@ -207,7 +200,7 @@ def start_execution(
             raise _failed_start(exc, run_test, before, existing) from exc
         raise _refused(exc, run_test) from exc
     _about_start(answer, run_test, what)
-    execution_id = _uuid(answer.get("execution_id")) if isinstance(answer, dict) else None
+    execution_id = as_uuid(answer.get("execution_id")) if isinstance(answer, dict) else None
     if execution_id is None:
         raise ApiError(
             f"the API answered {what} without an execution id; is --base-url pointing at "
@@ -228,8 +221,8 @@ VALIDATION = re.compile(
 
 def _about_start(answer: Any, run_test: RunTestRef, what: str) -> None:
     """The start's answer must be about the run test started (a swapped answer never is)."""
-    answered = _uuid(answer.get("run_test_id")) if isinstance(answer, dict) else None
-    if answered is not None and answered != _uuid(run_test.id):
+    answered = as_uuid(answer.get("run_test_id")) if isinstance(answer, dict) else None
+    if answered is not None and answered != as_uuid(run_test.id):
         raise ApiError(
             f"the API answered {what} about another run test ({answered}); check --base-url "
             "and any proxy in between"
@@ -328,7 +321,7 @@ def cancel_execution(client: Client, execution_id: str) -> None:
         envelope=False,
     )
     answered = answer.get("test_execution_id") if isinstance(answer, dict) else None
-    if answered is not None and _uuid(answered) != _uuid(execution_id):
+    if answered is not None and as_uuid(answered) != as_uuid(execution_id):
         raise ApiError(f"the API answered {what} about execution {clip(str(answered), 64)}")
 
 

@@ -135,13 +135,14 @@ def about(answered: str | None, asked: str, what: str, host: str) -> None:
     )
 
 
+def as_uuid(value: Any) -> str | None:
+    """An id as the canonical UUID it spells (case and braces aside), or None."""
+    try:
+        return str(uuid.UUID(str(value)))
+    except ValueError:
+        return None
+
+
 def same_execution(a: str, b: str) -> bool:
     """Two execution ids name the same execution (UUIDs compared as UUIDs)."""
-    return _canonical(a) == _canonical(b)
-
-
-def _canonical(execution_id: str) -> str:
-    try:
-        return str(uuid.UUID(execution_id))
-    except ValueError:
-        return execution_id
+    return (as_uuid(a) or a) == (as_uuid(b) or b)
