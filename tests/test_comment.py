@@ -249,3 +249,14 @@ def test_a_redirected_comment_write_is_not_followed(tmp_path: Path) -> None:
         assert code == 1
         assert [m for m, _ in forge.requests if m != "GET"] == ["POST"]
         assert "redirect (307" in err
+
+
+def test_in_gitlab_a_comment_failure_is_a_log_line_and_the_verdict_stands(tmp_path: Path) -> None:
+    """GitLab has no annotations: the warning is one log line; the exit code is the verdict's."""
+    with Forge() as forge:
+        env = {**gitlab_env(forge, FI_GATE_GITLAB_TOKEN=TOKEN), "CI_API_V4_URL": "https://[::1"}
+        code, err = gate(tmp_path, FAILING, env)
+    assert code == 1
+    (line,) = [x for x in err.splitlines() if "no pull-request comment" in x]
+    assert line.startswith("fi-gate: WARNING: ")  # a plain log line, not a workflow command
+    assert "Traceback" not in err

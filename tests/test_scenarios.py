@@ -398,3 +398,50 @@ def test_the_baseline_calls_are_read_with_the_eval_name_filter(tmp_path: Path) -
         asked = [q.query for q in api.runs_requests if q.query.get("execution_id") == baseline_id]
     assert result.code == 0, result.err
     assert asked and all(q.get("eval_name") == "helpful" for q in asked)
+
+
+def test_paired_against_unpaired_detection_rates() -> None:
+    """The table of docs/statistics.md: 40 scenarios x 3 calls, 20 near-always passing (0.95)
+    and 20 near-always failing (0.05); two passing scenarios turn into failures. 500 seeded
+    pairs each: the stratified exact test detects the break far more often than the unpaired
+    z-test, and neither raises more false alarms than 1 - confidence when nothing changed."""
+    from gate.history import drop_is_significant
+
+    def simulate(rng: random.Random, rates: list[float]) -> list[tuple[int, int]]:
+        return [(sum(rng.random() < p for _ in range(3)), 3) for p in rates]
+
+    base_rates = [0.95] * 20 + [0.05] * 20
+    broken = [0.95] * 18 + [0.05] * 22
+    rates: dict[str, tuple[float, float]] = {}
+    for label, now_rates in (("no change", base_rates), ("two scenarios break", broken)):
+        rng, paired, unpaired, pairs = random.Random(40), 0, 0, 500
+        for _ in range(pairs):
+            base, now = simulate(rng, base_rates), simulate(rng, now_rates)
+            tables = [(b, n, c, m) for (b, n), (c, m) in zip(base, now, strict=True)]
+            paired += stratified_lower(tables) <= 0.05
+            before, after = (sum(x for x, _ in t) / 120 * 100 for t in (base, now))
+            unpaired += drop_is_significant(before, 120, after, 120, 0.95)
+        rates[label] = (paired / pairs, unpaired / pairs)
+        outcome = f"paired {paired / pairs:.1%}, unpaired {unpaired / pairs:.1%} significant"
+        record("fuzz", f"drop test, 40 scenarios x 3 calls, {label} (500 pairs)", outcome)
+    assert rates["no change"][0] <= 0.05 + 0.02 and rates["no change"][1] <= 0.05 + 0.02
+    assert rates["two scenarios break"][0] >= 5 * max(rates["two scenarios break"][1], 0.01)
+
+
+def test_the_example_report_is_what_fi_gate_writes(tmp_path: Path) -> None:
+    """examples/scenarios-report.json (one scenario regressed) is valid against the report's
+    schema and has the shape a run writes today."""
+    import jsonschema
+
+    from tests.conftest import ROOT
+
+    example = json.loads((ROOT / "examples" / "scenarios-report.json").read_text())
+    schema = json.loads((ROOT / "gate" / "schemas" / "report.schema.json").read_text())
+    jsonschema.validate(example, schema)
+    _, report, _ = gate(store({**SAME, "Refund request": (9, 10)},
+                              {**SAME, "Refund request": (2, 10)}), tmp_path)  # fmt: skip
+    assert set(example) == set(report)
+    assert [set(r) for r in example["scenarios"]] == [set(r) for r in report["scenarios"]]
+    assert [(r["scenario_name"], r["status"]) for r in example["scenarios"]] == [
+        (r["scenario_name"], r["status"]) for r in report["scenarios"]
+    ]
