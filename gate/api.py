@@ -27,7 +27,7 @@ from gate.model import (
     parse_execution_list,
 )
 from gate.redact import clip
-from gate.transport import Deadline, DeadlineError, Refusal, Transport
+from gate.transport import Deadline, DeadlineError, Refusal, Transport, check_url
 from gate.wire import about, decode_result
 
 RUNS_PATH = "/sdk/api/v1/simulation/runs/"
@@ -171,6 +171,16 @@ SAME_FAILURE_HINT = (
     "; the server fails on this run test's data: check the run test's evals in the app (an "
     "eval type the API cannot summarise?) or contact Future AGI support"
 )
+
+
+def check_base_url(url: str, *, allow_insecure_http: bool = False) -> str:
+    """The Future AGI API's base URL (FI_BASE_URL, --base-url), checked; exit 2 otherwise."""
+    return check_url(
+        url,
+        allow_insecure_http=allow_insecure_http,
+        example="https://api.futureagi.com",
+        credentials="use FI_API_KEY and FI_SECRET_KEY",
+    )
 
 
 def explain(r: Refusal) -> GateError | None:

@@ -15,9 +15,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from gate import __version__, environment, outputs
+from gate import __version__, outputs, settings
 from gate.args import Parser
 from gate.console import PROG, Console, StdoutError, colour, detach_stdout, for_run, stdout
+from gate.environment import Environment
 from gate.errors import EXIT_PASS, EXIT_USAGE, ApiError, GateError, UsageError
 from gate.settings import (
     DEFAULT_BASE_URL,
@@ -27,8 +28,8 @@ from gate.settings import (
     DEFAULT_WORKERS,
     ON_API_ERROR_CHOICES,
     SELECT_CHOICES,
+    Session,
     Settings,
-    resolve,
 )
 
 EPILOG = """exit codes: 0 pass (warnings allowed), 1 gate failed, 2 usage or configuration error,
@@ -171,7 +172,8 @@ def _check_parser(sub: Any, policy_help: str) -> None:
 
 
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
-    environ = os.environ if environ is None else environ
+    """The command line; `environ` (tests) stands for the process's environment, which is read
+    here and nowhere else."""
     parser = _parser()
     words = list(sys.argv[1:] if argv is None else argv)
     if words and not words[0].startswith("-") and words[0] not in COMMANDS:
@@ -187,8 +189,9 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     if args.command is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
+    env = settings.capture(os.environ if environ is None else environ)
     try:
-        return _command(args, environ)
+        return _command(args, env, settings.session(env))
     except StdoutError as exc:
         detach_stdout()
         Console(sys.stderr).error(
@@ -198,7 +201,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         return EXIT_USAGE
 
 
-def _command(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+def _command(args: argparse.Namespace, env: Environment, session: Session) -> int:
     if args.command == "schema":
         from gate.policy import schema
 
@@ -207,12 +210,11 @@ def _command(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     if args.command == "validate":
         from gate.policy import validate_command
 
-        in_actions = environment.text(environ, "GITHUB_ACTIONS") == "true"
-        return validate_command(args.paths, for_run(environ), annotate=in_actions)
+        return validate_command(args.paths, for_run(session), annotate=session.in_actions)
     if args.command == "demo":
         from gate import demo
 
-        return demo.command(args, environ)
+        return demo.command(args, session)
     import signal  # not before: --version stays lean
 
     previous = _on_sigterm(_terminate)
@@ -220,8 +222,8 @@ def _command(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         if args.command == "init":
             from gate import init
 
-            return init.command(args, environ, for_run(environ))
-        return _check(args, environ)  # check, run
+            return init.command(args, lambda: settings.access(args, env), for_run(session))
+        return _check(args, env, session)  # check, run
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (a cancelled CI job): no verdict
         term = isinstance(exc, Terminated)
         Console(sys.stderr).error(f"{'terminated' if term else 'interrupted'}; no verdict")
@@ -249,35 +251,35 @@ def _on_sigterm(handler: Any) -> Any:
     return signal.signal(signal.SIGTERM, handler)
 
 
-def _check(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+def _check(args: argparse.Namespace, env: Environment, session: Session) -> int:
     """`check` and `run`: judge, write every report, return the exit code."""
     from gate import judge
     from gate.runs import Started
     from gate.verdict import GateResult
 
     started = Started()  # what `run` starts: cancelled on a signal, read here
-    console = for_run(environ, args.verbose)
-    in_actions = environment.text(environ, "GITHUB_ACTIONS") == "true"
+    console = for_run(session, args.verbose)
+    in_actions = session.in_actions
     early: UsageError | None = None
     try:
-        paths = outputs.resolve(args, environ, in_actions=in_actions)
+        paths = settings.output_paths(args, env, in_actions=in_actions)
     except outputs.PartialOutputs as partial:  # the verdict still goes everywhere
         paths, early = partial.paths, partial.error
-    settings: Settings | None = None
+    resolved: Settings | None = None
     run_test: str | None = (args.run_test or [None])[0]
-    connect = judge.connect(console, environ)
+    connect = judge.connect(console)
     try:
-        early = early or _mode(args, environ)
+        early = early or settings.mode(args, env)
         if early is not None:
             raise early
-        settings = resolve(args, environ)
-        run_test = settings.run_test
-        result, run_test = judge.Judge(settings, console, connect, started=started).named()
+        resolved = settings.resolve(args, env)
+        run_test = resolved.run_test
+        result, run_test = judge.Judge(resolved, console, connect, started=started).named()
     except GateError as exc:
         if args.verbose:
             console.traceback()
         console.error(str(exc))
-        result = GateResult((judge.soften(judge.error_verdict(exc, run_test, settings), settings,
+        result = GateResult((judge.soften(judge.error_verdict(exc, run_test, resolved), resolved,
                                           console),))  # fmt: skip
     except Exception as exc:  # a bug: say so plainly, never as a pass (nor softened)
         if args.verbose:
@@ -287,40 +289,21 @@ def _check(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
             "at https://github.com/future-agi/fi-gate/issues"
         )
         internal = ApiError(f"internal error: {type(exc).__name__}")
-        result = GateResult((judge.error_verdict(internal, run_test, settings),))
+        result = GateResult((judge.error_verdict(internal, run_test, resolved),))
     except KeyboardInterrupt as exc:  # a cancelled job: no report of an earlier run may remain
         why = "terminated" if isinstance(exc, Terminated) else "interrupted"
         judge.cancel_started(console, connect, started, why=why)
-        _write_stopped(exc, run_test, settings, paths)
+        _write_stopped(exc, run_test, resolved, paths)
         raise
     code = outputs.emit(
         result, paths, console, fmt=args.format,
-        colour=colour(args.no_color, environ, sys.stdout), in_actions=in_actions,
+        colour=colour(args.no_color, session, sys.stdout), in_actions=in_actions,
     )  # fmt: skip
-    if settings is not None and settings.comment:  # after the verdict, never changing it
+    if resolved is not None and resolved.comment:  # after the verdict, never changing it
         from gate.comment import post
 
-        post(result, environ, console)
+        post(result, session.ci, resolved.network, console)
     return code
-
-
-def _mode(args: argparse.Namespace, environ: Mapping[str, str]) -> UsageError | None:
-    """The action's `mode` input: `fi-gate check` with FI_GATE_MODE=run is `fi-gate run`."""
-    from gate.settings import value
-
-    try:
-        if args.command != "check" or value(None, environ, "mode") != "run":
-            return None
-    except UsageError as exc:
-        return exc
-    if args.execution_id or args.from_file:
-        return UsageError(
-            "mode run starts its own execution: --execution-id and --from-file do not apply "
-            "(use mode check to judge one)"
-        )
-    args.command = "run"
-    del args.execution_id, args.from_file, args.select, args.wait
-    return None
 
 
 def _write_stopped(

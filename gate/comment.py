@@ -24,16 +24,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from gate import environment
 from gate.console import Console
 from gate.errors import GateError, UsageError
 from gate.network import Network
 from gate.redact import clip
-from gate.transport import Deadline, Transport, check_base_url
+from gate.transport import Deadline, Transport, check_url
 from gate.verdict import GateResult
+
+if TYPE_CHECKING:
+    from gate.settings import Ci
 
 MAX_CHARS = 65_536  # GitHub's limit for a comment body (GitLab's is larger)
 PER_PAGE = 100
@@ -53,6 +55,13 @@ class Target:
     update: str  # PATCH (GitHub) or PUT (GitLab)
     token_name: str = ""  # the variable the token came from, for messages
 
+    @property
+    def example(self) -> str:
+        """What its API URL looks like, for a message about a bad one."""
+        return (
+            "https://api.github.com" if self.platform == "GitHub" else "https://gitlab.com/api/v4"
+        )
+
     def author(self, item: Mapping[str, Any]) -> str | None:
         """Who wrote a comment, as `whoami` names the token's identity."""
         if self.platform == "GitHub":
@@ -68,22 +77,18 @@ class Target:
 ACTIONS_BOT = "github-actions[bot]"
 
 
-def target(environ: Mapping[str, str]) -> Target | str:
+def target(ci: Ci) -> Target | str:
     """The pull or merge request this job runs for, or why there is none."""
-    text = environment.text
-    if text(environ, "GITHUB_ACTIONS") == "true":
-        return _github(environ)
-    if text(environ, "GITLAB_CI") == "true":
-        return _gitlab(environ)
+    if ci.github_actions:
+        return _github(ci)
+    if ci.gitlab_ci:
+        return _gitlab(ci)
     return "not in a GitHub Actions or GitLab CI job"
 
 
-def _github(environ: Mapping[str, str]) -> Target | str:
-    text = environment.text
-    token_name = "FI_GATE_GITHUB_TOKEN" if text(environ, "FI_GATE_GITHUB_TOKEN") else "GITHUB_TOKEN"
-    token = text(environ, token_name)
-    repo = text(environ, "GITHUB_REPOSITORY")
-    number = _pull_number(text(environ, "GITHUB_EVENT_PATH"))
+def _github(ci: Ci) -> Target | str:
+    repo, token = ci.github_repository, ci.github_token
+    number = _pull_number(ci.github_event_path)
     if number is None or not repo:
         return "this job is not for a pull request (run it on the pull_request event)"
     if not token:
@@ -91,7 +96,7 @@ def _github(environ: Mapping[str, str]) -> Target | str:
     issue = f"/repos/{quote(repo)}/issues"
     return Target(
         "GitHub",
-        text(environ, "GITHUB_API_URL") or "https://api.github.com",
+        ci.github_api_url,
         f"{issue}/{number}/comments",
         f"{issue}/comments/{{id}}",
         {
@@ -100,23 +105,21 @@ def _github(environ: Mapping[str, str]) -> Target | str:
             "X-GitHub-Api-Version": "2022-11-28",
         },
         "PATCH",
-        token_name,
+        ci.github_token_name,
     )
 
 
-def _gitlab(environ: Mapping[str, str]) -> Target | str:
-    text = environment.text
-    iid, project = text(environ, "CI_MERGE_REQUEST_IID"), text(environ, "CI_PROJECT_ID")
+def _gitlab(ci: Ci) -> Target | str:
+    iid, project = ci.merge_request_iid, ci.project_id
     if not iid or not project:
         return "this pipeline is not for a merge request (use merge-request pipelines)"
-    token = text(environ, "FI_GATE_GITLAB_TOKEN")
-    job = text(environ, "CI_JOB_TOKEN")
+    token, job = ci.gitlab_token, ci.job_token
     if not token and not job:
         return "no token: set FI_GATE_GITLAB_TOKEN (a token with the api scope)"
     notes = f"/projects/{quote(project, safe='')}/merge_requests/{quote(iid)}/notes"
     return Target(
         "GitLab",
-        text(environ, "CI_API_V4_URL") or "https://gitlab.com/api/v4",
+        ci.gitlab_api_url,
         notes,
         f"{notes}/{{id}}",
         {"PRIVATE-TOKEN": token} if token else {"JOB-TOKEN": job or ""},
@@ -148,31 +151,32 @@ def marker_of(result: GateResult) -> str:
     return "fi-gate: " + clip(", ".join(names) or "gate", 300).replace("--", "- -")
 
 
-def post(result: GateResult, environ: Mapping[str, str], console: Console) -> None:
-    """Create or update the sticky comment. Whatever goes wrong here is one warning line and
-    never changes the exit code: any exception, not only fi-gate's own errors."""
-    where = target(environ)
+def post(result: GateResult, ci: Ci, network: Network | None, console: Console) -> None:
+    """Create or update the sticky comment, through the API's own trust and proxies. Whatever
+    goes wrong here is one warning line and never changes the exit code: any exception, not
+    only fi-gate's own errors."""
+    where = target(ci)
     if isinstance(where, str):
-        _warn(console, environ, where)
+        _warn(console, ci, where)
         return
     try:
-        _post(result, where, environ, console)
+        _post(result, where, network or Network(), console)
     except GateError as exc:
-        _warn(console, environ, f"{_why(exc, where)}; the verdict stands")
+        _warn(console, ci, f"{_why(exc, where)}; the verdict stands")
     except Exception as exc:  # a URL or a token that no request can carry, a bug: said, once
         _warn(
             console,
-            environ,
+            ci,
             f"the {where.platform} comment could not be written ({type(exc).__name__}); check "
             f"the API URL and {where.token_name}; the verdict stands",
         )
 
 
-def _warn(console: Console, environ: Mapping[str, str], why: str) -> None:
+def _warn(console: Console, ci: Ci, why: str) -> None:
     """One warning line; in a GitHub job a `::warning::` annotation, which the annotations
     panel shows (a plain log line is never seen there)."""
     text = f"no pull-request comment: {why}"
-    if environment.text(environ, "GITHUB_ACTIONS") == "true":
+    if ci.github_actions:
         from gate.render.github import warning_annotation
 
         console.command(warning_annotation("fi-gate: comment", console.scrub(text)))
@@ -180,7 +184,7 @@ def _warn(console: Console, environ: Mapping[str, str], why: str) -> None:
         console.info(f"WARNING: {text}")
 
 
-def _post(result: GateResult, where: Target, environ: Mapping[str, str], console: Console) -> None:
+def _post(result: GateResult, where: Target, network: Network, console: Console) -> None:
     for value in where.headers.values():
         if any(c in value for c in "\r\n\x00") or not value.isascii():
             raise UsageError(
@@ -189,8 +193,7 @@ def _post(result: GateResult, where: Target, environ: Mapping[str, str], console
             )
     marker = marker_of(result)
     text = body(result, marker)
-    url = check_base_url(where.api)
-    network = Network.from_environ(environ)  # the same trust and proxies as the API's
+    url = check_url(where.api, example=where.example, credentials=f"set {where.token_name}")
     with Transport(url, where.headers, deadline=Deadline(SECONDS), network=network) as api:
         me = whoami(api, where)
         found = _find(api, where, marker, me)

@@ -10,10 +10,13 @@ import contextlib
 import os
 import sys
 import traceback
-from collections.abc import Mapping, Sequence
-from typing import TextIO
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, TextIO
 
-from gate import environment, redact
+from gate import redact
+
+if TYPE_CHECKING:
+    from gate.settings import Session
 
 PROG = "fi-gate"
 
@@ -85,15 +88,12 @@ class Console:
             self._lines(f"{PROG}: debug: ", text)
 
 
-def for_run(environ: Mapping[str, str], verbose: bool = False) -> Console:
+def for_run(session: Session, verbose: bool = False) -> Console:
     """Standard error for one run: its keys, tokens and proxy password masked everywhere (and,
     in a GitHub job, in GitHub's log too), its inputs named as the interface names them."""
-    from gate.network import proxy_secrets
-
-    secrets = [environ.get(n, "") for n in environment.CREDENTIALS] + proxy_secrets(environ)
-    redact.register(secrets)
-    console = Console(sys.stderr, secrets, verbose, environment.text(environ, "FI_GATE_INTERFACE"))
-    if environment.text(environ, "GITHUB_ACTIONS") == "true":
+    redact.register(list(session.secrets))
+    console = Console(sys.stderr, list(session.secrets), verbose, session.interface)
+    if session.in_actions:
         from gate.render.github import mask_commands
 
         console.command(mask_commands(console.secrets))
@@ -136,10 +136,10 @@ def detach_stdout() -> None:
     os.close(devnull)
 
 
-def colour(no_color: bool, environ: Mapping[str, str], stream: TextIO | None) -> bool:
+def colour(no_color: bool, session: Session, stream: TextIO | None) -> bool:
     """Colour on a terminal, unless --no-color or NO_COLOR; FORCE_COLOR forces it."""
-    if no_color or "NO_COLOR" in environ or stream is None:
+    if no_color or session.no_color or stream is None:
         return False
-    if environment.text(environ, "FORCE_COLOR"):
+    if session.force_color:
         return True
     return stream.isatty()

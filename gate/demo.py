@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Mapping
 from importlib import resources
+from typing import TYPE_CHECKING
 
 from gate.console import Console, colour, stdout
+
+if TYPE_CHECKING:
+    from gate.settings import Session
 
 NEXT = """
 next: this was `fi-gate check --policy POLICY --from-file EXECUTION` on the example data.
@@ -22,7 +25,7 @@ next: this was `fi-gate check --policy POLICY --from-file EXECUTION` on the exam
   fi-gate run --run-test NAME      start a simulation of it, wait, and judge that one"""
 
 
-def command(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+def command(args: argparse.Namespace, session: Session) -> int:
     from gate.evaluate import evaluate
     from gate.judge import now, read_execution_file
     from gate.policy import parse_policy
@@ -48,7 +51,7 @@ def command(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     else:
         from gate.outputs import terminal_width
 
-        shown = colour(args.no_color, environ, sys.stdout)
+        shown = colour(args.no_color, session, sys.stdout)
         stdout(text.render(result, colour=shown, width=terminal_width()))
     console.write_line(NEXT.strip("\n"))
     return result.exit_code

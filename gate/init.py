@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import argparse
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gate import environment
 from gate.errors import (
     EXIT_PASS,
     EXIT_USAGE,
@@ -27,6 +26,7 @@ from gate.model import Execution
 
 if TYPE_CHECKING:
     from gate.console import Console
+    from gate.settings import Access
 
 MARGIN = 3.0  # points under the lowest observed value
 
@@ -133,13 +133,14 @@ def _choices_rule(name: str, executions: Sequence[Execution]) -> list[str]:
     ]
 
 
-def command(args: argparse.Namespace, environ: Mapping[str, str], console: Console) -> int:
-    """`fi-gate init`: the exit code; errors are said on the console."""
+def command(args: argparse.Namespace, access: Callable[[], Access], console: Console) -> int:
+    """`fi-gate init`: the exit code; errors are said on the console. `access` resolves the
+    API's address and keys (settings.access), once the flags are known to be sound."""
     from gate.console import stdout
     from gate.files import write_atomic
 
     try:
-        text, learnt = _draft(args, environ)
+        text, learnt = _draft(args, access)
     except GateError as exc:
         console.error(str(exc))
         return exc.exit_code
@@ -155,27 +156,26 @@ def command(args: argparse.Namespace, environ: Mapping[str, str], console: Conso
     return EXIT_PASS
 
 
-def _draft(args: argparse.Namespace, environ: Mapping[str, str]) -> tuple[str, int]:
+def _draft(args: argparse.Namespace, access: Callable[[], Access]) -> tuple[str, int]:
     """The starter policy's text, and the number of executions it was drawn from."""
     from gate.api import Client
     from gate.model import parse_execution
     from gate.policy import parse_policy
-    from gate.settings import DEFAULT_TIMEOUT, value
-    from gate.transport import Deadline, check_base_url
+    from gate.settings import DEFAULT_TIMEOUT
+    from gate.transport import Deadline
 
     if not 1 <= args.from_last <= 20:
         raise UsageError("--from-last takes 1 to 20 executions")
     if args.output != "-" and Path(args.output).exists() and not args.force:
         raise UsageError(f"{args.output} exists; pass --force to overwrite it")
-    key = environment.text(environ, "FI_API_KEY")
-    secret = environment.text(environ, "FI_SECRET_KEY")
-    if not key or not secret:
-        raise UsageError("FI_API_KEY and FI_SECRET_KEY must be set to read the run test")
-    base = check_base_url(args.base_url or value(None, environ, "base_url"))
-    from gate.network import Network
-
-    network = Network.from_environ(environ)
-    with Client(base, key, secret, deadline=Deadline(DEFAULT_TIMEOUT), network=network) as client:
+    where = access()
+    with Client(
+        where.base_url,
+        where.api_key,
+        where.secret_key,
+        deadline=Deadline(DEFAULT_TIMEOUT),
+        network=where.network,
+    ) as client:
         # One listing page: it carries every execution's eval results.
         try:
             _, _, items = client.list_executions(args.run_test, 1, min(50, args.from_last * 3))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -49,9 +49,9 @@ def now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def connect(console: Console, environ: Mapping[str, str]) -> Connect:
+def connect(console: Console) -> Connect:
     """The real client, for these settings: the keys checked, retries said on the console,
-    the proxy variables read from `environ`."""
+    the trust and proxies of `settings.network`."""
 
     def open_client(settings: Settings, deadline: Deadline | None = None) -> Client:
         from gate.api import Client

@@ -1,6 +1,6 @@
 """How fi-gate reaches a host on a user's network: the trust store, the proxy and `NO_PROXY`,
-read once from the environment into a `Network` that every connection uses (the API's and the
-comment path's alike).
+read once from the environment (by settings.network) into a `Network` that every connection
+uses (the API's and the comment path's alike).
 
 Trust, as requests and curl users expect, with the platform's store first:
 
@@ -44,7 +44,7 @@ from gate.redact import clip
 CA_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
 PROXY_VARIABLES = ("https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY")
 NO_PROXY_VARIABLES = ("no_proxy", "NO_PROXY")
-# Every variable this module reads (the environment's list of names includes them).
+# Every variable this module reads (settings.reads() includes them).
 READS = (*CA_VARIABLES, *PROXY_VARIABLES, *NO_PROXY_VARIABLES, "SSL_CERT_FILE", "SSL_CERT_DIR")
 
 
@@ -156,24 +156,25 @@ class Network:
     cert_dir: str | None = None
 
     @classmethod
-    def from_environ(cls, environ: Mapping[str, str]) -> Network:
-        """Read once; a variable that cannot work is a UsageError naming it."""
-        ca_variable = next((n for n in CA_VARIABLES if (environ.get(n) or "").strip()), None)
+    def from_variables(cls, variables: Mapping[str, str]) -> Network:
+        """From the values of `READS` (settings.py reads them); a variable that cannot work
+        is a UsageError naming it."""
+        ca_variable = next((n for n in CA_VARIABLES if (variables.get(n) or "").strip()), None)
         ca_bundle = None
         if ca_variable is not None:
-            ca_bundle = environ[ca_variable].strip()
+            ca_bundle = variables[ca_variable].strip()
             _readable_bundle(ca_bundle, ca_variable)
         no_proxy, every = parse_no_proxy(
-            next((environ[n] for n in NO_PROXY_VARIABLES if environ.get(n)), "")
+            next((variables[n] for n in NO_PROXY_VARIABLES if variables.get(n)), "")
         )
         return cls(
             ca_bundle,
             ca_variable,
-            _proxy(environ),
+            _proxy(variables),
             no_proxy,
             every,
-            environ.get("SSL_CERT_FILE") or None,
-            environ.get("SSL_CERT_DIR") or None,
+            variables.get("SSL_CERT_FILE") or None,
+            variables.get("SSL_CERT_DIR") or None,
         )
 
     def proxy_for(self, scheme: str, host: str, port: int) -> Proxy | None:
@@ -249,11 +250,11 @@ def _readable_bundle(path: str, variable: str) -> None:
         ) from exc
 
 
-def _proxy(environ: Mapping[str, str]) -> Proxy | None:
-    variable = next((n for n in PROXY_VARIABLES if (environ.get(n) or "").strip()), None)
+def _proxy(variables: Mapping[str, str]) -> Proxy | None:
+    variable = next((n for n in PROXY_VARIABLES if (variables.get(n) or "").strip()), None)
     if variable is None:
         return None
-    raw = environ[variable].strip()
+    raw = variables[variable].strip()
     url = raw if "://" in raw else "http://" + raw
     shown = clip(without_userinfo(url), 100)
     try:
@@ -279,12 +280,12 @@ def _proxy(environ: Mapping[str, str]) -> Proxy | None:
     )
 
 
-def proxy_secrets(environ: Mapping[str, str]) -> list[str]:
+def proxy_secrets(variables: Mapping[str, str]) -> list[str]:
     """The proxy password of any proxy variable, for the console to mask from the start (also
     when the variable is refused)."""
     found = []
     for name in PROXY_VARIABLES:
-        raw = (environ.get(name) or "").strip()
+        raw = (variables.get(name) or "").strip()
         with contextlib.suppress(ValueError):
             password = urlsplit(raw if "://" in raw else "http://" + raw).password
             if password:

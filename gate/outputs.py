@@ -13,7 +13,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from gate import environment
 from gate.errors import UsageError
 
 if TYPE_CHECKING:
@@ -76,33 +75,9 @@ def add_flags(parser: argparse.ArgumentParser) -> None:
             parser.add_argument(output.flag, metavar="PATH", help=output.help)
 
 
-def resolve(
-    args: argparse.Namespace, environ: Mapping[str, str], *, in_actions: bool
-) -> dict[str, str]:
-    """Where each output goes: its flag, else its environment variable. A bad switch value
-    is a UsageError, raised after the others are known (the verdict still goes everywhere)."""
-    paths: dict[str, str] = {}
-    bad: UsageError | None = None
-    for output in OUTPUTS:
-        if output.actions_only and not in_actions:
-            continue
-        path = getattr(args, output.name, None) if output.flag else None
-        path = path or environment.text(environ, output.env)
-        if output.switch:  # checked even when there is nothing to switch off
-            try:
-                if not environment.flag(environ, output.switch, default=True):
-                    continue
-            except UsageError as exc:
-                bad = exc
-        if path:
-            paths[output.name] = path
-    if bad is not None:
-        raise PartialOutputs(paths, bad)
-    return paths
-
-
 class PartialOutputs(Exception):
-    """Resolved, but a switch was wrong: the paths to write anyway, and the error to report."""
+    """Resolved (settings.output_paths), but a switch was wrong: the paths to write anyway,
+    and the error to report."""
 
     def __init__(self, paths: dict[str, str], error: UsageError) -> None:
         super().__init__(str(error))

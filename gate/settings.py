@@ -1,8 +1,12 @@
-"""What a run of `check` or `run` is asked to do: flags, then the environment, then defaults.
+"""What a command is asked to do: flags, then the environment, then defaults. The one reader of
+the environment (`cli.main` captures it, `capture()`); every other module receives what is
+resolved here: `Session` (what every command knows at start), `Settings` (a check or run),
+the output paths, `Access` (init).
 
-Each option's precedence is declared once, in `OPTIONS`: its flag (the argparse dest of the
-same name) wins, then each of its environment variables in order, then its default. An empty
-variable counts as unset (the GitHub action passes every input, set or not).
+Each option's precedence is declared once, in `OPTIONS`, output paths included: its flag (the
+argparse dest of the same name) wins, then each of its environment variables in order, then
+its default. An empty variable counts as unset (the GitHub action passes every input, set or
+not).
 """
 
 from __future__ import annotations
@@ -20,7 +24,8 @@ if TYPE_CHECKING:
 
     from gate.network import Network
 
-from gate import environment
+from gate import outputs
+from gate.environment import Environment
 from gate.errors import UsageError
 
 DEFAULT_POLICY = "fi-gate.yml"
@@ -32,22 +37,26 @@ DEFAULT_WORKERS = 4  # the page readers of --calls (pages.py)
 SELECT_CHOICES = ("latest", "latest-completed")
 ON_API_ERROR_CHOICES = ("fail", "pass")
 
-Reader = Callable[[Mapping[str, str], str], Any]  # one variable's value, None when unset
+Reader = Callable[[Environment, str], Any]  # one variable's value, None when unset
 
 
-def _flag(environ: Mapping[str, str], name: str) -> bool | None:
-    return None if environment.text(environ, name) is None else environment.flag(environ, name)
+def _text(env: Environment, name: str) -> str | None:
+    return env.text(name)
+
+
+def _flag(env: Environment, name: str) -> bool | None:
+    return None if env.text(name) is None else env.flag(name)
 
 
 def _choice(options: tuple[str, ...]) -> Reader:
-    return lambda environ, name: environment.choice(environ, name, options)
+    return lambda env, name: env.choice(name, options)
 
 
 def _parsed(convert: Callable[[str], Any], what: str) -> Reader:
     """A reader of numbers: `convert` the value, or say the variable is not `what`."""
 
-    def read(environ: Mapping[str, str], name: str) -> Any:
-        raw = environment.text(environ, name)
+    def read(env: Environment, name: str) -> Any:
+        raw = env.text(name)
         try:
             return None if raw is None else convert(raw)
         except ValueError as exc:
@@ -60,8 +69,8 @@ _seconds = _parsed(float, "a number of seconds")
 _whole = _parsed(int, "a whole number")
 
 
-def _page_size(environ: Mapping[str, str], name: str) -> int | None:
-    raw = environment.text(environ, name)
+def _page_size(env: Environment, name: str) -> int | None:
+    raw = env.text(name)
     if raw is not None and (not raw.isdigit() or not 10 <= int(raw) <= 10_000):
         raise UsageError(f"{name}={raw!r}: give a whole number from 10 to 10000")
     return None if raw is None else int(raw)
@@ -71,7 +80,7 @@ def _page_size(environ: Mapping[str, str], name: str) -> int | None:
 class Option:
     dest: str  # the flag's argparse dest (if it has a flag) and the Settings field
     env: tuple[str, ...]  # read in this order when the flag is not given
-    read: Reader = environment.text
+    read: Reader = _text
     default: Any = None
 
 
@@ -97,19 +106,76 @@ OPTIONS = {
         Option("cancel", ("FI_GATE_CANCEL",), _flag, True),
         Option("app_url", ("FI_APP_URL",), default=DEFAULT_APP_URL),
         Option("comment", ("FI_GATE_COMMENT",), _flag, False),
+        Option("run_test_id", ("FI_GATE_RUN_TEST_ID",)),
+        Option("execution_id", ("FI_GATE_EXECUTION_ID",)),
+        Option("run_tests", ("FI_GATE_RUN_TEST",)),  # one name a line
+        Option("scenarios", ("FI_GATE_SCENARIOS",)),  # one a line, or separated by commas
     )
 }
 
+# Keys, tokens and passwords: masked everywhere from the start (console.for_run).
+CREDENTIALS = (
+    "FI_API_KEY",
+    "FI_SECRET_KEY",
+    "FI_GATE_INPUT_API_KEY",
+    "FI_GATE_INPUT_SECRET_KEY",
+    "FI_GATE_GITHUB_TOKEN",
+    "GITHUB_TOKEN",
+    "FI_GATE_GITLAB_TOKEN",
+    "CI_JOB_TOKEN",
+)
+# The CI around the run (Ci), and the terminal (Session).
+CI_READS = (
+    "GITHUB_ACTIONS",
+    "GITHUB_REPOSITORY",
+    "GITHUB_API_URL",
+    "GITHUB_EVENT_PATH",
+    "GITHUB_SHA",
+    "GITHUB_REF",
+    "GITLAB_CI",
+    "CI_MERGE_REQUEST_IID",
+    "CI_PROJECT_ID",
+    "CI_API_V4_URL",
+    "CI_COMMIT_SHA",
+    "CI_COMMIT_REF_NAME",
+    "CI_COMMIT_TIMESTAMP",
+)
+TERMINAL_READS = ("FI_GATE_INTERFACE", "NO_COLOR", "FORCE_COLOR")
 
-def value(args: argparse.Namespace | None, environ: Mapping[str, str], dest: str) -> Any:
+
+def _options() -> dict[str, Option]:
+    """`OPTIONS`, and where each report goes (outputs.OUTPUTS, read now: a row added there is
+    an option here): its flag, else its variable; and its switch."""
+    found = dict(OPTIONS)
+    for o in outputs.OUTPUTS:
+        found[o.name] = Option(o.name, (o.env,))
+        if o.switch:
+            found[f"{o.name}_switch"] = Option(f"{o.name}_switch", (o.switch,), _flag, True)
+    return found
+
+
+def reads() -> frozenset[str]:
+    """Every variable fi-gate reads, from the tables that declare them."""
+    from gate.network import READS as NETWORK  # ssl and friends: not for --version
+
+    options = (name for option in _options().values() for name in option.env)
+    return frozenset((*options, *CREDENTIALS, *CI_READS, *TERMINAL_READS, *NETWORK))
+
+
+def capture(variables: Mapping[str, str]) -> Environment:
+    """The snapshot `cli.main` takes of the process's environment, once."""
+    return Environment(variables, reads())
+
+
+def value(args: argparse.Namespace | None, env: Environment, dest: str) -> Any:
     """The option's value: its flag if given, else its first variable that is set, else its
     default."""
-    option = OPTIONS[dest]
+    option = OPTIONS[dest] if dest in OPTIONS else _options()[dest]
     given = getattr(args, dest, None)
     if given is not None and given is not False and given != []:
         return given
     for name in option.env:
-        found = option.read(environ, name)
+        found = option.read(env, name)
         if found is not None:
             return found
     return option.default
@@ -147,15 +213,15 @@ class Settings:
     run_test_id: str | None = None  # the run test by id (--run-test-id): its name is looked up
 
 
-def resolve(args: argparse.Namespace, environ: Mapping[str, str]) -> Settings:
+def resolve(args: argparse.Namespace, env: Environment) -> Settings:
     """The settings of `check` or `run`; a UsageError names the flag or variable that is wrong."""
-    from gate.transport import check_base_url
+    from gate.api import check_base_url
 
     def get(dest: str) -> Any:
-        return value(args, environ, dest)
+        return value(args, env, dest)
 
     mode = "run" if args.command == "run" else "check"
-    names, execution_id = _targets(args, environ)
+    names, execution_id = _targets(args, env)
     wait_for_summary = bool(get("wait_for_summary"))
     wait = mode == "run" or bool(get("wait")) or wait_for_summary  # `run` waits for its own
     timeout = get("timeout")
@@ -166,7 +232,7 @@ def resolve(args: argparse.Namespace, environ: Mapping[str, str]) -> Settings:
     workers = get("workers")
     if not 1 <= workers <= 32:
         raise UsageError(f"--workers {workers} is out of range; give 1 to 32")
-    commit, ref, commit_time = ci_commit(environ)
+    commit, ref, commit_time = ci_commit(env)
     return Settings(
         policy_path=get("policy"),
         run_test=names[0] if len(names) == 1 else None,
@@ -179,36 +245,35 @@ def resolve(args: argparse.Namespace, environ: Mapping[str, str]) -> Settings:
         on_api_error=get("on_api_error"),
         api_key=get("api_key"),
         secret_key=get("secret_key"),
-        network=_network(environ),
+        network=network(env),
         calls=bool(get("calls")),
         wait=wait,
         wait_for_summary=wait_for_summary,
         workers=workers,
         page_size=get("page_size"),
         mode=mode,
-        scenarios=_scenarios(getattr(args, "scenario", None), environ),
+        scenarios=_scenarios(getattr(args, "scenario", None), env),
         cancel=not getattr(args, "no_cancel", False) and get("cancel"),
         app_url=_app_url(get("app_url")),
         commit=commit,
         ref=ref,
         commit_time=commit_time,
         comment=bool(get("comment")),
-        run_test_id=_run_test_id(args, environ, names),
+        run_test_id=_run_test_id(args, env, names),
     )
 
 
-def _network(environ: Mapping[str, str]) -> Network:
-    from gate.network import Network
+def network(env: Environment) -> Network:
+    """Trust and proxies (gate/network.py); a variable that cannot work is exit 2."""
+    from gate.network import READS, Network
 
-    return Network.from_environ(environ)
+    return Network.from_variables(env.values(READS))
 
 
-def _run_test_id(
-    args: argparse.Namespace, environ: Mapping[str, str], names: list[str]
-) -> str | None:
+def _run_test_id(args: argparse.Namespace, env: Environment, names: list[str]) -> str | None:
     """--run-test-id (or FI_GATE_RUN_TEST_ID): a run test by its id, instead of by name."""
     given = getattr(args, "run_test_id", None)
-    raw = given if given is not None else environment.text(environ, "FI_GATE_RUN_TEST_ID")
+    raw = given if given is not None else value(None, env, "run_test_id")
     if raw is None:
         return None
     run_test_id = _as_uuid(
@@ -222,7 +287,7 @@ def _run_test_id(
     return run_test_id
 
 
-def _targets(args: argparse.Namespace, environ: Mapping[str, str]) -> tuple[list[str], str | None]:
+def _targets(args: argparse.Namespace, env: Environment) -> tuple[list[str], str | None]:
     """The run tests named and the execution id: flags beat the environment, and --run-test
     also beats FI_GATE_EXECUTION_ID."""
     names: list[str] = list(args.run_test or [])
@@ -249,9 +314,9 @@ def _targets(args: argparse.Namespace, environ: Mapping[str, str]) -> tuple[list
     execution_id = execution_id or None
     if not names:
         if execution_id is None:
-            execution_id = environment.text(environ, "FI_GATE_EXECUTION_ID")
+            execution_id = value(None, env, "execution_id")
         # Several run tests: one name per line (names may hold commas).
-        lines = (environment.text(environ, "FI_GATE_RUN_TEST") or "").splitlines()
+        lines = (value(None, env, "run_tests") or "").splitlines()
         names = [n.strip() for n in lines if n.strip()]
         if execution_id is not None and len(names) > 1:
             raise UsageError(
@@ -274,18 +339,18 @@ def _as_uuid(raw: str, what: str, where: str) -> str:
         raise UsageError(f"{what} {raw.strip()[:60]!r} is not a UUID; {where}") from exc
 
 
-def ci_commit(environ: Mapping[str, str]) -> tuple[str | None, str | None, datetime | None]:
+def ci_commit(env: Environment) -> tuple[str | None, str | None, datetime | None]:
     """The commit and ref this pipeline deploys, and the commit's time, when the CI says so."""
     from datetime import datetime, timezone
 
-    text = environment.text
-    commit = text(environ, "GITHUB_SHA") or text(environ, "CI_COMMIT_SHA")
-    ref = text(environ, "GITHUB_REF") or text(environ, "CI_COMMIT_REF_NAME")
-    when = text(environ, "CI_COMMIT_TIMESTAMP")
+    text = env.text
+    commit = text("GITHUB_SHA") or text("CI_COMMIT_SHA")
+    ref = text("GITHUB_REF") or text("CI_COMMIT_REF_NAME")
+    when = text("CI_COMMIT_TIMESTAMP")
     if when is None:  # a push event names its head commit's time
         from gate.files import github_event
 
-        head = github_event(text(environ, "GITHUB_EVENT_PATH")).get("head_commit")
+        head = github_event(text("GITHUB_EVENT_PATH")).get("head_commit")
         stamp_text = head.get("timestamp") if isinstance(head, dict) else None
         when = stamp_text if isinstance(stamp_text, str) else None
     stamp = None
@@ -302,25 +367,25 @@ def ci_commit(environ: Mapping[str, str]) -> tuple[str | None, str | None, datet
     )
 
 
-def _scenarios(flags: list[str] | None, environ: Mapping[str, str]) -> tuple[str, ...]:
+def _scenarios(flags: list[str] | None, env: Environment) -> tuple[str, ...]:
     """Scenarios by id or by exact name: repeated --scenario, else FI_GATE_SCENARIOS (one a
     line; on a single line, separated by commas). Checked against the run test's own
     scenarios when it is found (runs.RunTestRef.scenario_ids)."""
     import uuid
 
-    text = environment.text(environ, "FI_GATE_SCENARIOS") or ""
+    text = value(None, env, "scenarios") or ""
     lines = text.splitlines() if "\n" in text.strip() else text.split(",")
     raw = list(flags or []) or lines
     given: list[str] = []
-    for value in (v.strip() for v in raw):
-        if not value:
+    for one in (v.strip() for v in raw):
+        if not one:
             continue
-        if len(value) > 200:
-            raise UsageError(f"scenario {value[:60]!r}...: too long for a scenario id or name")
+        if len(one) > 200:
+            raise UsageError(f"scenario {one[:60]!r}...: too long for a scenario id or name")
         try:
-            given.append(str(uuid.UUID(value)))
+            given.append(str(uuid.UUID(one)))
         except ValueError:
-            given.append(value)  # a name, looked up in the run test's scenarios
+            given.append(one)  # a name, looked up in the run test's scenarios
     return tuple(dict.fromkeys(given))
 
 
@@ -332,3 +397,128 @@ def _app_url(url: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.username:
         raise UsageError(f"FI_APP_URL={url[:80]!r} is not an http(s) URL of the web app")
     return url.rstrip("/")
+
+
+@dataclass(frozen=True)
+class Ci:
+    """The CI job around the run, as its variables say (the comment path's target)."""
+
+    github_actions: bool = False
+    gitlab_ci: bool = False
+    github_token: str | None = None
+    github_token_name: str = "GITHUB_TOKEN"  # noqa: S105 (a name) or FI_GATE_GITHUB_TOKEN
+    github_repository: str | None = None
+    github_api_url: str = "https://api.github.com"
+    github_event_path: str | None = None
+    gitlab_token: str | None = None  # FI_GATE_GITLAB_TOKEN
+    job_token: str | None = None  # CI_JOB_TOKEN
+    merge_request_iid: str | None = None
+    project_id: str | None = None
+    gitlab_api_url: str = "https://gitlab.com/api/v4"
+
+
+@dataclass(frozen=True)
+class Session:
+    """What every command knows from the environment at start, before anything can fail:
+    the secrets to mask, the interface that names the inputs, the CI, the terminal."""
+
+    secrets: tuple[str, ...] = ()
+    interface: str | None = None  # FI_GATE_INTERFACE: how the inputs are named in messages
+    ci: Ci = Ci()
+    no_color: bool = False  # NO_COLOR is set (even empty)
+    force_color: bool = False
+
+    @property
+    def in_actions(self) -> bool:
+        return self.ci.github_actions
+
+
+def session(env: Environment) -> Session:
+    """Never fails: a bad variable is found when it is resolved, and said on this console."""
+    from gate.network import PROXY_VARIABLES, proxy_secrets
+
+    text = env.text
+    token_name = "FI_GATE_GITHUB_TOKEN" if text("FI_GATE_GITHUB_TOKEN") else "GITHUB_TOKEN"
+    ci = Ci(
+        github_actions=text("GITHUB_ACTIONS") == "true",
+        gitlab_ci=text("GITLAB_CI") == "true",
+        github_token=text(token_name),
+        github_token_name=token_name,
+        github_repository=text("GITHUB_REPOSITORY"),
+        github_api_url=text("GITHUB_API_URL") or Ci.github_api_url,
+        github_event_path=text("GITHUB_EVENT_PATH"),
+        gitlab_token=text("FI_GATE_GITLAB_TOKEN"),
+        job_token=text("CI_JOB_TOKEN"),
+        merge_request_iid=text("CI_MERGE_REQUEST_IID"),
+        project_id=text("CI_PROJECT_ID"),
+        gitlab_api_url=text("CI_API_V4_URL") or Ci.gitlab_api_url,
+    )
+    secrets = [env.values(CREDENTIALS).get(n, "") for n in CREDENTIALS]
+    secrets += proxy_secrets(env.values(PROXY_VARIABLES))
+    return Session(
+        secrets=tuple(s for s in secrets if s),
+        interface=text("FI_GATE_INTERFACE"),
+        ci=ci,
+        no_color=env.present("NO_COLOR"),
+        force_color=text("FORCE_COLOR") is not None,
+    )
+
+
+def output_paths(args: argparse.Namespace, env: Environment, *, in_actions: bool) -> dict[str, str]:
+    """Where each output goes, by the options' one precedence. A bad switch value is raised
+    after the others are known (`outputs.PartialOutputs`: the verdict still goes everywhere)."""
+    paths: dict[str, str] = {}
+    bad: UsageError | None = None
+    for output in outputs.OUTPUTS:
+        if output.actions_only and not in_actions:
+            continue
+        if output.switch:  # checked even when there is nothing to switch off
+            try:
+                if not value(None, env, f"{output.name}_switch"):
+                    continue
+            except UsageError as exc:
+                bad = exc
+        path = value(args if output.flag else None, env, output.name)
+        if path:
+            paths[output.name] = path
+    if bad is not None:
+        raise outputs.PartialOutputs(paths, bad)
+    return paths
+
+
+def mode(args: argparse.Namespace, env: Environment) -> UsageError | None:
+    """The action's `mode` input: `fi-gate check` with FI_GATE_MODE=run is `fi-gate run`
+    (`args` becomes run's); the error to report when that cannot be."""
+    try:
+        if args.command != "check" or value(None, env, "mode") != "run":
+            return None
+    except UsageError as exc:
+        return exc
+    if args.execution_id or args.from_file:
+        return UsageError(
+            "mode run starts its own execution: --execution-id and --from-file do not apply "
+            "(use mode check to judge one)"
+        )
+    args.command = "run"
+    del args.execution_id, args.from_file, args.select, args.wait
+    return None
+
+
+@dataclass(frozen=True)
+class Access:
+    """Where the API is and the keys to it (`init`, which reads before a policy exists)."""
+
+    base_url: str
+    api_key: str
+    secret_key: str
+    network: Network
+
+
+def access(args: argparse.Namespace, env: Environment) -> Access:
+    from gate.api import check_base_url
+
+    key, secret = value(None, env, "api_key"), value(None, env, "secret_key")
+    if not key or not secret:
+        raise UsageError("FI_API_KEY and FI_SECRET_KEY must be set to read the run test")
+    base = check_base_url(value(args, env, "base_url"))
+    return Access(base, key, secret, network(env))

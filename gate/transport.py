@@ -118,9 +118,16 @@ class MaybeSentDeadline(DeadlineError, MaybeSent):
     """The deadline cut off a write: it may have been received and acted on."""
 
 
-def check_base_url(url: str, *, allow_insecure_http: bool = False) -> str:
-    """Validate a base URL; plain http only for loopback hosts unless explicitly allowed."""
-    form = "give it as https://host[:port][/path], e.g. https://api.futureagi.com"
+def check_url(
+    url: str,
+    *,
+    allow_insecure_http: bool = False,
+    example: str = "https://api.example.com",
+    credentials: str = "send them in headers",
+) -> str:
+    """Validate a service's base URL (the client says what an example is, and where its
+    credentials go instead of the URL); plain http only for loopback hosts unless allowed."""
+    form = f"give it as https://host[:port][/path], e.g. {example}"
     shown = clip(without_userinfo(url.strip()), 100)
     try:
         parts = urlsplit(url.strip())
@@ -130,9 +137,7 @@ def check_base_url(url: str, *, allow_insecure_http: bool = False) -> str:
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise UsageError(f"base URL {shown!r} is not an http(s) URL; {form}")
     if parts.username is not None or parts.password is not None:
-        raise UsageError(
-            "the base URL must not carry credentials; use FI_API_KEY and FI_SECRET_KEY"
-        )
+        raise UsageError(f"the base URL must not carry credentials; {credentials}")
     if parts.query or parts.fragment or "?" in url or "#" in url or ";" in parts.netloc:
         raise UsageError(
             f"base URL {shown!r} carries a query, a fragment or parameters, which would end up "
@@ -142,7 +147,7 @@ def check_base_url(url: str, *, allow_insecure_http: bool = False) -> str:
         raise UsageError(f"base URL {shown!r}: port 0 cannot be reached; {form}")
     if parts.scheme == "http" and not allow_insecure_http and not _is_loopback(parts.hostname):
         raise UsageError(
-            f"refusing to send the API keys over plain http to {parts.hostname}; use https, "
+            f"refusing to send the keys over plain http to {parts.hostname}; use https, "
             "or pass --allow-insecure-http if this really is a trusted network"
         )
     return url.strip().rstrip("/")

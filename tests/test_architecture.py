@@ -27,7 +27,7 @@ from gate.console import Console
 from gate.judge import Judge
 from gate.model import parse_execution
 from gate.policy import parse_policy
-from gate.settings import resolve
+from gate.settings import capture, resolve
 from gate.verdict import GateResult
 from tests.conftest import ROOT, SEED, run, write_policy
 
@@ -59,6 +59,26 @@ def test_no_function_is_longer_than_60_lines(path: Path) -> None:
         and node.end_lineno - node.lineno + 1 > 60  # type: ignore[operator]
     ]
     assert long == []
+
+
+def test_the_environment_is_read_once_at_the_top() -> None:
+    """`os.environ` is read by cli.main only; only settings.py (the resolver) and cli.py see
+    the snapshot; no function below takes an `environ`. Everything else receives settings."""
+    readers = {"cli.py", "settings.py", "environment.py"}
+    for path in SOURCES:
+        tree = ast.parse(path.read_text())
+        where = str(path.relative_to(GATE))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and node.attr in {"environ", "getenv", "environb"}:
+                assert where == "cli.py", f"{where}:{node.lineno} reads os.{node.attr}"
+            if isinstance(node, ast.arg) and node.arg in {"environ", "env"}:
+                assert where in readers, f"{where}:{node.lineno} receives the environment"
+        if where not in readers:
+            assert "gate.environment" not in _imports(path), where
+    env = capture({"FI_API_KEY": "k", "PATH": "/bin", "GITHUB_ACTIONS": "true"})
+    assert env.values(["FI_API_KEY"]) == {"FI_API_KEY": "k"}
+    assert env.text("GITHUB_ACTIONS") == "true"
+    assert "PATH" not in env.names
 
 
 def test_renderers_and_the_verdict_import_no_parser_and_no_judgement() -> None:
@@ -162,7 +182,7 @@ def test_the_judging_module_takes_its_client_as_a_parameter() -> None:
     detail = {**json.loads(SEED.read_text())["result"], "execution_id": str(uuid.uuid4())}
     stub = StubClient(detail)
     settings = resolve(
-        _parser().parse_args(["check"]), {"FI_GATE_EXECUTION_ID": detail["execution_id"]}
+        _parser().parse_args(["check"]), capture({"FI_GATE_EXECUTION_ID": detail["execution_id"]})
     )
     policy = parse_policy("version: 1\nevals:\n  is_helpful: {min_pass_rate: 80}\n")
     judge = Judge(settings, Console(None), lambda s, deadline: stub)  # type: ignore[arg-type,return-value]

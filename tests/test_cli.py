@@ -216,7 +216,7 @@ def test_environment_wiring_and_precedence(
         (
             ["check", "--run-test", SUPPORT, "--base-url", "http://api.example.com"],
             {"FI_API_KEY": "k", "FI_SECRET_KEY": "s"},
-            "refusing to send the API keys over plain http",
+            "refusing to send the keys over plain http",
         ),
         (["check", "--base-url", "ftp://x"], {}, "is not an http(s) URL"),
         (["check", "--timeout", "0"], {}, "--timeout 0 is out of range"),

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from gate import comment
+from gate.settings import capture, session
 from gate.verdict import Check, GateResult, Verdict
 from tests.conftest import SEED, run, write_policy
 from tests.fakeforge import ACTIONS_BOT, SOMEONE, TOKEN, Forge
@@ -125,8 +126,9 @@ def test_gitlab_note_is_posted_then_updated(
         (note,) = forge.comments[NOTES]
         assert "FAIL" in note["body"]
         assert ("PUT", f"{NOTES}/1000") in forge.requests
-    assert isinstance(comment.target(env), comment.Target)
-    assert header in comment.target(env).headers  # type: ignore[union-attr]
+    where = comment.target(session(capture(env)).ci)
+    assert isinstance(where, comment.Target)
+    assert header in where.headers
 
 
 def test_the_comment_is_capped_at_the_api_limit() -> None:

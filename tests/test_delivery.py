@@ -116,20 +116,24 @@ def test_action_inputs_behave_like_flags(tmp_path: Path) -> None:
 
 def test_action_keys_from_inputs_win_and_workflow_env_still_works(tmp_path: Path) -> None:
     from gate.cli import _parser
-    from gate.settings import resolve
+    from gate.settings import capture, resolve
 
     args = _parser().parse_args(["check"])
     both = resolve(
         args,
-        {
-            "FI_GATE_INPUT_API_KEY": "from-input",
-            "FI_API_KEY": "from-env",
-            "FI_GATE_INPUT_SECRET_KEY": "",
-            "FI_SECRET_KEY": "secret-env",
-        },
+        capture(
+            {
+                "FI_GATE_INPUT_API_KEY": "from-input",
+                "FI_API_KEY": "from-env",
+                "FI_GATE_INPUT_SECRET_KEY": "",
+                "FI_SECRET_KEY": "secret-env",
+            }
+        ),
     )
     assert (both.api_key, both.secret_key) == ("from-input", "secret-env")
-    url = resolve(args, {"FI_GATE_INPUT_BASE_URL": "", "FI_BASE_URL": "https://eu.example.com"})
+    url = resolve(
+        args, capture({"FI_GATE_INPUT_BASE_URL": "", "FI_BASE_URL": "https://eu.example.com"})
+    )
     assert url.base_url == "https://eu.example.com"
 
 

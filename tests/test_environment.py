@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from gate import environment
 from gate.render import dotenv, github
+from gate.settings import capture, reads
 from gate.verdict import GateResult
 from tests.conftest import NOW, ROOT, SEED, run, write_policy
 from tests.evaluate_helpers import verdict_of
@@ -52,17 +52,19 @@ def test_a_bad_value_in_the_environment_is_exit_2_naming_the_variable(
 
 @pytest.mark.parametrize("word", ["true", "TRUE", "1", "yes", "Yes", "on", "ON"])
 def test_every_true_word_is_read_as_true(word: str) -> None:
-    assert environment.flag({"FI_GATE_CALLS": word}, "FI_GATE_CALLS") is True
+    assert capture({"FI_GATE_CALLS": word}).flag("FI_GATE_CALLS") is True
 
 
 @pytest.mark.parametrize("word", ["false", "False", "0", "no", "NO", "off", "", "  "])
 def test_every_false_word_and_empty_is_read_as_false(word: str) -> None:
-    assert environment.flag({"FI_GATE_CALLS": word}, "FI_GATE_CALLS") is False
+    assert capture({"FI_GATE_CALLS": word}).flag("FI_GATE_CALLS") is False
 
 
 def test_an_unlisted_name_cannot_be_read() -> None:
-    with pytest.raises(AssertionError, match="READS"):
-        environment.text({}, "FI_GATE_SOMETHING_NEW")
+    env = capture({"FI_GATE_SOMETHING_NEW": "x", "HOME": "/root"})
+    with pytest.raises(AssertionError, match="not declared"):
+        env.text("FI_GATE_SOMETHING_NEW")
+    assert "HOME" not in env.names  # nothing undeclared is even kept
 
 
 def _names_in_source() -> set[str]:
@@ -81,8 +83,8 @@ def _names_in_source() -> set[str]:
 
 def test_every_variable_the_code_names_is_listed_or_an_output() -> None:
     outputs = set(_dotenv_names())
-    unlisted = _names_in_source() - environment.reads() - outputs
-    assert unlisted == set(), f"read but not in gate.environment.reads(): {unlisted}"
+    unlisted = _names_in_source() - reads() - outputs
+    assert unlisted == set(), f"read but not in gate.reads(): {unlisted}"
 
 
 def _dotenv_names() -> list[str]:
@@ -95,9 +97,9 @@ def test_no_output_defines_a_variable_fi_gate_reads() -> None:
     first one's execution (or verdict) as its own input."""
     names = _dotenv_names()
     assert "FI_GATE_JUDGED_EXECUTION_ID" in names
-    assert set(names).isdisjoint(environment.reads())
+    assert set(names).isdisjoint(reads())
     attack("outputs as inputs", "dotenv read by a later gate", "no output defines a variable read")
     # GitHub step outputs are read as `steps.<id>.outputs.<name>`, never as variables.
     outputs = github.outputs(GateResult((verdict_of(POLICY, SEED, NOW),)), {})
     keys = {line.split("<<", 1)[0] for line in outputs.splitlines() if "<<" in line}
-    assert {k.upper().replace("-", "_") for k in keys}.isdisjoint(environment.reads())
+    assert {k.upper().replace("-", "_") for k in keys}.isdisjoint(reads())

@@ -573,10 +573,10 @@ def test_https_proxy_and_no_proxy_are_honoured_for_https(
     from gate.network import Network
 
     env = {"HTTPS_PROXY": "http://proxy.internal:3128", "NO_PROXY": ""}
-    network = Network.from_environ(env)
+    network = Network.from_variables(env)
     seen = network.proxy_for("https", "api.futureagi.com", 443)
     assert seen is not None and (seen.host, seen.port) == ("proxy.internal", 3128)
-    network = Network.from_environ({**env, "NO_PROXY": "api.futureagi.com"})
+    network = Network.from_variables({**env, "NO_PROXY": "api.futureagi.com"})
     assert network.proxy_for("https", "api.futureagi.com", 443) is None
     record("faults", "HTTPS_PROXY and NO_PROXY with an https base URL", "honoured")
 
@@ -671,7 +671,7 @@ def test_plain_http_only_for_loopback_unless_allowed(api: FakeApi) -> None:
     assert "plain http" in refused.err
     localhost = api.url.replace("127.0.0.1", "localhost")
     assert gate(localhost)[0].code == 0
-    from gate.transport import check_base_url
+    from gate.api import check_base_url
 
     assert check_base_url(remote, allow_insecure_http=True) == remote
 

@@ -138,14 +138,14 @@ def test_a_missing_ca_bundle_is_exit_2_naming_the_variable(tmp_path: Path, varia
 
 def test_the_bundle_replaces_the_default_roots(ca_pem: Path) -> None:
     """As requests does: with REQUESTS_CA_BUNDLE only its CAs are trusted."""
-    network = Network.from_environ({"REQUESTS_CA_BUNDLE": str(ca_pem)})
+    network = Network.from_variables({"REQUESTS_CA_BUNDLE": str(ca_pem)})
     context = network.tls_context()
     assert context.cert_store_stats()["x509_ca"] == 1
     assert "instead of the default roots" in network.trust
 
 
 def test_tls_1_2_at_least_and_alpn_http_1_1(ca: trustme.CA, ca_pem: Path) -> None:
-    context = Network.from_environ({"REQUESTS_CA_BUNDLE": str(ca_pem)}).tls_context()
+    context = Network.from_variables({"REQUESTS_CA_BUNDLE": str(ca_pem)}).tls_context()
     assert context.minimum_version >= ssl.TLSVersion.TLSv1_2
     assert context.check_hostname and context.verify_mode == ssl.CERT_REQUIRED
     server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -356,7 +356,8 @@ def test_an_unsupported_proxy_is_refused_without_its_password(
     ],
 )
 def test_no_proxy_as_curl_reads_it(no_proxy: str, host: str, port: int, bypassed: bool) -> None:
-    network = Network.from_environ({"HTTPS_PROXY": "http://proxy.corp:3128", "NO_PROXY": no_proxy})
+    proxied = {"HTTPS_PROXY": "http://proxy.corp:3128", "NO_PROXY": no_proxy}
+    network = Network.from_variables(proxied)
     assert (network.proxy_for("https", host, port) is None) == bypassed
 
 
@@ -481,4 +482,4 @@ def test_a_base_url_is_a_base_url(tmp_path: Path, url: str, words: str) -> None:
 
 def test_a_gate_error_from_the_transport_is_never_an_internal_error() -> None:
     with pytest.raises(GateError):
-        Network.from_environ({"HTTPS_PROXY": "http://[::1"})
+        Network.from_variables({"HTTPS_PROXY": "http://[::1"})

@@ -1,7 +1,7 @@
 """A dotenv file for GitLab's `artifacts:reports:dotenv`: a few variables, values made safe.
 
 GitLab passes these variables to later jobs, so none of them is a variable fi-gate reads
-(`gate.environment.READS`): a second gate must never take the first one's execution as input.
+(`gate.settings.reads()`): a second gate must never take the first one's execution as input.
 """
 
 from __future__ import annotations
