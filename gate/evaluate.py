@@ -77,9 +77,11 @@ def evaluate(
     calls: CallsSummary | None = None,
     history: Sequence[Execution] = (),
     baseline_calls: Mapping[str, CallsSummary] | None = None,
+    sequential: bool = False,
 ) -> Verdict:
     """Judge `execution` against `policy` as of `now` (`calls`: what was read of its calls;
-    `baseline_calls`: those of baseline executions, by id, for `baseline.scenarios`)."""
+    `baseline_calls`: those of baseline executions, by id, for `baseline.scenarios`;
+    `sequential`: the error-level rate checks decided anytime-valid, for `evidence:`)."""
     run_test = run_test or execution.run_test or policy.run_test
     unjudged = _unjudged(execution, now, run_test, source)
     if unjudged is not None:
@@ -87,6 +89,10 @@ def evaluate(
     history, dropped = _sane(history, now)
     checks = [_status_check(execution), *_execution_checks(policy, execution, now)]
     eval_checks, not_gated = _eval_checks(policy, execution, calls)
+    if sequential:
+        from gate.evidence import judge_check
+
+        eval_checks = [judge_check(c) for c in eval_checks]
     checks += eval_checks
     checks.extend(_nothing_judged(execution, checks, not_gated))
     warnings = [
@@ -220,10 +226,10 @@ def _sane(history: Sequence[Execution], now: datetime) -> tuple[list[Execution],
 
 
 def _measured(c: Check) -> bool:
-    """An eval check that compared a value with a threshold (met or not)."""
+    """An eval check that compared a value with a threshold (met, not met, or undecided)."""
     return (
         c.kind == "eval"
-        and c.status in ("pass", "fail", "warn")
+        and c.status in ("pass", "fail", "warn", "undecided")
         and isinstance(c.observed, (int, float))
     )
 
@@ -507,7 +513,11 @@ def _headline(verdict: str, checks: list[Check], execution: Execution) -> str:
     if verdict == "fail":
         names = ", ".join(c.label for c in failing[:3])
         more = f" and {len(failing) - 3} more" if len(failing) > 3 else ""
-        return f"{len(failing)} check(s) failed: {names}{more}"
+        open_ = sum(1 for c in failing if c.status == "undecided")
+        if open_ == len(failing):
+            return f"{open_} check(s) undecided within the evidence budget: {names}{more}"
+        among = f" ({open_} undecided)" if open_ else ""
+        return f"{len(failing)} check(s) failed{among}: {names}{more}"
     warned = [c for c in checks if c.warns]
     gated = sum(1 for c in checks if c.kind == "eval" and c.status != "skipped")
     if verdict == "warn":
@@ -888,6 +898,7 @@ def _compare(target: Target, metric: Metric, choice: str, threshold: float, t: T
         interval_source=source,
         passes=successes,
         confidence=t.confidence,
+        min_cells=t.min_cells,
     )
     return _decide(measured, t, never + disagree)
 

@@ -80,6 +80,18 @@ def connect(console: Console) -> Connect:
     return open_client
 
 
+@dataclass(frozen=True)
+class Ran:
+    """One execution `fi-gate run` started and waited for, with what was read of it."""
+
+    ref: RunTestRef
+    link: str | None
+    execution: Execution
+    calls: CallsSummary | None
+    history: list[Execution]
+    paired: dict[str, CallsSummary]
+
+
 @dataclass
 class Known:
     """What one judgement learnt on its way, kept when it cannot finish (a --wait that runs out
@@ -155,6 +167,11 @@ class Judge:
             )
         for name in names:
             rules_for(policy, name)  # every name is checked before any request
+        if policy.max_calls is not None and s.mode != "run":
+            self.console.info(
+                "evidence: is ignored here: fi-gate check judges the executions it is given; "
+                "fi-gate run starts and pools more of them until each check is decided"
+            )
         me = replace(self, known_run_tests=policy.run_test_names)
         if len(names) > 1:
             return me.many(policy, names), None
@@ -233,9 +250,9 @@ class Judge:
         return self.provenance(verdict, known.selection or "", known.run_test_id, known.link)
 
     def run(self, policy: Policy) -> Verdict:
-        """`fi-gate run` for one run test: start an execution, wait for it, judge that one."""
+        """`fi-gate run` for one run test: start an execution, wait for it, judge that one;
+        with `evidence:`, more of them until each check is decided (`gather`)."""
         from gate.evaluate import evaluate
-        from gate.runs import app_link, find_run_test, start_execution
         from gate.transport import Deadline
 
         s = self.settings
@@ -246,9 +263,29 @@ class Judge:
                 f"to {s.policy_path}"
             )
         deadline = Deadline(s.timeout)
+        first = self.start(policy, run_test, deadline, self.run_test_ref)
+        if not isinstance(first, Ran):  # not ready: the deadline passed
+            return first
+        if policy.max_calls is not None:
+            return self.gather(policy, run_test, deadline, first)
+        verdict = evaluate(
+            policy, first.execution, now(), run_test=run_test, source=s.base_url,
+            calls=first.calls, history=first.history, baseline_calls=first.paired,
+        )  # fmt: skip
+        return self.provenance(verdict, "started", first.ref.id, first.link)
+
+    def start(
+        self, policy: Policy, run_test: str, deadline: Deadline, ref: RunTestRef | None
+    ) -> Ran | Verdict:
+        """Start one execution of `run_test` and wait for it: what it read, or the not-ready
+        verdict of a deadline (the execution cancelled)."""
+        from gate.runs import app_link, find_run_test, start_execution
+        from gate.transport import Deadline
+
+        s = self.settings
         with self.connect(s, deadline) as client:
-            by_id = self.run_test_ref
-            ref = by_id if by_id and by_id.name == run_test else find_run_test(client, run_test)
+            if ref is None or ref.name != run_test:
+                ref = find_run_test(client, run_test)
 
             def existing() -> set[str]:
                 # Also after the deadline (a start cut off by it): a short one of its own.
@@ -282,11 +319,63 @@ class Judge:
             raise
         if execution.is_final:
             self.started.done(execution_id)
+        return Ran(ref, link, execution, calls, history, paired)
+
+    def gather(self, policy: Policy, run_test: str, deadline: Deadline, first: Ran) -> Verdict:
+        """`evidence:`: judge the pooled executions with the anytime-valid tests; while an
+        error-level check is undecided, none has decided to fail, and one more execution fits
+        in `max_calls`, start one more and judge again."""
+        from gate import evidence
+
+        assert policy.max_calls is not None
+        runs, why = [first], ""
+        while True:
+            verdict = self.pooled_verdict(policy, run_test, runs)
+            undecided = evidence.undecided(verdict)
+            if not undecided or evidence.decided_fail(verdict):
+                return verdict
+            why = evidence.no_more(runs[-1].execution.total_calls, verdict, policy.max_calls)
+            if why:
+                break
+            self.console.info(
+                f"{len(undecided)} check(s) undecided after {len(runs)} execution(s), "
+                f"{verdict.pooled_calls} calls ({', '.join(c.label for c in undecided[:3])}): "
+                f"starting another (evidence.max_calls {policy.max_calls})"
+            )
+            more = self.start(policy, run_test, deadline, first.ref)
+            if not isinstance(more, Ran):  # the deadline, while it ran: cancelled
+                why = f"the {self.settings.timeout:g}s deadline passed while another ran"
+                break
+            runs.append(more)
+        return evidence.with_reason(verdict, why)
+
+    def pooled_verdict(self, policy: Policy, run_test: str, runs: list[Ran]) -> Verdict:
+        """The executions judged as one, every started one named in the verdict."""
+        from gate.evaluate import evaluate
+        from gate.evidence import pool
+        from gate.verdict import Pooled
+
+        last = runs[-1]
         verdict = evaluate(
-            policy, execution, now(), run_test=run_test, source=s.base_url, calls=calls,
-            history=history, baseline_calls=paired,
+            policy, pool([r.execution for r in runs]), now(), run_test=run_test,
+            source=self.settings.base_url, calls=last.calls, history=last.history,
+            baseline_calls=last.paired, sequential=True,
         )  # fmt: skip
-        return self.provenance(verdict, "started", ref.id, link)
+        verdict = replace(
+            verdict,
+            pooled=tuple(
+                Pooled(
+                    r.execution.execution_id, r.execution.status, r.execution.total_calls, r.link
+                )
+                for r in runs
+            ),
+            max_calls=policy.max_calls,
+        )
+        if len(runs) > 1 and verdict.verdict in ("pass", "warn"):
+            pooled = f"{len(runs)} pooled executions ({verdict.pooled_calls} calls)"
+            message = verdict.message.replace(f"execution {last.execution.execution_id}", pooled)
+            verdict = replace(verdict, message=message)
+        return self.provenance(verdict, "started", last.ref.id, last.link)
 
     def cancel(self, *, only: str | None = None, why: str) -> None:
         """Cancel what this run started (cancel_started), with its own console and client."""
@@ -537,7 +626,8 @@ class Fetch:
         """The listing's executions, and any baseline named by id that it did not hold."""
         from gate.model import parse_execution
 
-        history = [parse_execution(item) for item in items]
+        ours = self.judge.started.ever()  # what this gate started is never its own baseline
+        history = [h for h in map(parse_execution, items) if h.execution_id not in ours]
         for compare_to in explicit_baselines(self.policy):
             if all(h.execution_id != compare_to for h in history):
                 history.append(client.execution(compare_to, summary=False))

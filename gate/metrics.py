@@ -39,6 +39,8 @@ class Metric:
     suggested: bool = False
     # The value that stands for an eval of its type in a baseline or a trend: one a type.
     headline: bool = False
+    # A rate or mean in [0, 100] that `evidence:` decides with a confidence sequence.
+    sequential: bool = False
 
     def metric_name(self, choice: str = "") -> str:
         return f"{self.name}[{choice}]" if self.per_choice else self.name
@@ -59,16 +61,18 @@ class Metric:
 # fmt: off
 METRICS: tuple[Metric, ...] = (
     Metric("min_pass_rate", PASS_FAIL, "pass_rate", ">=", "%", "proportion", "pass_rate",
-           suggested=True, headline=True),
+           suggested=True, headline=True, sequential=True),
     Metric("min_avg_score", SCORE, "avg_score", ">=", "", "mean", "avg",
-           suggested=True, headline=True),
-    Metric("max_avg_score", SCORE, "avg_score", "<=", "", "mean", "avg"),
+           suggested=True, headline=True, sequential=True),
+    Metric("max_avg_score", SCORE, "avg_score", "<=", "", "mean", "avg", sequential=True),
     Metric("min_choice_rate", CHOICES, "choice_rate", ">=", "%", "proportion", "choices", True,
            suggested=True),
     Metric("max_choice_rate", CHOICES, "choice_rate", "<=", "%", "proportion", "choices", True),
 )
 # fmt: on
 BY_KEY = {m.key: m for m in METRICS}
+# The check metrics (with their comparison) that `evidence:` decides sequentially.
+SEQUENTIAL = frozenset((m.name, m.op) for m in METRICS if m.sequential)
 # The floor to suggest for an eval of each output type (the row marked `suggested`).
 FLOOR_FOR_TYPE = {m.output_type: m for m in METRICS if m.suggested}
 # The value that stands for an eval of each type in a baseline or a trend (`headline`).

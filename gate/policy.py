@@ -118,6 +118,8 @@ class Policy:
     baseline: Baseline | None = None
     trend: int | None = None
     run_tests: tuple[tuple[str, tuple[EvalRule, ...]], ...] = ()
+    # `evidence.max_calls`: fi-gate run pools executions until each check is decided.
+    max_calls: int | None = None
 
     def for_run_test(self, name: str) -> Policy:
         """The policy one run test of `run_tests` is judged by: its own rules come first."""
@@ -650,6 +652,7 @@ def _build(doc: yamldoc.Document, source: str) -> Policy:
         defaults=base,
         baseline=_baseline(data.get("baseline")),
         trend=(data.get("trend") or {}).get("last", 10) if "trend" in data else None,
+        max_calls=(data.get("evidence") or {}).get("max_calls"),
         run_tests=tuple(run_tests),
         default_level=default_level,
         evals=tuple(rules),

@@ -333,10 +333,17 @@ class Started:
         self._lock = threading.Lock()
         # execution id -> (its link, the settings it was started with: where, which keys)
         self._ids: dict[str, tuple[str, Any]] = {}
+        self._ever: set[str] = set()  # also those that ended: never a baseline of this gate
 
     def add(self, execution_id: str, link: str, settings: Any) -> None:
         with self._lock:
             self._ids[execution_id] = (link, settings)
+            self._ever.add(execution_id)
+
+    def ever(self) -> frozenset[str]:
+        """Every execution this run started, ended or not."""
+        with self._lock:
+            return frozenset(self._ever)
 
     def done(self, execution_id: str) -> None:
         with self._lock:

@@ -13,9 +13,10 @@ from typing import Literal
 
 from gate.errors import EXIT_API, EXIT_FAIL, EXIT_NOT_READY, EXIT_PASS, EXIT_USAGE
 
-Status = Literal["pass", "fail", "warn", "missing", "no_data", "skipped"]
+Status = Literal["pass", "fail", "warn", "missing", "no_data", "skipped", "undecided"]
 VerdictName = Literal["pass", "warn", "fail", "error", "not_ready"]
-VIOLATIONS = frozenset({"fail", "missing", "no_data"})
+# "undecided": `evidence:` ran out of budget before the check was decided (fails at its level).
+VIOLATIONS = frozenset({"fail", "missing", "no_data", "undecided"})
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,7 @@ class Check:
     passes: int | None = None
     confidence: float | None = None  # set when the policy judges the interval's bound
     cells_needed: int | None = None
+    min_cells: int | None = None  # the rule's min_cells (a sample this small is not judged)
     baseline_value: float | None = None
     baseline_execution: str | None = None
     line: int | None = None  # the policy line of the rule that made it (annotations)
@@ -136,6 +138,16 @@ class ExecutionFacts:
 
 
 @dataclass(frozen=True)
+class Pooled:
+    """One execution `fi-gate run` started and pooled with the others (`evidence:`)."""
+
+    execution_id: str
+    status: str
+    total_calls: int
+    link: str | None = None
+
+
+@dataclass(frozen=True)
 class Verdict:
     verdict: VerdictName
     exit_code: int
@@ -164,6 +176,18 @@ class Verdict:
     ref: str | None = None
     link: str | None = None
     run_test_id: str | None = None
+    # `evidence:` (fi-gate run): every execution this gate started, pooled in this verdict
+    # (the last one is `execution`), and the budget of calls it had.
+    pooled: tuple[Pooled, ...] = ()
+    max_calls: int | None = None
+
+    @property
+    def pooled_calls(self) -> int:
+        return sum(p.total_calls for p in self.pooled)
+
+    @property
+    def undecided_checks(self) -> tuple[Check, ...]:
+        return tuple(c for c in self.checks if c.status == "undecided")
 
     @property
     def passed(self) -> bool:
@@ -247,6 +271,10 @@ class GateResult:
     @property
     def failed_checks(self) -> int:
         return sum(len(v.failed_checks) for v in self.verdicts)
+
+    @property
+    def undecided_checks(self) -> int:
+        return sum(len(v.undecided_checks) for v in self.verdicts)
 
 
 EXIT_BY_VERDICT: dict[str, int] = {

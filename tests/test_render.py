@@ -273,7 +273,7 @@ def test_outputs_use_random_delimiters_so_values_cannot_forge_others() -> None:
     )
     d1 = re.findall(r"<<(ghadelimiter_[0-9a-f]{32})", first)
     d2 = re.findall(r"<<(ghadelimiter_[0-9a-f]{32})", second)
-    assert len(set(d1)) == len(d1) == 9
+    assert len(set(d1)) == len(d1) == 11
     assert not set(d1) & set(d2)
     parsed = github_outputs(first)
     assert parsed["verdict"] == "fail"
@@ -373,6 +373,8 @@ def test_dotenv_values_cannot_forge_variables(bad: str) -> None:
         "FI_GATE_JUDGED_EXECUTION_ID",
         "FI_GATE_EXECUTION_URL",
         "FI_GATE_FAILED_CHECKS",
+        "FI_GATE_UNDECIDED_CHECKS",
+        "FI_GATE_POOLED_EXECUTION_IDS",
         "FI_GATE_EXIT_CODE",
     ]
     assert lines[0] == "FI_GATE_VERDICT=fail"

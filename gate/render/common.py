@@ -29,7 +29,15 @@ def json_safe(text: str) -> str:
 
 
 OP_SYMBOL = {">=": "≥", "<=": "≤", "==": "="}
-STATUS_ORDER = {"fail": 0, "missing": 1, "no_data": 2, "warn": 3, "pass": 4, "skipped": 5}
+STATUS_ORDER = {
+    "fail": 0,
+    "undecided": 1,
+    "missing": 2,
+    "no_data": 3,
+    "warn": 4,
+    "pass": 5,
+    "skipped": 6,
+}
 VERDICT_WORD = {
     "pass": "PASS",
     "warn": "PASS with warnings",

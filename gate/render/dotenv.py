@@ -17,7 +17,9 @@ def _safe(value: str) -> str:
     return _UNSAFE.sub("", value)[:400]  # commas too: several ids are joined with them
 
 
-JOINED = frozenset({"FI_GATE_JUDGED_EXECUTION_ID", "FI_GATE_EXECUTION_URL"})
+JOINED = frozenset(
+    {"FI_GATE_JUDGED_EXECUTION_ID", "FI_GATE_EXECUTION_URL", "FI_GATE_POOLED_EXECUTION_IDS"}
+)
 
 
 def render(result: GateResult) -> str:
@@ -30,6 +32,10 @@ def render(result: GateResult) -> str:
         "FI_GATE_JUDGED_EXECUTION_ID": ",".join(ids),
         "FI_GATE_EXECUTION_URL": ",".join(links),
         "FI_GATE_FAILED_CHECKS": str(result.failed_checks),
+        "FI_GATE_UNDECIDED_CHECKS": str(result.undecided_checks),
+        "FI_GATE_POOLED_EXECUTION_IDS": ",".join(
+            _safe(p.execution_id) for v in result.verdicts for p in v.pooled
+        ),
         "FI_GATE_EXIT_CODE": str(result.exit_code),
     }
     return "".join(f"{k}={_safe(val) if k not in JOINED else val}\n" for k, val in values.items())

@@ -134,6 +134,8 @@ def outputs(result: GateResult, paths: Mapping[str, str]) -> str:
         "link": ",".join(x.link for x in result.verdicts if x.link),
         "selection": ",".join(x.selection for x in result.verdicts if x.selection),
         "failed-checks": str(result.failed_checks),
+        "undecided-checks": str(result.undecided_checks),
+        "pooled-executions": ",".join(p.execution_id for x in result.verdicts for p in x.pooled),
         "exit-code": str(result.exit_code),
     }
     return "".join(_heredoc(k, val) for k, val in values.items())

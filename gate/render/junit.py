@@ -63,6 +63,7 @@ def _suite(v: Verdict) -> ET.Element:
         "commit": v.commit,
         "ref": v.ref,
         "link": v.link,
+        "pooled_executions": ",".join(p.execution_id for p in v.pooled) or None,
     }
     if any(facts.values()):
         props = ET.SubElement(suite, "properties")

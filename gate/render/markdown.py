@@ -30,6 +30,7 @@ ICON = {"pass": "✅", "warn": "⚠️", "fail": "❌", "error": "🛑", "not_re
 STATUS_ICON = {
     "pass": "✅",
     "fail": "❌",
+    "undecided": "⏳",
     "warn": "⚠️",
     "missing": "❓",
     "no_data": "∅",
@@ -114,6 +115,12 @@ INTERVAL_NOTE = (
     "judged); Wilson for rates, the spread of scores for averages. Bar on 0–100: ━ interval, "
     "● observed, ┃ threshold.</sub>"
 )
+SEQUENCE_NOTE = (
+    "<sub>`evidence:` decided the error-level rates and averages with anytime-valid "
+    "confidence sequences over the pooled executions (their intervals here): a pass, or a "
+    "fail, is wrong with probability at most 1 − `confidence` (5 % by default) however many "
+    "executions were pooled.</sub>"
+)
 
 
 def _at(c: Check) -> str:
@@ -134,16 +141,20 @@ def _facts(v: Verdict) -> list[str]:
     execution = md(e.execution_id, 64)
     if v.link:  # built from two UUIDs the API gave, checked as such: safe as a link target
         execution = f"[{execution}]({v.link})"
+    pooled = " (pooled)" if len(v.pooled) > 1 else ""
     rows = [
-        ("Execution", execution),
+        ("Execution", execution + (f" (the last of {len(v.pooled)})" if pooled else "")),
         ("Status", md(e.status, 20)),
         ("Started", when(e.started_at)),
         ("Completed", when(e.completed_at)),
         (
             "Calls",
-            f"{e.total_calls} total · {e.completed_calls} completed · {e.failed_calls} failed",
+            f"{e.total_calls} total{pooled} · {e.completed_calls} completed · "
+            f"{e.failed_calls} failed",
         ),
     ]
+    if v.pooled:
+        rows.append(("Evidence", _evidence(v)))
     if e.summary_status:
         rows.append(("Fix My Agent summary", md(e.summary_status, 20)))
     if v.selection:
@@ -153,6 +164,16 @@ def _facts(v: Verdict) -> list[str]:
         rows.append(("Deploying", deployed))
     (k0, v0), rest = rows[0], rows[1:]
     return [f"| **{k0}** | {v0} |", "|---|---|", *(f"| **{k}** | {val} |" for k, val in rest)]
+
+
+def _evidence(v: Verdict) -> str:
+    """`evidence:`: every execution the gate started (linked), the calls, the budget."""
+    budget = f" (evidence.max_calls {v.max_calls})" if v.max_calls is not None else ""
+    runs = ", ".join(
+        f"[{md(p.execution_id[:8], 8)}]({p.link})" if p.link else md(p.execution_id, 64)
+        for p in v.pooled[:50]
+    )
+    return f"pooled over {len(v.pooled)} executions, {v.pooled_calls} calls{budget}: {runs}"
 
 
 def _cluster_block(cl: Cluster) -> list[str]:
@@ -252,6 +273,11 @@ def _clusters(v: Verdict) -> list[str]:
     if not clusters:
         return []
     out = ["### Why: Fix My Agent failure clusters", ""]
+    if len(v.pooled) > 1 and v.execution is not None:
+        out += [
+            f"Of the last execution ({md(v.execution.execution_id, 64)}) of the pooled ones.",
+            "",
+        ]
     by_eval: dict[str, list[Cluster]] = {}
     for cl in clusters:
         by_eval.setdefault(cl.eval_name, []).append(cl)
@@ -307,6 +333,8 @@ def render_verdict(v: Verdict, *, limit: int = GITHUB_SUMMARY_LIMIT) -> str:
             parts += ["### Checks", "", CHECKS_HEADER, *(_check_row(c) for c in evals), ""]
             if any(c.interval for c in evals):
                 parts += [INTERVAL_NOTE, ""]
+            if any(c.interval_source == "sequence" for c in evals):
+                parts += [SEQUENCE_NOTE, ""]
         run = [c for c in rows if c.kind != "eval"]
         if run:  # the execution's own checks: no eval, config or interval to show
             parts += ["### Execution checks", "", RUN_HEADER, *(_run_row(c) for c in run), ""]

@@ -97,6 +97,25 @@ def _calls(v: Verdict) -> dict[str, Any]:
     }
 
 
+def _evidence(v: Verdict) -> dict[str, Any] | None:
+    """`evidence:` (fi-gate run): the executions pooled, their calls, the budget."""
+    if not v.pooled:
+        return None
+    return {
+        "max_calls": v.max_calls,
+        "calls": v.pooled_calls,
+        "executions": [
+            {
+                "execution_id": p.execution_id,
+                "status": p.status,
+                "total_calls": p.total_calls,
+                "link": p.link,
+            }
+            for p in v.pooled
+        ],
+    }
+
+
 def as_dict(v: Verdict) -> dict[str, Any]:
     e = v.execution
     return {
@@ -120,6 +139,8 @@ def as_dict(v: Verdict) -> dict[str, Any]:
         },
         "checks": [_check(c) for c in v.checks],
         "failed_checks": len(v.failed_checks),
+        "undecided_checks": len(v.undecided_checks),
+        "evidence": _evidence(v),
         "warnings": list(v.warnings),
         "not_gated": list(v.not_gated),
         "clusters": [_cluster(cl) for cl in v.clusters],
@@ -151,6 +172,7 @@ def _many(result: GateResult) -> dict[str, Any]:
         "verdict": result.verdict,
         "exit_code": result.exit_code,
         "failed_checks": result.failed_checks,
+        "undecided_checks": result.undecided_checks,
         "run_tests": [as_dict(v) for v in result.verdicts],
         "generated_at": _time(result.worst.generated_at),
         "tool_version": __version__,

@@ -19,6 +19,7 @@ from gate.verdict import Check, Cluster, GateResult, ScenarioChange, Verdict
 
 _COLOURS = {
     "fail": "31",
+    "undecided": "33",
     "missing": "31",
     "no_data": "31",
     "warn": "33",
@@ -28,6 +29,22 @@ _COLOURS = {
     "error": "31",
 }
 HEADERS = ("eval", "config", "metric", "observed", "interval", "threshold", "n", "status")
+
+
+def pooled_lines(v: Verdict) -> list[str]:
+    """`evidence:`: every execution the gate started, and the budget it had."""
+    if not v.pooled:
+        return []
+    budget = f" of evidence.max_calls {v.max_calls}" if v.max_calls is not None else ""
+    lines = [
+        f"  evidence: pooled over {len(v.pooled)} execution(s), {v.pooled_calls} calls{budget}"
+    ]
+    if len(v.pooled) > 1:
+        for p in v.pooled:
+            link = f" {plain(p.link, 300)}" if p.link else ""
+            what = f"{plain(p.execution_id, 64)} ({plain(p.status, 20)}, {p.total_calls} calls)"
+            lines.append(f"    {what}{link}")
+    return lines
 
 
 def _width(text: str) -> int:
@@ -71,12 +88,16 @@ def render_verdict(v: Verdict, *, colour: bool = False, width: int | None = None
     if v.execution:
         e = v.execution
         run = f"run test {plain(v.run_test, 80)!r}, " if v.run_test else ""
+        what = f"execution {plain(e.execution_id, 64)}"
+        if len(v.pooled) > 1:
+            what = f"{len(v.pooled)} executions pooled (the last: {plain(e.execution_id, 64)})"
         lines.append(
-            f"{run}execution {plain(e.execution_id, 64)} ({plain(e.status, 20)}): "
+            f"{run}{what} ({plain(e.status, 20)}): "
             f"{e.completed_calls}/{e.total_calls} calls completed, {e.failed_calls} failed"
         )
         if v.link:
             lines.append(f"  {plain(v.link, 300)}")
+        lines += pooled_lines(v)
     checks = ordered(v.checks)
     if checks:
         lines += _table(checks, colour, width, v.scenarios, v.clusters_for_failures())

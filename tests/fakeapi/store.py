@@ -102,8 +102,10 @@ class RunTest:
     created_at: datetime = datetime(2026, 1, 1, tzinfo=timezone.utc)
     agent_name: str = ""
     # What an execution started through the API does: {calls, failed, rates, final, pending,
-    # running, evaluating} (see Store.start).
+    # running, evaluating} (see Store.start); `batches`: the rates of each start in turn (the
+    # last one repeats), for a run test whose executions come out at given rates.
     run: dict[str, Any] = field(default_factory=dict)
+    started: int = 0  # executions started through the API
 
 
 def _iso(dt: datetime | None) -> str | None:
@@ -180,12 +182,18 @@ class Store:
         """A new execution of `rt`, pending; it progresses as `advance` is called."""
         rng = random.Random(len(rt.executions) + 1000)
         spec = rt.run
+        batches = spec.get("batches") or [spec.get("rates", {})]
+        batch = batches[min(rt.started, len(batches) - 1)]
+        rt.started += 1
+        # A batch is its rates, or {rates, and any of the timings} for that start only.
+        spec = {**spec, **batch} if "rates" in batch else spec
+        rates = spec.get("rates", {}) if "rates" in batch else batch
         created = datetime.now(timezone.utc)
         chosen = [s for s in rt.scenarios if not scenario_ids or s["id"] in scenario_ids]
         gen = {
             "calls": spec.get("calls", 10),
             "failed": spec.get("failed", 0),
-            "rates": spec.get("rates", {}),
+            "rates": rates,
             "scenarios": [s["name"] for s in chosen] or None,
             "scenario_ids": {s["name"]: s["id"] for s in rt.scenarios},
         }
