@@ -19,6 +19,7 @@ RECORDS: dict[str, dict[str, str]] = defaultdict(dict)
 
 def record(section: str, case: str, outcome: str) -> None:
     """Keep the figures stable from run to run: no ports, no timings."""
+    assert section in SECTIONS, f"no section {section!r} in tests/figures.py: it would be lost"
     outcome = re.sub(r"127\.0\.0\.1:\d+", "the API host", outcome)
     outcome = re.sub(
         r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", "…", outcome
@@ -36,6 +37,7 @@ def attack(cls: str, example: str, outcome: str) -> None:
 
 
 def counter(section: str, case: str, n: int, outcome: str) -> None:
+    assert section in SECTIONS, f"no section {section!r} in tests/figures.py: it would be lost"
     RECORDS[section][case] = f"{n} examples: {outcome}"
 
 
@@ -47,6 +49,11 @@ SECTIONS = {
     "fidelity": ("The fake against the real server's captured answers", "capture", "outcome"),
     "run": (
         "`fi-gate run` end to end (the fake's executions progress over time)",
+        "case",
+        "outcome",
+    ),
+    "evidence": (
+        "`evidence:` (fi-gate run until decided): simulated gates and end-to-end cases",
         "case",
         "outcome",
     ),

@@ -179,6 +179,18 @@ def _check(observed: float, n: int, **more: Any) -> Check:
     return Check(**{**base, **more})
 
 
+def test_the_documented_undecided_message_is_what_fi_gate_writes() -> None:
+    from tests.test_readme import PAGES
+
+    said = judge_check(_check(84, 90)).message
+    assert said == (
+        "undecided after 90 calls: 84% (bound 71.64%, needs at least 80%); about 639 more "
+        "calls expected"
+    )
+    page = " ".join(PAGES["docs/policy.md"].split())
+    assert f"{said}; another execution (30 calls) would exceed evidence.max_calls 90" in page
+
+
 def test_a_check_is_decided_only_by_the_sequence() -> None:
     assert judge_check(_check(90, 120)).status == "pass"
     assert judge_check(_check(50, 30)).status == "fail"
@@ -315,6 +327,16 @@ def test_a_budget_smaller_than_one_execution_says_so(tmp_path: Path) -> None:
         "evidence.max_calls 20 does not hold more than one execution (30 calls)"
         in (check["message"])
     )
+
+
+@pytestmark_run
+def test_the_documented_example_gathers_evidence(tmp_path: Path) -> None:
+    from tests.test_readme import EXAMPLES
+
+    with _api({"is_helpful": 90}) as api:
+        result, report = _run(api, tmp_path, EXAMPLES["evidence-policy"])
+    assert result.code == 0, result.err
+    assert report["evidence"]["max_calls"] == 300 and len(api.started) == 4
 
 
 @pytestmark_run
