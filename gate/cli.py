@@ -208,9 +208,9 @@ def _command(args: argparse.Namespace, env: Environment, session: Session) -> in
         stdout(json.dumps(schema(), indent=2) + "\n")
         return EXIT_PASS
     if args.command == "validate":
-        from gate.policy import validate_command
+        from gate import validate
 
-        return validate_command(args.paths, for_run(session), annotate=session.in_actions)
+        return validate.command(args.paths, for_run(session), annotate=session.in_actions)
     if args.command == "demo":
         from gate import demo
 

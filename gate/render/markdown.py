@@ -166,6 +166,14 @@ def _facts(v: Verdict) -> list[str]:
     return [f"| **{k0}** | {v0} |", "|---|---|", *(f"| **{k}** | {val} |" for k, val in rest)]
 
 
+def _interval_notes(evals: list[Check]) -> list[str]:
+    """What the intervals are: the fixed-sample ones, and `evidence:`'s sequences."""
+    notes = [INTERVAL_NOTE, ""] if any(c.interval for c in evals) else []
+    if any(c.interval_source == "sequence" for c in evals):
+        notes += [SEQUENCE_NOTE, ""]
+    return notes
+
+
 def _evidence(v: Verdict) -> str:
     """`evidence:`: every execution the gate started (linked), the calls, the budget."""
     budget = f" (evidence.max_calls {v.max_calls})" if v.max_calls is not None else ""
@@ -331,10 +339,7 @@ def render_verdict(v: Verdict, *, limit: int = GITHUB_SUMMARY_LIMIT) -> str:
         evals = [c for c in rows if c.kind == "eval"]
         if evals:
             parts += ["### Checks", "", CHECKS_HEADER, *(_check_row(c) for c in evals), ""]
-            if any(c.interval for c in evals):
-                parts += [INTERVAL_NOTE, ""]
-            if any(c.interval_source == "sequence" for c in evals):
-                parts += [SEQUENCE_NOTE, ""]
+            parts += _interval_notes(evals)
         run = [c for c in rows if c.kind != "eval"]
         if run:  # the execution's own checks: no eval, config or interval to show
             parts += ["### Execution checks", "", RUN_HEADER, *(_run_row(c) for c in run), ""]
