@@ -23,7 +23,7 @@ from gate.metrics import (
     format_duration,
 )
 from gate.model import ConfigResult, EvalResult, Execution
-from gate.policy import (
+from gate.rules import (
     Baseline,
     ConfigRule,
     EvalRule,

@@ -45,6 +45,16 @@ class Result:
 SLOW_MODULES = frozenset({"test_readme", "test_delivery", "test_properties", "test_demo"})
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """In an xdist worker: hand what the tests recorded for docs/reliability.md to the
+    controller (tests/figures.py merges it)."""
+    output = getattr(session.config, "workeroutput", None)
+    if output is not None:
+        from tests import figures
+
+        output["figures"] = figures.export()
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         module = item.module.__name__.rsplit(".", 1)[-1] if item.module else ""  # type: ignore[attr-defined]
@@ -80,7 +90,9 @@ def quick_polls(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def fake_api() -> Iterator[FakeApi]:
-    with FakeApi(load_dir(DEMO_DATA)) as api:
+    """The fake, its started executions at a quarter of their by-hand durations (0.25 s from
+    start to end, still passing through each state): tests poll every 0.1 s (quick_polls)."""
+    with FakeApi(load_dir(DEMO_DATA), run_speed=0.25) as api:
         yield api
 
 

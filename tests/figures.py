@@ -60,6 +60,27 @@ SECTIONS = {
 }
 
 
+def export() -> dict[str, dict[str, dict[str, str]]]:
+    """What this process recorded, for the process that writes the file (an xdist worker's)."""
+    return {"records": {k: dict(v) for k, v in RECORDS.items()},
+            "attacks": {k: dict(v) for k, v in ATTACKS.items()}}  # fmt: skip
+
+
+def merge(data: dict[str, dict[str, dict[str, str]]]) -> None:
+    for section, rows in data.get("records", {}).items():
+        RECORDS[section].update(rows)
+    for cls, rows in data.get("attacks", {}).items():
+        ATTACKS[cls].update(rows)
+
+
+class Gather:
+    """A pytest plugin for `main`: each xdist worker's figures, merged as it goes down."""
+
+    def pytest_testnodedown(self, node: object, error: object) -> None:
+        output = getattr(node, "workeroutput", {})
+        merge(output.get("figures", {}))
+
+
 def render() -> str:
     lines = [
         "# Reliability figures",
@@ -120,7 +141,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="compare, do not write")
     args = parser.parse_args(argv)
     target = Path(__file__).parent.parent / "docs" / "reliability.md"
-    code = pytest.main(["-q", "-p", "no:cacheprovider", *files()])
+    # The tests run in xdist's workers: each hands its figures over when it ends (conftest.py),
+    # and Gather merges them here.
+    code = pytest.main(["-q", "-p", "no:cacheprovider", *files()], plugins=[Gather()])
     if code != 0 or not RECORDS:
         print("figures: the recording tests did not all pass; nothing written", file=sys.stderr)
         return 1

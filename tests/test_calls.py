@@ -173,6 +173,7 @@ def test_a_429_while_reading_pages_pauses_and_recovers(tmp_path: Path) -> None:
     assert report["calls"]["read"] == 2500
 
 
+@pytest.mark.slow  # bounded by its deadline or backoff: seconds of waiting
 def test_a_later_page_that_keeps_failing_stops_the_gate_naming_it(tmp_path: Path) -> None:
     with FakeApi(big_store(2500)) as api:
         api.fail(*[Fault(status=503, match=lambda q: q.get("page") == "3")] * 10)

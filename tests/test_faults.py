@@ -167,6 +167,7 @@ def test_5xx_a_few_times_then_success(api: FakeApi, tmp_path: Path, status: int)
     record("faults", f"HTTP {status} twice, then success", "retried with backoff; normal verdict")
 
 
+@pytest.mark.slow  # bounded by its deadline or backoff: seconds of waiting
 @pytest.mark.parametrize("form", ["seconds", "http-date"])
 def test_429_retry_after_is_honoured(api: FakeApi, tmp_path: Path, form: str) -> None:
     value = "1" if form == "seconds" else email.utils.formatdate(time.time() + 2, usegmt=True)
@@ -327,6 +328,7 @@ BOUNDS = {
 }
 
 
+@pytest.mark.slow  # bounded by its deadline or backoff: seconds of waiting
 @pytest.mark.parametrize("name", list(FAULTS))
 def test_unrecovered_faults_end_with_exit_3(api: FakeApi, tmp_path: Path, name: str) -> None:
     make, words = FAULTS[name]

@@ -369,6 +369,7 @@ def test_no_proxy_parses_every_form() -> None:
 # --- deadlines and signals in every phase --------------------------------------------------
 
 
+@pytest.mark.slow  # bounded by its deadline or backoff: seconds of waiting
 def test_a_trickling_proxy_is_cut_off_at_the_deadline_naming_the_phase(
     tmp_path: Path,
 ) -> None:

@@ -67,6 +67,7 @@ def support_run(api: FakeApi, **spec: Any) -> Any:
 # --- 1. not ready is not an outage ----------------------------------------------------------
 
 
+@pytest.mark.slow  # bounded by its deadline or backoff: seconds of waiting
 def test_a_deadline_during_a_slow_poll_is_not_ready_never_softened(
     api: FakeApi, tmp_path: Path
 ) -> None:
@@ -85,6 +86,7 @@ def test_a_deadline_during_a_slow_poll_is_not_ready_never_softened(
            "exit 4 not ready, never softened; not described as a broken connection")  # fmt: skip
 
 
+@pytest.mark.slow  # bounded by its deadline or backoff: seconds of waiting
 def test_run_past_the_deadline_in_a_slow_poll_cancels_and_is_not_ready(
     api: FakeApi, tmp_path: Path
 ) -> None:
@@ -187,6 +189,7 @@ def test_a_redirected_start_is_not_followed(api: FakeApi, tmp_path: Path, status
     attack("a write redirected", f"{status} on the start", "exit 3 naming it; one POST, no start")
 
 
+@pytest.mark.slow  # bounded by its deadline or backoff: seconds of waiting
 def test_a_redirected_cancel_is_not_followed(api: FakeApi, tmp_path: Path) -> None:
     support_run(api, running=600)
     api.fail(Fault(status=308, headers={"Location": "/elsewhere/"}, body={}, path="*/cancel/"))
@@ -278,6 +281,7 @@ def _what_it_knew(report: dict[str, Any], files: dict[str, Path]) -> dict[str, A
     }
 
 
+@pytest.mark.slow  # bounded by its deadline or backoff: seconds of waiting
 def test_a_wait_that_runs_out_keeps_what_it_knew(api: FakeApi, tmp_path: Path) -> None:
     """The same run test, execution, provenance, link, heading and outputs as a plain
     not-ready check of the same running execution."""

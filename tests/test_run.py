@@ -114,6 +114,7 @@ def test_run_of_an_execution_that_ends_failed(api: FakeApi, tmp_path: Path) -> N
     assert status["message"] == "the execution ended failed (30 of 30 calls failed, none completed)"
 
 
+@pytest.mark.slow  # bounded by its deadline or backoff: seconds of waiting
 def test_run_past_the_deadline_cancels_what_it_started(api: FakeApi, tmp_path: Path) -> None:
     rt = next(r for r in api.store.run_tests if r.name == SUPPORT)
     rt.run["running"] = 600
@@ -126,6 +127,7 @@ def test_run_past_the_deadline_cancels_what_it_started(api: FakeApi, tmp_path: P
     record("run", "deadline", "exit 4; the started execution cancelled")
 
 
+@pytest.mark.slow  # bounded by its deadline or backoff: seconds of waiting
 def test_no_cancel_leaves_it_running(api: FakeApi, tmp_path: Path) -> None:
     next(r for r in api.store.run_tests if r.name == SUPPORT).run["running"] = 600
     result, _ = gate_run(api, tmp_path, "--run-test", SUPPORT, "--timeout", "4", "--no-cancel")
@@ -275,6 +277,7 @@ def test_an_outage_worded_as_a_refusal_is_an_outage(api: FakeApi, tmp_path: Path
            "exit 3, an outage; the pending row it left named, not cancelled")  # fmt: skip
 
 
+@pytest.mark.slow  # bounded by its deadline or backoff: seconds of waiting
 def test_an_execution_that_ended_after_the_last_poll_is_never_cancelled(
     api: FakeApi, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -197,6 +197,7 @@ def test_the_drop_check_is_paired_by_scenario_with_calls(tmp_path: Path) -> None
     assert drop["status"] == "fail"
 
 
+@pytest.mark.slow  # bounded by its deadline or backoff: seconds of waiting
 def test_on_api_error_semantics_are_unchanged(tmp_path: Path) -> None:
     """An outage while reading the baseline's calls is an outage, softened only when asked."""
 
