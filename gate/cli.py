@@ -129,17 +129,22 @@ def _parser() -> Parser:
     return p
 
 
+def _what_options(c: Any, group: Any, policy_help: str, *, verb: str, repeat: str) -> None:
+    """The options `run` and `check` share for what they act on: the policy and the run test."""
+    c.add_argument("--policy", metavar="PATH", help=policy_help)
+    group.add_argument("--run-test", metavar="NAME", action="append",
+                       help=f"the run test to {verb}, by name (repeat to {repeat}; default: "
+                       "the policy's)")
+    group.add_argument("--run-test-id", metavar="UUID",
+                       help=f"the run test to {verb}, by its id (instead of --run-test)")
+
+
 def _run_parser(sub: Any, policy_help: str) -> None:
     r = _sub(sub, "run", "start a run test's simulation, wait for it, and judge that execution",
              "Start an execution of each run test, wait for it (cancelling it if the job is "
              "cancelled or the deadline passes), and judge it: the race-free way to gate the "
              "change being deployed.")
-    r.add_argument("--policy", metavar="PATH", help=policy_help)
-    r.add_argument("--run-test", metavar="NAME", action="append",
-                   help="run test to start (repeat to start several at once; default: the "
-                   "policy's)")
-    r.add_argument("--run-test-id", metavar="UUID",
-                   help="the run test to start, by its id (instead of --run-test)")
+    _what_options(r, r, policy_help, verb="start", repeat="start several at once")
     r.add_argument("--scenario", metavar="ID|NAME", action="append",
                    help="run only this scenario, by id or exact name (repeat for several; "
                    "default: all of the run test's)")
@@ -152,12 +157,9 @@ def _run_parser(sub: Any, policy_help: str) -> None:
 def _check_parser(sub: Any, policy_help: str) -> None:
     c = _sub(sub, "check", "judge the latest execution of a run test against a policy",
              "Judge an execution against a policy; the exit code is the verdict.")
-    c.add_argument("--policy", metavar="PATH", help=policy_help)
     what = c.grouped("what to judge (one of)")
-    what.add_argument("--run-test", metavar="NAME", action="append",
-                      help="run test name: judge its latest execution (repeat to judge several "
-                      "together)")
-    what.add_argument("--run-test-id", metavar="UUID", help="the run test by id (not name)")
+    _what_options(c, what, policy_help, verb="judge the latest execution of",
+                  repeat="judge several together")
     what.add_argument("--execution-id", metavar="UUID", help="judge this execution")
     what.add_argument("--from-file", metavar="PATH",
                       help="judge a saved execution-detail response (no network, no keys)")

@@ -23,6 +23,7 @@ from gate.metrics import (
     format_duration,
 )
 from gate.model import ConfigResult, EvalResult, Execution
+from gate.redact import clip
 from gate.rules import (
     Baseline,
     ConfigRule,
@@ -32,7 +33,6 @@ from gate.rules import (
     Policy,
     Thresholds,
 )
-from gate.redact import clip
 from gate.stats import (
     DEFAULT_CONFIDENCE,
     cells_needed,
@@ -255,17 +255,7 @@ def _nothing_judged(
             "no eval of this execution was measured against a threshold (every one is off, "
             "missing or without data); a gate that judged nothing does not pass"
         )
-    yield Check(
-        name="eval results",
-        kind="execution",
-        metric="judged",
-        observed=0,
-        threshold=1,
-        op=">=",
-        level="error",
-        status="no_data",
-        message=message,
-    )
+    yield _execution_check("eval results", "judged", 0, 1, ">=", "no_data", message)
 
 
 def _without_history(policy: Policy) -> Policy:
@@ -548,31 +538,26 @@ def _status_check(ex: Execution) -> Check:
     else:
         status = "fail"
         message = f"the execution is still {ex.status}"
-    return Check(
-        name="execution status",
-        kind="execution",
-        metric="status",
-        observed=ex.status,
-        threshold="completed",
-        op="==",
-        level="error",
-        status=status,
-        message=message,
+    return _execution_check(
+        "execution status", "status", ex.status, "completed", "==", status, message
     )
 
 
 def _execution_check(
     name: str,
     metric: str,
-    observed: float | None,
-    threshold: float | None,
+    observed: float | str | None,
+    threshold: float | str | None,
     op: str,
-    ok: bool,
+    ok: bool | Status,
     message: str,
     n: int | None = None,
     unit: str = "",
+    level: Level = "error",
 ) -> Check:
-    """A check on the execution as a whole: always at level error."""
+    """A check on the execution as a whole (level error unless said): `ok` is met or not,
+    or the status itself."""
+    status: Status = ok if isinstance(ok, str) else "pass" if ok else "fail"
     return Check(
         name=name,
         kind="execution",
@@ -580,8 +565,8 @@ def _execution_check(
         observed=observed,
         threshold=threshold,
         op=op,
-        level="error",
-        status="pass" if ok else "fail",
+        level=level,
+        status=status,
         n=n,
         message=message,
         unit=unit,
@@ -638,17 +623,17 @@ def _failed_calls_checks(rules: ExecutionRules, ex: Execution) -> Iterator[Check
         )
     elif ex.failed_calls:
         # Failed calls never lower a pass rate: never let them pass silently.
-        yield Check(
-            name="failed calls",
-            kind="execution",
-            metric="failed_calls",
-            observed=ex.failed_calls,
-            op="",
-            level="warn",
-            status="warn",
-            n=total,
-            message=f"{failed} and are not counted in any pass rate; set "
+        yield _execution_check(
+            "failed calls",
+            "failed_calls",
+            ex.failed_calls,
+            None,
+            "",
+            "warn",
+            f"{failed} and are not counted in any pass rate; set "
             "execution.max_failed_calls to gate on them",
+            total,
+            level="warn",
         )
 
 
