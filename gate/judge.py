@@ -14,8 +14,10 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from gate import evidence
+from gate.api import LIST_PAGE_SIZE, MAX_LIST_PAGES, Client, select_execution, wait_for
 from gate.console import Console
 from gate.errors import (
     EXIT_PASS,
@@ -25,20 +27,32 @@ from gate.errors import (
     NotReadyError,
     OutageError,
     UsageError,
+    WrongEndpointError,
 )
+from gate.evaluate import baseline_executions, evaluate, facts
+from gate.evidence import pool
+from gate.files import MAX_FILE_BYTES, Refused, read_regular
+from gate.hints import did_you_mean
+from gate.metrics import PASS_FAIL
+from gate.model import Execution, parse_execution
+from gate.pages import PagePlan, plan_pages
+from gate.policy import Policy, load_policy
 from gate.redact import clip
-from gate.runs import RunTestRef, Started
+from gate.runs import (
+    RunTestRef,
+    Started,
+    app_link,
+    cancel_execution,
+    find_run_test,
+    find_run_test_by_id,
+    start_execution,
+)
 from gate.settings import Settings
+from gate.transport import Deadline, DeadlineError, cancel_all
+from gate.verdict import CallsSummary, GateResult, Pooled, Verdict
+from gate.wire import same_execution
 
-if TYPE_CHECKING:
-    from gate.api import Client
-    from gate.model import Execution
-    from gate.pages import PagePlan
-    from gate.policy import Policy
-    from gate.transport import Deadline
-    from gate.verdict import CallsSummary, GateResult, Verdict
-
-Connect = Callable[[Settings, "Deadline | None"], "Client"]
+Connect = Callable[[Settings, Deadline | None], Client]
 
 CANCEL_SECONDS = 5.0  # the time a cancel may take, beyond --timeout
 LOOK_SECONDS = 2.0  # the look at its status just before (a slow answer: cancelled all the same)
@@ -54,8 +68,6 @@ def connect(console: Console) -> Connect:
     the trust and proxies of `settings.network`."""
 
     def open_client(settings: Settings, deadline: Deadline | None = None) -> Client:
-        from gate.api import Client
-        from gate.transport import Deadline
 
         missing = [
             n
@@ -119,11 +131,14 @@ class Judge:
     # signal); copies of the Judge share it.
     started: Started = field(default_factory=Started)
 
+    def scoped(self, **settings: Any) -> Judge:
+        """The same invocation (its console, connections and the executions it started, shared
+        by reference) judging with other settings: one run test of several, say."""
+        return replace(self, settings=replace(self.settings, **settings))
+
     def by_id(self) -> Judge:
         """--run-test-id: the run test's name looked up (a run test is named by its name
         everywhere else: the runs endpoint, the policy's run_tests, the report)."""
-        from gate.runs import find_run_test_by_id
-        from gate.transport import Deadline
 
         s = self.settings
         assert s.run_test_id is not None
@@ -136,12 +151,11 @@ class Judge:
                 "theirs): judge one with --execution-id, or rename the others in the app"
             )
         self.console.debug(f"run test {ref.id} is '{ref.name}'")
-        return replace(self, settings=replace(s, run_test=ref.name), run_test_ref=ref)
+        return replace(self.scoped(run_test=ref.name), run_test_ref=ref)
 
     def named(self) -> tuple[GateResult, str | None]:
         """The policy loaded, the run tests it or the settings name, each judged by its own
         rules: the result, and the run test when there is one."""
-        from gate.policy import load_policy
 
         policy = load_policy(self.settings.policy_path)
         if self.settings.run_test_id is not None:
@@ -150,7 +164,6 @@ class Judge:
 
     def named_by(self, policy: Policy) -> tuple[GateResult, str | None]:
         """`named`, once the policy is loaded (and a run test named by id has its name)."""
-        from gate.verdict import GateResult
 
         s = self.settings
         names = s.run_tests or ((s.run_test,) if s.run_test else ())
@@ -175,7 +188,7 @@ class Judge:
         me = replace(self, known_run_tests=policy.run_test_names)
         if len(names) > 1:
             return me.many(policy, names), None
-        j = replace(me, settings=replace(s, run_test=names[0])) if names else me
+        j = me.scoped(run_test=names[0]) if names else me
         verdict = j.soften(j.one(rules_for(policy, j.settings.run_test or policy.run_test)))
         if verdict.verdict == "error":  # impossible data: one line, as for any error
             self.console.error(verdict.message)
@@ -183,12 +196,11 @@ class Judge:
 
     def many(self, policy: Policy, names: Sequence[str]) -> GateResult:
         """Several run tests, judged concurrently; each with its own rules and its own errors."""
-        from gate.verdict import GateResult
 
         interrupted = threading.Event()
 
         def one(name: str) -> Verdict:
-            mine = replace(self, settings=replace(self.settings, run_test=name, run_tests=()))
+            mine = self.scoped(run_test=name, run_tests=())
             try:
                 verdict = mine.soften(mine.one(policy.for_run_test(name)))
                 if verdict.verdict == "error":
@@ -204,15 +216,12 @@ class Judge:
             try:
                 return GateResult(tuple(pool.map(one, names)))
             except KeyboardInterrupt:  # Ctrl-C or SIGTERM, in this thread: stop the others
-                from gate.transport import cancel_all
-
                 interrupted.set()
                 cancel_all()
                 raise
 
     def one(self, policy: Policy) -> Verdict:
         """One run test (or execution id, or saved file), as the settings name it."""
-        from gate.evaluate import evaluate
 
         s = self.settings
         if s.mode == "run":
@@ -230,7 +239,7 @@ class Judge:
             )
         known = Known(selection="execution-id" if s.execution_id else s.select)
         try:
-            execution, calls, history, paired = Fetch(self, policy, run_test, known=known).run()
+            execution, calls, history, paired = Fetch(self, s, policy, run_test, known=known).run()
         except NotReadyError as exc:
             return self.not_ready(exc, run_test, known)
         verdict = evaluate(
@@ -252,8 +261,6 @@ class Judge:
     def run(self, policy: Policy) -> Verdict:
         """`fi-gate run` for one run test: start an execution, wait for it, judge that one;
         with `evidence:`, more of them until each check is decided (`gather`)."""
-        from gate.evaluate import evaluate
-        from gate.transport import Deadline
 
         s = self.settings
         run_test = s.run_test or policy.run_test
@@ -279,8 +286,6 @@ class Judge:
     ) -> Ran | Verdict:
         """Start one execution of `run_test` and wait for it: what it read, or the not-ready
         verdict of a deadline (the execution cancelled)."""
-        from gate.runs import app_link, find_run_test, start_execution
-        from gate.transport import Deadline
 
         s = self.settings
         with self.connect(s, deadline) as client:
@@ -304,11 +309,11 @@ class Judge:
             f"started execution {execution_id} of run test '{run_test}'"
             + (f": {link}" if link else "")
         )
-        mine = replace(self, settings=replace(s, execution_id=execution_id, wait=True))
+        mine = replace(s, execution_id=execution_id, wait=True)
         known = Known(selection="started", run_test_id=ref.id, link=link, link_asked=True)
         try:
             execution, calls, history, paired = Fetch(
-                mine, policy, run_test, deadline=deadline, known=known
+                self, mine, policy, run_test, deadline=deadline, known=known
             ).run()
         except NotReadyError as exc:
             self.cancel(only=execution_id, why="the deadline passed")
@@ -325,7 +330,6 @@ class Judge:
         """`evidence:`: judge the pooled executions with the anytime-valid tests; while an
         error-level check is undecided, none has decided to fail, and one more execution fits
         in `max_calls`, start one more and judge again."""
-        from gate import evidence
 
         assert policy.max_calls is not None
         runs, why = [first], ""
@@ -351,9 +355,6 @@ class Judge:
 
     def pooled_verdict(self, policy: Policy, run_test: str, runs: list[Ran]) -> Verdict:
         """The executions judged as one, every started one named in the verdict."""
-        from gate.evaluate import evaluate
-        from gate.evidence import pool
-        from gate.verdict import Pooled
 
         last = runs[-1]
         verdict = evaluate(
@@ -385,7 +386,6 @@ class Judge:
         self, verdict: Verdict, selection: str, run_test_id: str | None, link: str | None
     ) -> Verdict:
         """How the execution was chosen, the commit and ref being deployed, and its link."""
-        from gate.runs import app_link
 
         s = self.settings
         if link is None and verdict.execution is not None:
@@ -409,7 +409,8 @@ class Judge:
 class Fetch:
     """What one judgement reads: the execution (selected, waited for), its calls, its history."""
 
-    judge: Judge
+    judge: Judge  # the invocation: its console, its connections, what it started
+    settings: Settings  # this judgement's (the execution started, waited for: `run`)
     policy: Policy
     run_test: str | None
     deadline: Deadline | None = None
@@ -420,10 +421,8 @@ class Fetch:
     ) -> tuple[Execution, CallsSummary | None, list[Execution], dict[str, CallsSummary]]:
         """The execution, its calls (with --calls, or for `baseline.scenarios`), its history,
         and the calls of the baseline executions that `baseline.scenarios` compares it with."""
-        from gate.pages import plan_pages
-        from gate.transport import DeadlineError
 
-        s = self.judge.settings
+        s = self.settings
         reads_calls = self.reads_calls
         with self.judge.connect(s, self.deadline) as client:
             if reads_calls:
@@ -459,11 +458,9 @@ class Fetch:
     ) -> dict[str, CallsSummary]:
         """The calls of each baseline execution `baseline.scenarios` compares with (chosen as
         the baseline checks choose it; never this gate's own execution)."""
-        from gate.evaluate import baseline_executions
 
         if not self.policy.compares_scenarios:
             return {}
-        from gate.metrics import PASS_FAIL
 
         # Only the Pass/Fail configs' outputs are compared: the pages are asked for with the
         # `eval_name` filter (config names), smaller when an execution has several evals.
@@ -482,14 +479,13 @@ class Fetch:
     @property
     def reads_calls(self) -> bool:
         """Every call is read with --calls, and for `baseline.scenarios`."""
-        return self.judge.settings.calls or self.policy.compares_scenarios
+        return self.settings.calls or self.policy.compares_scenarios
 
     def select(self, client: Client) -> tuple[str, list[Any]]:
         """The execution's id, and the listing's items (the history a baseline or trend needs,
         at no extra request)."""
-        from gate.api import LIST_PAGE_SIZE, select_execution
 
-        s, console = self.judge.settings, self.judge.console
+        s, console = self.settings, self.judge.console
         needed = self.policy.history_needed
         if s.execution_id is None:
             assert self.run_test is not None
@@ -543,8 +539,6 @@ class Fetch:
     ) -> bool:
         """Whether run test `name`'s listing holds the execution: `first` (its first page and
         total_pages, when already read), then pages of BELONGS_PAGE, at most MAX_LIST_PAGES."""
-        from gate.api import MAX_LIST_PAGES
-        from gate.wire import same_execution
 
         if first is not None:
             refs, pages = first
@@ -564,9 +558,8 @@ class Fetch:
     def wait(
         self, client: Client, execution: Execution, first: Any, page_size: int
     ) -> tuple[Execution, Any]:
-        from gate.api import wait_for
 
-        s = self.judge.settings
+        s = self.settings
         execution_id = execution.execution_id
         polled = False
 
@@ -602,7 +595,7 @@ class Fetch:
         plan: PagePlan,
         eval_names: tuple[str, ...] = (),
     ) -> Any:
-        s = self.judge.settings
+        s = self.settings
         start = time.monotonic()
         calls = client.read_calls(
             execution.execution_id,
@@ -624,7 +617,6 @@ class Fetch:
 
     def history(self, client: Client, items: list[Any]) -> list[Execution]:
         """The listing's executions, and any baseline named by id that it did not hold."""
-        from gate.model import parse_execution
 
         ours = self.judge.started.ever()  # what this gate started is never its own baseline
         history = [h for h in map(parse_execution, items) if h.execution_id not in ours]
@@ -636,7 +628,6 @@ class Fetch:
     def resolve_link(self, client: Client, execution_id: str) -> str | None:
         """The app's link needs the run test's id, which the runs endpoint does not give: one
         search, best effort (a verdict never waits on a link beyond the deadline)."""
-        from gate.runs import app_link, find_run_test
 
         known = self.known if self.known is not None else Known()
         known.link_asked = True  # asked once, whatever the answer
@@ -647,15 +638,13 @@ class Fetch:
         except GateError as exc:
             self.judge.console.debug(f"no link to the app: {exc}")
             return None
-        known.link = app_link(self.judge.settings.app_url, known.run_test_id, execution_id)
+        known.link = app_link(self.settings.app_url, known.run_test_id, execution_id)
         return known.link
 
 
 def unknown_run_test(client: Client, name: str, exc: NotFoundError) -> GateError:
     """No run test of this exact name: the platform's search (case-insensitive) may know the
     name meant (`support agent regression` for `Support Agent Regression`)."""
-    from gate.errors import WrongEndpointError
-    from gate.runs import find_run_test
 
     if isinstance(exc, WrongEndpointError):  # the URL is wrong, not the name
         return exc
@@ -693,8 +682,6 @@ def rules_for(policy: Policy, name: str | None) -> Policy:
             "run test this execution belongs to with --run-test or FI_GATE_RUN_TEST"
         )
     if name not in listed and name != policy.run_test:
-        from gate.hints import did_you_mean
-
         hint = did_you_mean(name, listed, close=False)
         raise UsageError(
             f"run test '{name}' is not in the run_tests of {policy.source} "
@@ -743,8 +730,6 @@ def stale(verdict: Verdict, settings: Settings, policy: Policy) -> Verdict:
 
 def read_execution_file(path: str) -> Execution:
     """A saved execution-detail answer (`--from-file`): the envelope or its `result`."""
-    from gate.files import MAX_FILE_BYTES, Refused, read_regular
-    from gate.model import parse_execution
 
     try:
         raw = read_regular(path, MAX_FILE_BYTES)
@@ -777,8 +762,6 @@ def read_execution_file(path: str) -> Execution:
 
 def error_verdict(exc: GateError, run_test: str | None, settings: Settings | None) -> Verdict:
     """The verdict of a run that could not judge: error (or not ready), with the exit code."""
-    from gate.evaluate import facts
-    from gate.verdict import Verdict
 
     waited = getattr(exc, "execution", None)  # a --wait that ran out: what it waited for
     lines = [line for line in str(exc).splitlines() if line.strip()]
@@ -813,8 +796,6 @@ def cancel_started(
 ) -> None:
     """POST a cancel for each execution this run started and that is not final yet (bounded:
     CANCEL_SECONDS each, all at once). Never one fi-gate did not start."""
-    from gate.runs import cancel_execution
-    from gate.transport import Deadline
 
     pending = started.pending()
     if only is not None:
