@@ -31,6 +31,8 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from gate.stats import least
+
 _TINY = 1e-300
 _EDGE = 1e-9  # a threshold of 0 or 100 % is tested as this close to it
 
@@ -166,16 +168,5 @@ def more_needed(
         at = state(estimate * total_n, total_n, threshold, confidence, floor=floor)
         return at != "undecided"
 
-    high = max(n, 1)
-    while not decides(high):
-        high *= 2
-        if high > 1_000_000:
-            return None
-    low = max(n, 1) if high > max(n, 1) else high
-    while low + 1 < high:
-        mid = (low + high) // 2
-        if decides(mid):
-            high = mid
-        else:
-            low = mid
-    return max(0, high - n)
+    found = least(max(n, 1), decides, limit=1_000_000)
+    return None if found is None else max(0, found - n)

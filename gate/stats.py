@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from statistics import NormalDist, fmean
 
 DEFAULT_CONFIDENCE = 0.95
@@ -42,12 +42,21 @@ def cells_needed(
         lo, hi = wilson(round(rate / 100 * n), n, confidence)
         return lo >= threshold if lower else hi <= threshold
 
-    n = 1
-    while not meets(n):
-        n *= 2
-        if n > 10_000_000:
+    return least(1, meets)
+
+
+def least(start: int, meets: Callable[[int], bool], limit: int = 10_000_000) -> int | None:
+    """The smallest n >= start for which `meets(n)` holds, when it holds from some n on
+    (doubling, then bisection); None beyond `limit`."""
+    high = max(start, 1)
+    while not meets(high):
+        high *= 2
+        if high > limit:
             return None
-    low, high = n // 2, n
+    low = high // 2 if high > max(start, 1) else high
+    low = max(low, start)
+    if low == high:
+        return high
     while low + 1 < high:
         mid = (low + high) // 2
         if meets(mid):
