@@ -262,6 +262,7 @@ def test_a_good_agent_is_decided_pass_after_pooling(tmp_path: Path) -> None:
     assert [e["execution_id"] for e in report["evidence"]["executions"]] == api.started
     assert report["evidence"] == {**report["evidence"], "max_calls": 300, "calls": 120}
     assert report["execution"]["execution_id"] == api.started[-1]
+    assert report["provenance"]["executions"] == api.started
     (check,) = [c for c in report["checks"] if c["name"] == "is_helpful"]
     assert (check["status"], check["n"], check["interval_source"]) == ("pass", 120, "sequence")
     assert api.cancelled == []

@@ -158,7 +158,10 @@ def _facts(v: Verdict) -> list[str]:
     if e.summary_status:
         rows.append(("Fix My Agent summary", md(e.summary_status, 20)))
     if v.selection:
-        rows.append(("Chosen", SELECTION.get(v.selection, md(v.selection, 40))))
+        chosen = SELECTION.get(v.selection, md(v.selection, 40))
+        if len(v.pooled) > 1:
+            chosen += f", {len(v.pooled)} executions pooled (`evidence:`)"
+        rows.append(("Chosen", chosen))
     if v.commit or v.ref:
         deployed = " · ".join(f"`{plain(x, 64)}`" for x in (v.commit, v.ref) if x)
         rows.append(("Deploying", deployed))

@@ -148,6 +148,7 @@ def as_dict(v: Verdict) -> dict[str, Any]:
             "ref": v.ref,
             "link": v.link,
             "run_test_id": v.run_test_id,
+            "executions": [p.execution_id for p in v.pooled] or None,
         },
         "source": v.source,
         "generated_at": _time(v.generated_at),

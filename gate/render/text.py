@@ -44,6 +44,8 @@ def pooled_lines(v: Verdict) -> list[str]:
             link = f" {plain(p.link, 300)}" if p.link else ""
             what = f"{plain(p.execution_id, 64)} ({plain(p.status, 20)}, {p.total_calls} calls)"
             lines.append(f"    {what}{link}")
+        if v.clusters_for_failures():
+            lines.append("  the Fix My Agent clusters (◆) are the last execution's")
     return lines
 
 
