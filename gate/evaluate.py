@@ -21,6 +21,7 @@ from gate.metrics import (
     Measured,
     Metric,
     format_duration,
+    level_text,
 )
 from gate.model import ConfigResult, EvalResult, Execution
 from gate.redact import clip
@@ -364,7 +365,11 @@ def _scenarios_of(
         or policy.defaults.confidence
         or DEFAULT_CONFIDENCE
     )
-    checks = _scenario_checks(ev, baseline, base_for(baseline), level, confidence, paired)
+    # A config rule's own `confidence` (inherited from its eval rule when it has none) wins.
+    by_config = {c.name: c.thresholds.confidence for c in (rule.configs if rule else ())}
+    checks = _scenario_checks(
+        ev, baseline, base_for(baseline), level, confidence, paired, by_config
+    )
     return [replace(c, line=rule.line if rule else None) for c in checks]
 
 
@@ -407,10 +412,11 @@ def _scenario_checks(
     level: Level,
     confidence: float,
     paired: Paired,
+    config_confidence: Mapping[str, float | None],
 ) -> list[Check]:
     """One `regressed_scenarios` check per config of a Pass/Fail eval (one per eval when it has
     one config): the scenarios whose one-sided Fisher test, Holm-adjusted over the config's
-    scenarios, is significant at the rule's confidence."""
+    scenarios, is significant at the config rule's confidence, else the rule's."""
     assert baseline.scenarios is not None
     rule = baseline.scenarios
     base_calls = paired.of(base) if base is not None else None
@@ -429,7 +435,7 @@ def _scenario_checks(
             op="<=",
             config=config,
             output_type=ev.output_type,
-            confidence=confidence,
+            confidence=config_confidence.get(cfg.name) or confidence,
         )
         if base is None or base_calls is None or paired.calls is None:
             why = "no baseline execution" if base is None else "the calls were not read"
@@ -462,7 +468,8 @@ def _scenario_check(
     worse = sum(1 for r in compared if r.status == "worse")
     head = (
         f"{len(regressed)} of {len(compared)} scenarios regressed significantly at "
-        f"{confidence:.0%} (paired by scenario, Holm-adjusted; baseline {base.execution_id})"
+        f"{level_text(confidence)} (paired by scenario, Holm-adjusted; baseline "
+        f"{base.execution_id})"
     )
     tail = f": {scenarios_mod.story(rows)}" if regressed else (
         f"; {worse} worse but not significantly" if worse else ""
@@ -943,8 +950,8 @@ def _decide(c: Check, t: Thresholds, disagree: str) -> Check:
             return replace(
                 c,
                 cells_needed=needed,
-                message=f"{summary}, but the {t.confidence:.0%} {side} bound {bound:g}{unit} is "
-                f"not: not enough evidence yet{more}",
+                message=f"{summary}, but the {level_text(t.confidence)} {side} bound "
+                f"{bound:g}{unit} is not: not enough evidence yet{more}",
             )
     if not ok:  # by how much: what it takes to pass
         margin = round(abs(observed - threshold), 2)

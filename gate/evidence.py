@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import replace
 
-from gate.metrics import SEQUENTIAL
+from gate.metrics import SEQUENTIAL, level_text
 from gate.model import ConfigResult, EvalResult, Execution
 from gate.sequential import decide, more_needed
 from gate.stats import DEFAULT_CONFIDENCE
@@ -142,15 +142,15 @@ def judge_check(check: Check) -> Check:
     more = None
     if state == "pass":
         message = (
-            f"decided after {calls} calls: {observed:g}{unit}; the {confidence:.0%} anytime "
-            f"{_side(floor)} bound {bound:g}{unit} clears the threshold ({needs})"
+            f"decided after {calls} calls: {observed:g}{unit}; the {level_text(confidence)} "
+            f"anytime {_side(floor)} bound {bound:g}{unit} clears the threshold ({needs})"
         )
     elif state == "fail":
         other = interval[1] if floor else interval[0]
         message = (
-            f"decided after {calls} calls: {observed:g}{unit}; the {confidence:.0%} anytime "
-            f"{_side(not floor)} bound {other:g}{unit} is {'below' if floor else 'above'} the "
-            f"threshold ({needs})"
+            f"decided after {calls} calls: {observed:g}{unit}; the {level_text(confidence)} "
+            f"anytime {_side(not floor)} bound {other:g}{unit} is "
+            f"{'below' if floor else 'above'} the threshold ({needs})"
         )
     else:
         more = more_needed(d.estimate, n, threshold / 100, confidence, floor=floor)

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from statistics import NormalDist
 
-from gate.metrics import HEADLINE, Metric
+from gate.metrics import HEADLINE, Metric, level_text
 from gate.model import EvalResult, Execution
 from gate.policy import Baseline
 from gate.stats import stratified_lower
@@ -123,9 +123,9 @@ def drop_check(
     )
     if strata and confidence is not None and metric.interval == "proportion":
         story += "; tested paired by scenario (exact, stratified)"
-    if violated and not significant:
+    if violated and not significant and confidence is not None:
         violated = False
-        story += f"; this one is not significant at {confidence:.0%}, so it passes"
+        story += f"; this one is not significant at {level_text(confidence)}, so it passes"
     status: Status = "skipped" if check.status == "skipped" else "pass"
     if violated and status != "skipped":
         status = "warn" if check.level == "warn" else "fail"

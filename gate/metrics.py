@@ -81,6 +81,11 @@ assert len(FLOOR_FOR_TYPE) == sum(m.suggested for m in METRICS), "one suggested 
 assert len(HEADLINE) == sum(m.headline for m in METRICS), "one headline row a type"
 
 
+def level_text(confidence: float) -> str:
+    """A confidence as people read it: 95%, 97.5%, 99.9% (never rounded up to 100%)."""
+    return f"{round(confidence * 100, 4):g}%"
+
+
 def format_duration(seconds: float) -> str:
     s = int(seconds)
     if s < 120:

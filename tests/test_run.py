@@ -78,6 +78,7 @@ def test_run_starts_waits_and_judges_that_execution(api: FakeApi, tmp_path: Path
         "ref": None,
         "link": link,
         "run_test_id": SUPPORT_ID,
+        "executions": None,  # one execution: no `evidence:`
     }
     first = result.err.splitlines()[0]
     assert first == f"fi-gate: started execution {started} of run test '{SUPPORT}': {link}"

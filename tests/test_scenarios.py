@@ -446,3 +446,22 @@ def test_the_example_report_is_what_fi_gate_writes(tmp_path: Path) -> None:
     assert [(r["scenario_name"], r["status"]) for r in example["scenarios"]] == [
         (r["scenario_name"], r["status"]) for r in report["scenarios"]
     ]
+
+
+def test_a_config_rules_own_confidence_decides_its_scenarios(tmp_path: Path) -> None:
+    """The same regression in two configs: significant at the eval rule's 0.95, not at the
+    config rule's own 0.999 (inherited confidence otherwise)."""
+    other = EvalConfig("66666666-6666-4666-8666-666666666666", "strict")
+    policy = POLICY.replace(
+        "  is_helpful: {min_pass_rate: 0}",
+        "  is_helpful:\n    min_pass_rate: 0\n    confidence: 0.95\n"
+        "    configs:\n      strict: {confidence: 0.999}",
+    )
+    current = {**SAME, "Refund request": (3, 10)}
+    s = store({**SAME, "Refund request": (10, 10)}, current, [HELPFUL, other])
+    result, report, _ = gate(s, tmp_path, policy)
+    checks = {c["config"]: c for c in report["checks"] if c["metric"] == "regressed_scenarios"}
+    assert (checks["helpful"]["status"], checks["helpful"]["confidence"]) == ("fail", 0.95)
+    assert (checks["strict"]["status"], checks["strict"]["confidence"]) == ("pass", 0.999)
+    assert "at 99.9% (paired by scenario" in checks["strict"]["message"]
+    assert result.code == 1

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from gate import __version__
+from gate.metrics import level_text
 from gate.render.common import (
     VERDICT_WORD,
     bar,
@@ -125,7 +126,7 @@ SEQUENCE_NOTE = (
 
 def _at(c: Check) -> str:
     """The interval's confidence, when the policy set one other than the default 95 %."""
-    return f" at {c.confidence:.0%}" if c.confidence and c.confidence != 0.95 else ""
+    return f" at {level_text(c.confidence)}" if c.confidence and c.confidence != 0.95 else ""
 
 
 CHECKS_HEADER = (
