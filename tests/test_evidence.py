@@ -234,12 +234,15 @@ def _api(*batches: Any, calls: int = 30, **timing: float) -> FakeApi:
     return FakeApi(store)
 
 
-def _run(api: FakeApi, tmp_path: Path, policy: str, *argv: str) -> tuple[Result, Any]:
+def _run(
+    api: FakeApi, tmp_path: Path, policy: str, *argv: str, env: dict[str, str] | None = None
+) -> tuple[Result, Any]:
     report, summary = tmp_path / "r.json", tmp_path / "s.md"
     result = run(
         ["run", "--run-test", NAME, "--policy", write_policy(tmp_path, policy),
          "--report", str(report), "--summary", str(summary), *argv],
-        env={"FI_BASE_URL": api.url, "FI_API_KEY": API_KEY, "FI_SECRET_KEY": SECRET_KEY},
+        env={"FI_BASE_URL": api.url, "FI_API_KEY": API_KEY, "FI_SECRET_KEY": SECRET_KEY,
+             **(env or {})},
     )  # fmt: skip
     data = json.loads(report.read_text()) if report.exists() else None
     return result, data
@@ -290,8 +293,20 @@ def test_a_bad_agent_is_decided_fail_without_more_executions(tmp_path: Path) -> 
 
 @pytestmark_run
 def test_a_spent_budget_leaves_the_check_undecided_and_fails(tmp_path: Path) -> None:
+    outputs = tmp_path / "github_output"
     with _api({"is_helpful": 90}) as api:
-        result, report = _run(api, tmp_path, _policy(60), "--junit", str(tmp_path / "j.xml"))
+        result, report = _run(
+            api, tmp_path, _policy(60), "--junit", str(tmp_path / "j.xml"),
+            "--dotenv", str(tmp_path / "d.env"),
+            env={"GITHUB_ACTIONS": "true", "GITHUB_OUTPUT": str(outputs)},
+        )  # fmt: skip
+    dotenv = (tmp_path / "d.env").read_text()
+    assert "FI_GATE_UNDECIDED_CHECKS=1\n" in dotenv
+    assert f"FI_GATE_POOLED_EXECUTION_IDS={','.join(api.started)}\n" in dotenv
+    github = outputs.read_text()
+    assert "undecided-checks<<" in github and "\n1\n" in github.split("undecided-checks<<")[1]
+    assert ",".join(api.started) in github.split("pooled-executions<<")[1]
+    assert "::error" in result.err and "undecided after 60 calls" in result.err
     assert result.code == 1
     assert len(api.started) == 2
     (check,) = [c for c in report["checks"] if c["name"] == "is_helpful"]
