@@ -31,7 +31,7 @@ import time
 import weakref
 import zlib
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlencode, urljoin, urlsplit
@@ -54,10 +54,13 @@ MAX_INTERIM = 10
 PIECE = 256 * 1024
 
 
+BACKOFF_BASE = 0.5  # seconds before the first retry, doubling (the tests shorten it)
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     attempts: int = 5
-    backoff_base: float = 0.5
+    backoff_base: float = field(default_factory=lambda: BACKOFF_BASE)
     backoff_max: float = 20.0
 
 

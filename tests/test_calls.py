@@ -174,7 +174,10 @@ def test_a_429_while_reading_pages_pauses_and_recovers(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow  # bounded by its deadline or backoff: seconds of waiting
-def test_a_later_page_that_keeps_failing_stops_the_gate_naming_it(tmp_path: Path) -> None:
+def test_a_later_page_that_keeps_failing_stops_the_gate_naming_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("gate.transport.BACKOFF_BASE", 0.5)  # the deadline ends it, not attempts
     with FakeApi(big_store(2500)) as api:
         api.fail(*[Fault(status=503, match=lambda q: q.get("page") == "3")] * 10)
         result = run_calls(api, tmp_path, "--timeout", "3", env={"FI_GATE_CALL_PAGE_SIZE": "1000"})
@@ -372,8 +375,10 @@ def test_later_pages_without_a_usable_count_keep_page_1s_size(header: PageHeader
     assert list(PagePlan(6000, 2000).later_pages(header)) == [(2, 6000), (3, 6000)]
 
 
+@pytest.mark.slow  # large inputs: seconds of work, kept out of the inner loop
 def test_pages_of_10000_calls_and_the_later_ones_read_at_once(tmp_path: Path) -> None:
-    with FakeApi(big_store(25_000), latency=0.01) as api:
+    later_pages = (2, lambda q: q.get("page") in ("2", "3"))  # both held until both are here
+    with FakeApi(big_store(25_000), together=later_pages) as api:
         report = check(api, tmp_path, "--workers", "4")
         detail, *later = api.runs_requests[1:]
         assert detail.query["limit"] == "10000"  # page 1 comes with the execution

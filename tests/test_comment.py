@@ -131,6 +131,7 @@ def test_gitlab_note_is_posted_then_updated(
     assert header in where.headers
 
 
+@pytest.mark.slow  # large inputs: seconds of work, kept out of the inner loop
 def test_the_comment_is_capped_at_the_api_limit() -> None:
     checks = tuple(
         Check(

@@ -768,7 +768,7 @@ def client_for(url: str, sleeps: list[float], attempts: int = 5, seconds: float 
         KEY,
         SECRET,
         deadline=Deadline(seconds),
-        retry=RetryPolicy(attempts=attempts),
+        retry=RetryPolicy(attempts=attempts, backoff_base=0.5),
         sleep=sleeps.append,
         rng=random.Random(1),
     )

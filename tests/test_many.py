@@ -156,6 +156,7 @@ print("ok")
 """
 
 
+@pytest.mark.slow  # large inputs: seconds of work, kept out of the inner loop
 def test_first_decodes_on_several_threads_at_once_do_not_crash() -> None:
     import subprocess
     import sys

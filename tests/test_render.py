@@ -147,6 +147,7 @@ def test_hostile_content_carries_no_invisible_character_into_any_output() -> Non
     )
 
 
+@pytest.mark.slow  # large inputs: seconds of work, kept out of the inner loop
 def test_summary_stays_under_the_github_limit_and_says_what_was_cut() -> None:
     v = seed_verdict()
     checks = tuple(

@@ -242,6 +242,7 @@ def test_inherited_by_a_score_eval_it_does_not_apply(tmp_path: Path) -> None:
 # --- the statistics, cross-checked and simulated (docs/statistics.md) -----------------------
 
 
+@pytest.mark.slow  # large inputs: seconds of work, kept out of the inner loop
 def test_fisher_matches_scipy_and_holm_matches_its_definition() -> None:
     scipy_stats = pytest.importorskip("scipy.stats")
     rng = random.Random(5)

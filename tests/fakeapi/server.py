@@ -191,6 +191,7 @@ class FakeApi:
         port: int = 0,
         run_speed: float = 1.0,
         idle_close: float | None = None,
+        together: tuple[int, Callable[[dict[str, str]], bool]] | None = None,
     ) -> None:
         self.store = store or Store()
         # Like the real server, close a kept-alive connection idle this long (None: never).
@@ -208,6 +209,11 @@ class FakeApi:
         self._thread: threading.Thread | None = None
         self.in_flight = 0
         self.max_in_flight = 0
+        # (n, which): hold each request `which` matches until n of them have arrived (or 10 s
+        # pass), so that "in flight at once" is measured, not left to the scheduler's luck.
+        self.together = together
+        self._arrived = 0
+        self._all_here = threading.Condition(self._lock)
         self._cache: dict[Any, Any] = {}
         self.plan_limit: int | None = None  # 402 or 403 on a start: the plan has no simulation
         self.run_speed = run_speed  # multiplies a started execution's phase durations
@@ -326,6 +332,12 @@ class FakeApi:
                     )
                 if api.latency:
                     time.sleep(api.latency)
+                if api.together is not None and api.together[1](query):
+                    need = api.together[0]
+                    with api._all_here:
+                        api._arrived += 1
+                        api._all_here.notify_all()
+                        api._all_here.wait_for(lambda: api._arrived >= need, 10)
                 fault = api._take_fault(query, parts.path)
                 if fault is not None and fault.meanwhile is not None:
                     fault.meanwhile()
