@@ -133,13 +133,14 @@ def test_a_good_agent_passes_within_a_budget(p: float, least_at_600: float) -> N
     within_300 = sum(1 for n in passed if n <= 300) / len(outcomes)
     within_600 = len(passed) / len(outcomes)
     assert within_600 >= least_at_600
-    assert all(at != "fail" for at, _ in outcomes) or p < 0.9
+    fails = sum(1 for at, _ in outcomes if at == "fail")
+    assert fails <= 0.05 * len(outcomes)  # a false fail, at most 1 - confidence
     mean = sum(passed) / len(passed)
     record(
         "evidence",
         f"true rate {p:.0%}, threshold 80 %, 500 simulated gates",
         f"mean {mean:.0f} calls to a pass; decided pass within 300 calls {within_300:.0%}, "
-        f"within 600 {within_600:.0%}",
+        f"within 600 {within_600:.0%}; {fails} decided fail",
     )
 
 
