@@ -28,10 +28,10 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from gate.console import Console
-from gate.errors import GateError, UsageError
+from gate.errors import ApiError, GateError, UsageError
 from gate.network import Network
 from gate.redact import clip
-from gate.transport import Deadline, Transport, check_url
+from gate.transport import Deadline, Refusal, Transport, check_url
 from gate.verdict import GateResult
 
 if TYPE_CHECKING:
@@ -54,6 +54,22 @@ class Target:
     headers: Mapping[str, str]
     update: str  # PATCH (GitHub) or PUT (GitLab)
     token_name: str = ""  # the variable the token came from, for messages
+
+    def explain(self, refusal: Refusal) -> GateError | None:
+        """What the forge's refusal means (the transport's `explain` hook), as the API's
+        refusals are said by `api.explain`."""
+        if refusal.status == 403:
+            return ApiError(
+                f"{self.platform} refused the token (403): a pull request from a fork gets a "
+                "read-only token, and the job needs `pull-requests: write`"
+                if self.platform == "GitHub"
+                else "GitLab refused the token (403): give FI_GATE_GITLAB_TOKEN the api scope"
+            )
+        if refusal.status in (401, 404):
+            return ApiError(
+                f"{self.platform} answered {refusal.status}: check the token and its access"
+            )
+        return None
 
     @property
     def example(self) -> str:
@@ -162,7 +178,7 @@ def post(result: GateResult, ci: Ci, network: Network | None, console: Console) 
     try:
         _post(result, where, network or Network(), console)
     except GateError as exc:
-        _warn(console, ci, f"{_why(exc, where)}; the verdict stands")
+        _warn(console, ci, f"{clip(str(exc), 200)}; the verdict stands")
     except Exception as exc:  # a URL or a token that no request can carry, a bug: said, once
         _warn(
             console,
@@ -194,7 +210,9 @@ def _post(result: GateResult, where: Target, network: Network, console: Console)
     marker = marker_of(result)
     text = body(result, marker)
     url = check_url(where.api, example=where.example, credentials=f"set {where.token_name}")
-    with Transport(url, where.headers, deadline=Deadline(SECONDS), network=network) as api:
+    with Transport(
+        url, where.headers, deadline=Deadline(SECONDS), network=network, explain=where.explain
+    ) as api:
         me = whoami(api, where)
         found = _find(api, where, marker, me)
         if found is None:
@@ -249,16 +267,3 @@ def _find(api: Transport, where: Target, marker: str, me: str | None) -> Any:
         if len(items) < PER_PAGE:
             return None
     return None
-
-
-def _why(exc: GateError, where: Target) -> str:
-    if exc.status == 403:
-        return (
-            f"{where.platform} refused the token (403): a pull request from a fork gets a "
-            "read-only token, and the job needs `pull-requests: write`"
-            if where.platform == "GitHub"
-            else "GitLab refused the token (403): give FI_GATE_GITLAB_TOKEN the api scope"
-        )
-    if exc.status in (401, 404):
-        return f"{where.platform} answered {exc.status}: check the token and its access"
-    return clip(str(exc), 200)
