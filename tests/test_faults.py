@@ -330,8 +330,11 @@ BOUNDS = {
 
 @pytest.mark.slow  # bounded by its deadline or backoff: seconds of waiting
 @pytest.mark.parametrize("name", list(FAULTS))
-def test_unrecovered_faults_end_with_exit_3(api: FakeApi, tmp_path: Path, name: str) -> None:
+def test_unrecovered_faults_end_with_exit_3(
+    api: FakeApi, tmp_path: Path, name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     make, words = FAULTS[name]
+    monkeypatch.setattr("gate.transport.BACKOFF_BASE", 0.5)  # the real backoff against it
     api.fail(*make())
     # What only the deadline ends gets a short one (the run takes that long); the others end
     # on their own, long before the deadline that a slow machine needs for their bodies.
