@@ -11,7 +11,9 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import datetime
 
+from gate import sanity
 from gate.metrics import SEQUENTIAL, level_text
 from gate.model import ConfigResult, EvalResult, Execution
 from gate.sequential import decide, more_needed
@@ -41,6 +43,12 @@ def pool(executions: Sequence[Execution]) -> Execution:
         failed_calls=sum(e.failed_calls for e in executions),
         evals=tuple(_pool_eval(group) for group in evals.values()),
     )
+
+
+def impossible(executions: Sequence[Execution], now: datetime) -> Execution | None:
+    """The first execution whose own data is impossible (gate/sanity.py): judged alone, it is
+    an error; pooled, its numbers could average into plausible ones. None when all are sane."""
+    return next((e for e in executions if sanity.problems(e, now)), None)
 
 
 def _pool_eval(group: list[EvalResult]) -> EvalResult:

@@ -30,7 +30,6 @@ from gate.errors import (
     WrongEndpointError,
 )
 from gate.evaluate import baseline_executions, evaluate, facts
-from gate.evidence import pool
 from gate.files import MAX_FILE_BYTES, Refused, read_regular
 from gate.hints import did_you_mean
 from gate.metrics import PASS_FAIL
@@ -356,11 +355,13 @@ class Judge:
     def pooled_verdict(self, policy: Policy, run_test: str, runs: list[Ran]) -> Verdict:
         """The executions judged as one, every started one named in the verdict."""
 
-        last = runs[-1]
+        last, at = runs[-1], now()
+        executions = [r.execution for r in runs]
+        # An execution with impossible data is judged alone (an error), never pooled away.
+        judged = evidence.impossible(executions, at) or evidence.pool(executions)
         verdict = evaluate(
-            policy, pool([r.execution for r in runs]), now(), run_test=run_test,
-            source=self.settings.base_url, calls=last.calls, history=last.history,
-            baseline_calls=last.paired, sequential=True,
+            policy, judged, at, run_test=run_test, source=self.settings.base_url,
+            calls=last.calls, history=last.history, baseline_calls=last.paired, sequential=True,
         )  # fmt: skip
         verdict = replace(
             verdict,

@@ -14,6 +14,7 @@ import random
 import signal
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -461,3 +462,18 @@ def test_sigterm_while_the_second_execution_runs_cancels_it(tmp_path: Path) -> N
     assert (report["verdict"], report["exit_code"]) == ("error", 143)
     record("evidence", "SIGTERM while the second execution runs",
            "exit 143; that one cancelled, the completed first left alone")  # fmt: skip
+
+
+def test_impossible_data_in_one_execution_is_never_pooled_away() -> None:
+    """A pass rate of 150 % over 10 cells, pooled with 90 sane cells, averages to a plausible
+    rate: each execution is held to the sanity checks before it is pooled."""
+    from gate.evidence import impossible
+    from gate.sanity import problems
+    from tests.conftest import NOW
+
+    bad = replace(_execution(9, 10), evals=(replace(_execution(9, 10).evals[0],
+                  total_pass_rate=150.0),))  # fmt: skip
+    good = _execution(45, 90)
+    assert problems(bad, NOW) and not problems(pool([bad, good]), NOW)  # what pooling hides
+    assert impossible([good, bad], NOW) is bad
+    assert impossible([good, good], NOW) is None
