@@ -12,6 +12,7 @@ from datetime import datetime
 from gate import history as history_mod
 from gate import sanity
 from gate import scenarios as scenarios_mod
+from gate.evidence import judge_check
 from gate.hints import did_you_mean
 from gate.metrics import (
     FLOOR_FOR_TYPE,
@@ -79,10 +80,12 @@ def evaluate(
     history: Sequence[Execution] = (),
     baseline_calls: Mapping[str, CallsSummary] | None = None,
     sequential: bool = False,
+    subject: str | None = None,
 ) -> Verdict:
     """Judge `execution` against `policy` as of `now` (`calls`: what was read of its calls;
     `baseline_calls`: those of baseline executions, by id, for `baseline.scenarios`;
-    `sequential`: the error-level rate checks decided anytime-valid, for `evidence:`)."""
+    `sequential`: the error-level rate checks decided anytime-valid, for `evidence:`;
+    `subject`: how the headline names what was judged, when not "execution <id>")."""
     run_test = run_test or execution.run_test or policy.run_test
     unjudged = _unjudged(execution, now, run_test, source)
     if unjudged is not None:
@@ -91,8 +94,6 @@ def evaluate(
     checks = [_status_check(execution), *_execution_checks(policy, execution, now)]
     eval_checks, not_gated = _eval_checks(policy, execution, calls)
     if sequential:
-        from gate.evidence import judge_check
-
         eval_checks = [judge_check(c) for c in eval_checks]
     checks += eval_checks
     checks.extend(_nothing_judged(execution, checks, not_gated))
@@ -122,7 +123,7 @@ def evaluate(
         generated_at=now,
         not_gated=tuple(not_gated),
         warnings=tuple(warnings),
-        message=_headline(verdict, checks, execution),
+        message=_headline(verdict, checks, subject or f"execution {execution.execution_id}"),
         source=source,
         calls=calls,
         trend=series,
@@ -505,7 +506,7 @@ def _overall(checks: list[Check], warnings: list[str]) -> VerdictName:
     return "pass"
 
 
-def _headline(verdict: str, checks: list[Check], execution: Execution) -> str:
+def _headline(verdict: str, checks: list[Check], subject: str) -> str:
     failing = [c for c in checks if c.blocks]
     if verdict == "fail":
         names = ", ".join(c.label for c in failing[:3])
@@ -519,7 +520,7 @@ def _headline(verdict: str, checks: list[Check], execution: Execution) -> str:
     gated = sum(1 for c in checks if c.kind == "eval" and c.status != "skipped")
     if verdict == "warn":
         return f"passed with {len(warned)} warning(s); {gated} eval check(s) met"
-    return f"all {gated} eval check(s) met on execution {execution.execution_id}"
+    return f"all {gated} eval check(s) met on {subject}"
 
 
 def _at_level(check: Check) -> Check:

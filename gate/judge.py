@@ -359,9 +359,16 @@ class Judge:
         executions = [r.execution for r in runs]
         # An execution with impossible data is judged alone (an error), never pooled away.
         judged = evidence.impossible(executions, at) or evidence.pool(executions)
+        calls = sum(e.total_calls for e in executions)
+        pooled = (
+            f"{len(runs)} pooled executions ({calls} calls)"
+            if judged is not last.execution
+            else None
+        )
         verdict = evaluate(
             policy, judged, at, run_test=run_test, source=self.settings.base_url,
             calls=last.calls, history=last.history, baseline_calls=last.paired, sequential=True,
+            subject=pooled,
         )  # fmt: skip
         verdict = replace(
             verdict,
@@ -373,10 +380,6 @@ class Judge:
             ),
             max_calls=policy.max_calls,
         )
-        if len(runs) > 1 and verdict.verdict in ("pass", "warn"):
-            pooled = f"{len(runs)} pooled executions ({verdict.pooled_calls} calls)"
-            message = verdict.message.replace(f"execution {last.execution.execution_id}", pooled)
-            verdict = replace(verdict, message=message)
         return self.provenance(verdict, "started", last.ref.id, last.link)
 
     def cancel(self, *, only: str | None = None, why: str) -> None:
