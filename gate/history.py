@@ -13,7 +13,7 @@ from statistics import NormalDist
 
 from gate.metrics import HEADLINE, Metric, level_text
 from gate.model import EvalResult, Execution
-from gate.policy import Baseline
+from gate.rules import Baseline
 from gate.stats import stratified_lower
 from gate.verdict import Check, Status
 

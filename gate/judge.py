@@ -35,8 +35,9 @@ from gate.hints import did_you_mean
 from gate.metrics import PASS_FAIL
 from gate.model import Execution, parse_execution
 from gate.pages import PagePlan, plan_pages
-from gate.policy import Policy, load_policy
+from gate.policy import load_policy
 from gate.redact import clip
+from gate.rules import Policy
 from gate.runs import (
     RunTestRef,
     Started,

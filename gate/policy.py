@@ -5,7 +5,8 @@ Every problem becomes a ConfigError whose message names the file, the line and t
 
 The rooms: this module loads (`load_policy`, `parse_policy`, `schema`); policy_messages.py
 translates jsonschema's errors; policy_checks.py checks what a schema cannot say; policy_build.py
-builds the typed rules of rules.py (re-exported here); validate.py is `fi-gate validate`.
+builds the typed rules of rules.py (import them from there); validate.py is `fi-gate
+validate`.
 """
 
 from __future__ import annotations
@@ -22,41 +23,11 @@ from gate.errors import ConfigError
 from gate.policy_build import build
 from gate.policy_checks import judging_problems, semantic_problems
 from gate.policy_messages import describe, leaves, type_name
-from gate.rules import (
-    CHOICE_KEYS,
-    GLOB_CHARS,
-    RATE_KEYS,
-    Baseline,
-    ConfigRule,
-    EvalRule,
-    ExecutionRules,
-    Level,
-    Policy,
-    ScenarioRule,
-    Thresholds,
-    parse_duration,
-)
+from gate.rules import Policy
 
 MAX_ERRORS = 20
 
-__all__ = [
-    "CHOICE_KEYS",
-    "GLOB_CHARS",
-    "MAX_ERRORS",
-    "RATE_KEYS",
-    "Baseline",
-    "ConfigRule",
-    "EvalRule",
-    "ExecutionRules",
-    "Level",
-    "Policy",
-    "ScenarioRule",
-    "Thresholds",
-    "load_policy",
-    "parse_duration",
-    "parse_policy",
-    "schema",
-]
+__all__ = ["MAX_ERRORS", "load_policy", "parse_policy", "schema"]
 
 
 @cache

@@ -10,7 +10,8 @@ import jsonschema
 import pytest
 
 from gate.errors import ConfigError
-from gate.policy import load_policy, parse_duration, parse_policy, schema
+from gate.policy import load_policy, parse_policy, schema
+from gate.rules import parse_duration
 from tests.conftest import ROOT, run
 from tests.figures import attack
 
