@@ -7,7 +7,8 @@ import json
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -134,6 +135,25 @@ def spawn(argv: list[str], env: Mapping[str, str]) -> subprocess.Popen[bytes]:
         stderr=subprocess.PIPE,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
+
+
+# On PYTHONPATH for a fi-gate subprocess: its sitecustomize.py polls the fake every 0.1 s.
+QUICK_POLLS = ROOT / "tests" / "quickpoll"
+
+
+def terminate_when(proc: subprocess.Popen[bytes], ready: Callable[[], bool]) -> str:
+    """SIGTERM `proc` once `ready()` holds (it must still be running then, within 60 s), as
+    a cancelled CI job does; its standard error."""
+    try:
+        deadline = time.monotonic() + 60
+        while not ready():
+            assert proc.poll() is None and time.monotonic() < deadline, proc.poll()
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    return err.decode()
 
 
 def write_policy(tmp_path: Path, text: str, name: str = "fi-gate.yml") -> str:

@@ -11,9 +11,7 @@ import json
 import math
 import os
 import random
-import signal
 import sys
-import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -25,7 +23,15 @@ from gate.model import ConfigResult, EvalResult, Execution
 from gate.sequential import bounds, decide, log_evidence_above, more_needed, state
 from gate.stats import wilson
 from gate.verdict import Check
-from tests.conftest import DEMO_DATA, Result, run, spawn, write_policy
+from tests.conftest import (
+    DEMO_DATA,
+    QUICK_POLLS,
+    Result,
+    run,
+    spawn,
+    terminate_when,
+    write_policy,
+)
 from tests.fakeapi import API_KEY, SECRET_KEY, FakeApi, Fault, build_run_test, load_dir
 from tests.figures import record
 
@@ -250,6 +256,12 @@ def _run(
     return result, data
 
 
+def _helpful(report: Any) -> Any:
+    """The report's one is_helpful check."""
+    (check,) = [c for c in report["checks"] if c["name"] == "is_helpful"]
+    return check
+
+
 def _policy(max_calls: int | None, rule: str = RULE) -> str:
     evidence = f"evidence: {{max_calls: {max_calls}}}\n" if max_calls else ""
     return f"version: 1\n{evidence}{rule}"
@@ -268,7 +280,7 @@ def test_a_good_agent_is_decided_pass_after_pooling(tmp_path: Path) -> None:
     assert report["evidence"] == {**report["evidence"], "max_calls": 300, "calls": 120}
     assert report["execution"]["execution_id"] == api.started[-1]
     assert report["provenance"]["executions"] == api.started
-    (check,) = [c for c in report["checks"] if c["name"] == "is_helpful"]
+    check = _helpful(report)
     assert (check["status"], check["n"], check["interval_source"]) == ("pass", 120, "sequence")
     assert api.cancelled == []
     assert "starting another (evidence.max_calls 300)" in result.err
@@ -288,7 +300,7 @@ def test_a_bad_agent_is_decided_fail_without_more_executions(tmp_path: Path) -> 
         result, report = _run(api, tmp_path, _policy(300))
     assert result.code == 1
     assert len(api.started) == 1
-    (check,) = [c for c in report["checks"] if c["name"] == "is_helpful"]
+    check = _helpful(report)
     assert check["status"] == "fail" and "anytime upper bound" in check["message"]
     assert report["undecided_checks"] == 0
 
@@ -311,7 +323,7 @@ def test_a_spent_budget_leaves_the_check_undecided_and_fails(tmp_path: Path) -> 
     assert "::error" in result.err and "undecided after 60 calls" in result.err
     assert result.code == 1
     assert len(api.started) == 2
-    (check,) = [c for c in report["checks"] if c["name"] == "is_helpful"]
+    check = _helpful(report)
     assert check["status"] == "undecided"
     assert check["message"].startswith("undecided after 60 calls: 90% (bound ")
     assert (
@@ -340,7 +352,7 @@ def test_a_budget_smaller_than_one_execution_says_so(tmp_path: Path) -> None:
         result, report = _run(api, tmp_path, _policy(20))
     assert result.code == 1
     assert len(api.started) == 1
-    (check,) = [c for c in report["checks"] if c["name"] == "is_helpful"]
+    check = _helpful(report)
     assert (
         "evidence.max_calls 20 does not hold more than one execution (30 calls)"
         in (check["message"])
@@ -363,7 +375,7 @@ def test_without_evidence_exactly_one_execution_is_started(tmp_path: Path) -> No
         result, report = _run(api, tmp_path, _policy(None))
     assert result.code == 0, result.err
     assert len(api.started) == 1 and report["evidence"] is None
-    (check,) = [c for c in report["checks"] if c["name"] == "is_helpful"]
+    check = _helpful(report)
     assert check["interval_source"] == "wilson"
 
 
@@ -422,40 +434,32 @@ def test_the_deadline_while_another_runs_cancels_it_and_judges_what_was_pooled(
     assert result.code == 1, result.err
     assert len(api.started) == 2
     assert api.cancelled == [api.started[1]]
-    (check,) = [c for c in report["checks"] if c["name"] == "is_helpful"]
+    check = _helpful(report)
     assert check["status"] == "undecided"
     assert "the 3s deadline passed while another ran" in check["message"]
     assert [e["execution_id"] for e in report["evidence"]["executions"]] == api.started[:1]
 
 
+@pytest.mark.slow  # a subprocess
 def test_sigterm_while_the_second_execution_runs_cancels_it(tmp_path: Path) -> None:
     """A cancelled CI job during the second execution: that one is cancelled, the first
     (completed) is left alone, exit 143, the report says terminated."""
     with _api({"is_helpful": 90}, {"rates": {"is_helpful": 90}, "running": 600}) as api:
-        code = (
-            "import sys, gate.api as a; a.WAIT_FIRST = 0.1; a.WAIT_MAX = 0.2; "
-            "from gate.cli import main; sys.exit(main())"
-        )
-        argv = [sys.executable, "-c", code, "run", "--run-test", NAME,
+        argv = [str(Path(sys.executable).with_name("fi-gate")), "run", "--run-test", NAME,
                 "--policy", write_policy(tmp_path, _policy(300)),
                 "--report", str(tmp_path / "r.json")]  # fmt: skip
         env = {"PATH": os.environ["PATH"], "FI_BASE_URL": api.url, "FI_API_KEY": API_KEY,
-               "FI_SECRET_KEY": SECRET_KEY,
-               "PYTHONPATH": str(Path(__file__).parents[1])}  # fmt: skip
+               "FI_SECRET_KEY": SECRET_KEY, "PYTHONPATH": str(QUICK_POLLS)}  # fmt: skip
         with spawn(argv, env) as proc:
-            try:
-                deadline = time.monotonic() + 60
-                # Once fi-gate knows the second execution (it asks about it), not while its
-                # start is in flight: a start whose answer is lost is never cancelled (#18).
-                while len(api.started) < 2 or not any(
-                    api.started[1] in s.path + str(s.query) for s in api.seen
-                ):
-                    assert proc.poll() is None and time.monotonic() < deadline, proc.poll()
-                    time.sleep(0.02)
-                proc.send_signal(signal.SIGTERM)
-                _, err = proc.communicate(timeout=30)
-            finally:
-                proc.kill()
+            # Once fi-gate knows the second execution (it asks about it), not while its start
+            # is in flight: a start whose answer is lost is never cancelled (#18).
+            err = terminate_when(
+                proc,
+                lambda: (
+                    len(api.started) >= 2
+                    and any(api.started[1] in s.path + str(s.query) for s in api.seen)
+                ),
+            )
     assert proc.returncode == 143, err
     assert api.cancelled == [api.started[1]]
     report = json.loads((tmp_path / "r.json").read_text())

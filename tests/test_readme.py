@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from gate.policy import parse_policy
-from tests.conftest import ROOT
+from tests.conftest import QUICK_POLLS, ROOT
 from tests.fakeapi import API_KEY, SECRET_KEY, FakeApi, load_dir
 
 README = (ROOT / "README.md").read_text()
@@ -26,7 +26,6 @@ PAGES = {"README.md": README} | {
 BLOCK = re.compile(r"<!-- example: ([\w-]+) -->\n```(\w+)\n(.*?)```", re.S)
 EXAMPLES = {m.group(1): m.group(3) for text in PAGES.values() for m in BLOCK.finditer(text)}
 BIN = Path(sys.executable).parent
-QUICK_POLLS = ROOT / "tests" / "quickpoll"  # its sitecustomize.py shortens fi-gate's polls
 
 
 @pytest.mark.parametrize("page", list(PAGES))

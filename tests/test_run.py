@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import sys
 import time
 from dataclasses import replace
@@ -17,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import SUPPORT, Result, run, spawn, write_policy
+from tests.conftest import SUPPORT, Result, run, spawn, terminate_when, write_policy
 from tests.fakeapi import API_KEY, SECRET_KEY, FakeApi, Fault
 from tests.fakeapi.server import RUNS_PATH
 from tests.figures import record
@@ -325,19 +324,12 @@ def test_sigterm_cancels_the_execution_it_started(api: FakeApi, tmp_path: Path) 
         str(tmp_path / "r.json"),
     ]
     with spawn(argv, env) as proc:
-        try:
-            deadline = time.monotonic() + 30
-            while not any(s.path == RUNS_PATH and "execution_id" in s.query for s in api.seen):
-                assert proc.poll() is None and time.monotonic() < deadline
-                time.sleep(0.02)
-            proc.send_signal(signal.SIGTERM)
-            _, err = proc.communicate(timeout=10)
-        finally:
-            proc.kill()
-    assert proc.returncode == 143, err
+        text = terminate_when(
+            proc, lambda: any(s.path == RUNS_PATH and "execution_id" in s.query for s in api.seen)
+        )
+    assert proc.returncode == 143, text
     (started,) = api.started
     assert api.cancelled == [started]
-    text = err.decode()
     assert f"cancelled execution {started} (terminated; fi-gate started it)" in text
     assert text.strip().splitlines()[-1] == "fi-gate: error: terminated; no verdict"
     report = json.loads((tmp_path / "r.json").read_text())
