@@ -256,6 +256,16 @@ def _run(
     return result, data
 
 
+def _valid(report: Any) -> None:
+    """The report holds to its published schema."""
+    import jsonschema
+
+    from tests.conftest import ROOT
+
+    schema = json.loads((ROOT / "gate" / "schemas" / "report.schema.json").read_text())
+    jsonschema.validate(report, schema)
+
+
 def _helpful(report: Any) -> Any:
     """The report's one is_helpful check."""
     (check,) = [c for c in report["checks"] if c["name"] == "is_helpful"]
@@ -290,6 +300,7 @@ def test_a_good_agent_is_decided_pass_after_pooling(tmp_path: Path) -> None:
     summary = (tmp_path / "s.md").read_text()
     assert "pooled over 4 executions, 120 calls (evidence.max_calls 300)" in summary
     assert "on 4 pooled executions (120 calls)" in report["message"]
+    _valid(report)
     record("evidence", "90 % against 80 %, 30-call executions, max_calls 300",
            "decided pass after 4 executions (120 calls), exit 0")  # fmt: skip
 
@@ -336,6 +347,8 @@ def test_a_spent_budget_leaves_the_check_undecided_and_fails(tmp_path: Path) -> 
         1,
     )
     assert "1 check(s) undecided within the evidence budget" in report["message"]
+    _valid(report)
+    assert "undecided" in next(line for line in result.out.splitlines() if "is_helpful" in line)
     assert 'type="undecided"' in (tmp_path / "j.xml").read_text()
     summary = (tmp_path / "s.md").read_text()
     assert "⏳\xa0undecided" in summary and "anytime-valid confidence sequences" in summary
@@ -481,3 +494,39 @@ def test_impossible_data_in_one_execution_is_never_pooled_away() -> None:
     assert problems(bad, NOW) and not problems(pool([bad, good]), NOW)  # what pooling hides
     assert impossible([good, bad], NOW) is bad
     assert impossible([good, good], NOW) is None
+
+
+@pytestmark_run
+def test_another_check_that_decides_fail_stops_the_gathering(tmp_path: Path) -> None:
+    """Failed calls over the limit fail the gate whatever the rate: with the rate still
+    undecided, no other execution is started."""
+    policy = _policy(300) + "execution: {max_failed_calls: 0}\n"
+    with _api({"is_helpful": 90}, failed=2) as api:
+        result, report = _run(api, tmp_path, policy)
+    assert result.code == 1
+    assert len(api.started) == 1
+    assert _helpful(report)["status"] == "undecided"
+    failed = next(c for c in report["checks"] if c["name"] == "failed calls")
+    assert failed["status"] == "fail"
+
+
+def test_the_clusters_are_said_to_be_the_last_executions() -> None:
+    from gate.render import markdown, text
+    from gate.verdict import Cluster, GateResult, Pooled
+    from tests.test_render import seed_verdict
+
+    v = seed_verdict()
+    assert v.execution is not None
+    last = v.execution.execution_id
+    v = replace(
+        v,
+        clusters=(Cluster("is_helpful", "Refunds refused", size=4),),
+        pooled=(Pooled("a" * 8, "completed", 30), Pooled(last, "completed", 30)),
+        max_calls=90,
+    )
+    shown = markdown.render(GateResult((v,)))
+    assert f"Of the last execution ({last}) of the pooled ones." in shown
+    assert "pooled over 2 executions, 60 calls (evidence.max_calls 90)" in shown
+    terminal = text.render(GateResult((v,)))
+    assert "pooled over 2 execution(s), 60 calls of evidence.max_calls 90" in terminal
+    assert "the Fix My Agent clusters (◆) are the last execution's" in terminal
