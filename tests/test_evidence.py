@@ -12,6 +12,7 @@ import math
 import os
 import random
 import sys
+import uuid
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -223,23 +224,30 @@ def test_a_check_is_decided_only_by_the_sequence() -> None:
 # --- against the fake -----------------------------------------------------------------------
 
 
-def _api(*batches: Any, calls: int = 30, **timing: float) -> FakeApi:
+def _api(*batches: Any, calls: int = 30, also: str | None = None, **timing: float) -> FakeApi:
+    """The fake with the run test NAME whose starts come out at `batches`' rates in turn (and
+    `also`, a second one like it)."""
     store = load_dir(DEMO_DATA)
+    for name in (NAME, also) if also else (NAME,):
+        store.run_tests.append(_run_test(name, batches, calls, timing))
+    return FakeApi(store)
+
+
+def _run_test(name: str, batches: Any, calls: int, timing: dict[str, float]) -> Any:
     spec = {
-        "name": NAME,
-        "id": "0e7ad1f3-8e35-4f6c-9b52-3c5e1c1f0001",
+        "name": name,
+        "id": str(uuid.uuid5(uuid.NAMESPACE_URL, name)),
         "evals": [{"name": "is_helpful", "output_type": "Pass/Fail",
                    "configs": [{"name": "is_helpful"}]}],
         "scenarios": [{"name": "Refund"}, {"name": "Billing"}],
-        "executions": [{"execution_id": "0e7ad1f3-8e35-4f6c-9b52-3c5e1c1f00aa",
+        "executions": [{"execution_id": str(uuid.uuid5(uuid.NAMESPACE_URL, name + "/old")),
                         "started_at": "2026-11-28T09:00:00Z",
                         "completed_at": "2026-11-28T09:10:00Z",
                         "generate": {"calls": 30, "rates": {"is_helpful": 85}}}],
         "run": {"calls": calls, "pending": 0.02, "running": 0.05, "evaluating": 0.02,
                 "batches": list(batches), **timing},
     }  # fmt: skip
-    store.run_tests.append(build_run_test(spec))
-    return FakeApi(store)
+    return build_run_test(spec)
 
 
 def _run(
@@ -414,7 +422,7 @@ def test_the_baseline_is_never_an_execution_the_gate_started(tmp_path: Path) -> 
     assert result.code == 0, result.err
     assert len(api.started) == 4
     chosen = {c["baseline_execution"] for c in report["checks"] if c["baseline_execution"]}
-    assert chosen == {"0e7ad1f3-8e35-4f6c-9b52-3c5e1c1f00aa"}  # the one before the gate
+    assert chosen == {str(uuid.uuid5(uuid.NAMESPACE_URL, NAME + "/old"))}  # before the gate
 
 
 @pytestmark_run
@@ -530,3 +538,19 @@ def test_the_clusters_are_said_to_be_the_last_executions() -> None:
     terminal = text.render(GateResult((v,)))
     assert "pooled over 2 execution(s), 60 calls of evidence.max_calls 90" in terminal
     assert "the Fix My Agent clusters (◆) are the last execution's" in terminal
+
+
+@pytestmark_run
+def test_the_budget_is_per_run_test(tmp_path: Path) -> None:
+    """Two run tests in one gate: each may start max_calls' worth of executions of its own."""
+    policy = _policy(60) + f"run_tests: [{NAME}, Second Bot]\n"
+    with _api({"is_helpful": 90}, also="Second Bot") as api:
+        result = run(
+            ["run", "--policy", write_policy(tmp_path, policy), "--report",
+             str(tmp_path / "r.json")],
+            env={"FI_BASE_URL": api.url, "FI_API_KEY": API_KEY, "FI_SECRET_KEY": SECRET_KEY},
+        )  # fmt: skip
+    assert result.code == 1, result.err
+    assert len(api.started) == 4  # two each: 60 calls a run test
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert [r["evidence"]["calls"] for r in report["run_tests"]] == [60, 60]
